@@ -79,6 +79,7 @@ class Block:
     line_end: int
     order: int
     links: tuple[Link, ...] = ()
+    subheading: str | None = None  # the `###`-or-deeper heading this block sits under, if any
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class ParsedFile:
     sections: tuple[Section, ...]
     content_hash: str  # sha256 of the file's bytes
     intro: tuple[Block, ...] = ()  # prose between the title and the first section
+    # front matter key -> its line, so corpus-level findings can point at `translation_of:` etc.
+    meta_lines: dict[str, int] = field(default_factory=dict)
 
     def items(self) -> list[Item]:
         return [it for s in self.sections for it in s.items]

@@ -1,0 +1,230 @@
+"""Parsed files of one document -> the records the graph writer stores (no I/O here).
+
+Keys are deterministic, so an unchanged language version keeps its passages' keys and the
+translation links of a re-ingested twin still find them:
+  version    `<doc>@<lang>@<version>`
+  section    `<version key>#<anchor or s<order>>`
+  passage    `<section key>/<item id>` (statements), `/i<n>` (statements without id), `/b<n>`
+  statement  `<doc>#<item id>` (or `<doc>#<section>-<n>` for items without id)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ingest.model import Block, Item, ParsedFile, Section
+from kg.analysis import en_search_field, ja_search_field
+from kg.records import (
+    DocumentRecord,
+    PassageRecord,
+    SectionRecord,
+    StatementRecord,
+    VersionRecord,
+)
+from ontology.vocabulary import SectionKind
+
+INTRO_KEY = "intro"
+
+
+def version_key(doc_id: str, lang: str, version: str) -> str:
+    return f"{doc_id}@{lang}@{version}"
+
+
+def statement_key(doc_id: str, section: Section, item: Item) -> str:
+    return f"{doc_id}#{item.item_id or f'{section.key}-{item.order + 1}'}"
+
+
+def search_fields(text: str) -> tuple[str | None, str | None]:
+    """(search_ja, search_en): every passage gets both fields (see kg.analysis), so a
+    Japanese passage's Latin words ("LINE") and an English passage's quoted Japanese
+    (並行輸入品) are found from either language."""
+    return ja_search_field(text) or None, en_search_field(text) or None
+
+
+def _embed_text(title: str, heading: str, text: str) -> str:
+    # The title and heading give a short statement its context ("First violation: ...").
+    return f"{title} / {heading}: {text}" if heading else f"{title}: {text}"
+
+
+def _passage(
+    f: ParsedFile,
+    vkey: str,
+    sec_key: str,
+    align_key: str,
+    kind: str,
+    heading: str,
+    suffix: str,
+    order: int,
+    text: str,
+    lines: tuple[int, int],
+    links: Sequence[str],
+    item: tuple[str | None, str | None, str | None] = (None, None, None),
+) -> PassageRecord:
+    title = f.meta.title
+    search_text = f"{text}\n{heading}\n{title}"
+    ja, en = search_fields(search_text)
+    return PassageRecord(
+        key=f"{sec_key}/{suffix}",
+        text=text,
+        lang=f.meta.lang,
+        doc_id=f.meta.id,
+        version=f.meta.version,
+        version_key=vkey,
+        section_key=sec_key,
+        align_key=align_key,
+        section_kind=kind,
+        heading_path=[title, heading] if heading else [title],
+        order=order,
+        line_start=lines[0],
+        line_end=lines[1],
+        source_path=f.rel_path,
+        item_id=item[0],
+        statement_key=item[1],
+        statement_kind=item[2],
+        link_targets=list(links),
+        search_ja=ja,
+        search_en=en,
+        embed_text=_embed_text(title, heading, text),
+    )
+
+
+def _link_strings(block: Block | Item) -> list[str]:
+    return [
+        f"{ln.target_doc}#{ln.target_section}" if ln.target_section else ln.target_doc
+        for ln in block.links
+    ]
+
+
+def build_version(f: ParsedFile) -> VersionRecord:
+    m = f.meta
+    vkey = version_key(m.id, m.lang, m.version)
+    tr_lang, tr_version = m.translation_of if m.translation_of else (None, None)
+    rec = VersionRecord(
+        key=vkey,
+        doc_id=m.id,
+        lang=m.lang,
+        title=m.title,
+        version=m.version,
+        effective=m.effective,
+        review_by=m.review_by,
+        translation_of_lang=tr_lang,
+        translation_of_version=tr_version,
+        source_path=f.rel_path,
+        content_hash=f.content_hash,
+    )
+    if f.intro:
+        skey = f"{vkey}#{INTRO_KEY}"
+        rec.sections.append(
+            SectionRecord(
+                skey, vkey, INTRO_KEY, None, SectionKind.OTHER.value, m.title, -1, 1, m.lang
+            )
+        )
+        for b in f.intro:
+            rec.passages.append(
+                _passage(f, vkey, skey, INTRO_KEY, SectionKind.OTHER.value, "", f"b{b.order + 1}",
+                         b.order, b.text, (b.line_start, b.line_end), _link_strings(b))
+            )  # fmt: skip
+    for s in f.sections:
+        skey = f"{vkey}#{s.key}"
+        rec.sections.append(
+            SectionRecord(
+                skey, vkey, s.key, s.anchor, s.kind.value, s.heading, s.order, s.line, m.lang
+            )
+        )
+        for b in s.blocks:
+            rec.passages.append(
+                _passage(f, vkey, skey, s.key, s.kind.value, s.heading, f"b{b.order + 1}",
+                         b.order, b.text, (b.line_start, b.line_end), _link_strings(b))
+            )  # fmt: skip
+        for it in s.items:
+            suffix = it.item_id or f"i{it.order + 1}"
+            rec.passages.append(
+                _passage(f, vkey, skey, s.key, s.kind.value, s.heading, suffix, it.order,
+                         it.text, (it.line_start, it.line_end), _link_strings(it),
+                         (it.item_id, statement_key(m.id, s, it), it.kind.value))
+            )  # fmt: skip
+    return rec
+
+
+def _source_file(files: Sequence[ParsedFile]) -> ParsedFile:
+    """The version others translate: one without `translation_of`, else the first."""
+    originals = [f for f in files if f.meta.translation_of is None]
+    return (originals or list(files))[0]
+
+
+def _statements(doc_id: str, files: Sequence[ParsedFile]) -> list[StatementRecord]:
+    out: dict[str, StatementRecord] = {}
+    for f in files:  # source first, so its attributes win
+        for s in f.sections:
+            for it in s.items:
+                key = statement_key(doc_id, s, it)
+                if key in out:
+                    continue
+                out[key] = StatementRecord(
+                    key=key,
+                    doc_id=doc_id,
+                    item_id=it.item_id or key.split("#", 1)[1],
+                    kind=it.kind.value,
+                    severity=it.attrs.get("severity"),
+                    applies_to=[f"{doc_id}#{t}" for t in it.applies_to],
+                )
+    return list(out.values())
+
+
+def _pairs(
+    versions: dict[str, VersionRecord], source_lang: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    vp: list[tuple[str, str]] = []
+    sp: list[tuple[str, str]] = []
+    pp: list[tuple[str, str]] = []
+    for v in versions.values():
+        target_lang = v.translation_of_lang or source_lang
+        src = versions.get(target_lang)
+        if src is None or src is v:
+            continue
+        vp.append((v.key, src.key))
+        src_sections = {s.align_key: s for s in src.sections}
+        for s in v.sections:
+            if s.align_key in src_sections:
+                sp.append((s.key, src_sections[s.align_key].key))
+        by_statement = {p.statement_key: p for p in src.passages if p.statement_key}
+        src_blocks: dict[str, list[PassageRecord]] = {}
+        for p in src.passages:
+            if not p.statement_key:
+                src_blocks.setdefault(p.align_key, []).append(p)
+        my_blocks: dict[str, list[PassageRecord]] = {}
+        for p in v.passages:
+            if p.statement_key and p.statement_key in by_statement:
+                pp.append((p.key, by_statement[p.statement_key].key))
+            elif not p.statement_key:
+                my_blocks.setdefault(p.align_key, []).append(p)
+        for align, mine in my_blocks.items():
+            theirs = src_blocks.get(align, [])
+            # Paragraphs pair by position only when both sides have as many.
+            if len(mine) == len(theirs):
+                pp += [(a.key, b.key) for a, b in zip(mine, theirs, strict=True)]
+    return vp, sp, pp
+
+
+def build_document(files: Sequence[ParsedFile], corpus: str) -> DocumentRecord:
+    """One document from its language versions (all sharing one id)."""
+    source = _source_file(files)
+    ordered = [source, *[f for f in files if f is not source]]
+    versions = {f.meta.lang: build_version(f) for f in ordered}
+    m = source.meta
+    vp, sp, pp = _pairs(versions, m.lang)
+    return DocumentRecord(
+        id=m.id,
+        corpus=corpus,
+        topic=m.topic,
+        markets=list(m.markets),
+        owner=m.owner,
+        regulations=sorted({r for f in files for r in f.meta.regulations}),
+        supersedes=m.supersedes,
+        source_lang=m.lang,
+        versions=list(versions.values()),
+        statements=_statements(m.id, ordered),
+        version_pairs=vp,
+        section_pairs=sp,
+        passage_pairs=pp,
+    )

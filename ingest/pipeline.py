@@ -1,0 +1,179 @@
+"""`sopkg ingest`: a corpus folder -> the graph, incrementally and safely.
+
+Each document (all its language files) is written in one transaction. Unchanged versions
+(same content hash, still current) are skipped; a broken file is reported and skipped
+while its previously ingested version stays as it was; documents gone from the corpus are
+retired, not silently kept live.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from neo4j import Driver
+from neo4j.exceptions import Neo4jError
+
+from ingest.concepts import build_document
+from ingest.corpus import load_corpus
+from ingest.model import Corpus, ParsedFile
+from kg.embedders import Embedder
+from kg.records import DocumentRecord, VersionRecord
+from kg.schema import EmbedderInfo, drop_vector_index, migrate
+from kg.writer import GraphWriter
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class IngestSummary:
+    corpus: str
+    documents: int = 0  # documents in the corpus that parsed (at least one file)
+    files: int = 0
+    written: int = 0  # documents written in this run
+    skipped: int = 0  # documents unchanged since the last run
+    retired: int = 0
+    passages: int = 0  # passages written in this run
+    statements: int = 0  # statements of the documents written in this run
+    errors: list[str] = field(default_factory=list)
+    warnings: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["seconds"] = round(self.seconds, 3)
+        out["timings"] = {k: round(v, 3) for k, v in self.timings.items()}
+        return out
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+
+    def add(self, phase: str, since: float) -> float:
+        now = time.perf_counter()
+        self.spent[phase] = self.spent.get(phase, 0.0) + now - since
+        return now
+
+
+def changed_versions(doc: DocumentRecord, writer: GraphWriter) -> list[VersionRecord] | None:
+    """Versions that need writing; None when the document is unchanged."""
+    existing = {e.key: e for e in writer.existing_versions(doc.id)}
+    changed = [
+        v
+        for v in doc.versions
+        if v.key not in existing
+        or existing[v.key].hash != v.content_hash
+        or not existing[v.key].current
+    ]
+    live_before = {k for k, e in existing.items() if e.current}
+    if not changed and live_before == {v.key for v in doc.versions}:
+        return None
+    return changed
+
+
+def embed_versions(versions: Sequence[VersionRecord], embedder: Embedder, batch: int) -> None:
+    passages = [p for v in versions for p in v.passages]
+    for i in range(0, len(passages), batch):
+        chunk = passages[i : i + batch]
+        vectors = embedder.embed_passages([p.embed_text for p in chunk])
+        for p, vec in zip(chunk, vectors, strict=True):
+            p.embedding = [float(x) for x in vec]
+
+
+def ingest_corpus(
+    root: Path,
+    driver: Driver,
+    database: str,
+    embedder: Embedder,
+    corpus_name: str | None = None,
+    batch: int = 32,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    t_start = time.perf_counter()
+    clock = _Clock()
+    t = time.perf_counter()
+    corpus: Corpus = load_corpus(root)
+    t = clock.add("parse", t)
+    name = corpus_name or root.resolve().name
+    summary = IngestSummary(corpus=name, files=len(corpus.files))
+    summary.errors = [str(i) for i in corpus.errors]
+    summary.warnings = len(corpus.warnings)
+
+    migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim))
+    writer = GraphWriter(driver, database)
+    writer.sync_vocabulary(name, str(root.resolve()), corpus.taxonomy, corpus.glossary)
+    t = clock.add("write", t)
+
+    docs: dict[str, list[ParsedFile]] = corpus.documents()
+    summary.documents = len(docs)
+    for n, (doc_id, files) in enumerate(docs.items(), start=1):
+        if progress:
+            progress(n, len(docs), doc_id)
+        record = build_document(files, name)
+        t = clock.add("analyse", t)
+        changed = changed_versions(record, writer)
+        if changed is None:
+            summary.skipped += 1
+            t = clock.add("check", t)
+            continue
+        t = clock.add("check", t)
+        embed_versions(changed, embedder, batch)
+        t = clock.add("embed", t)
+        try:
+            writer.write_document(record, changed, corpus.broken)
+        except Neo4jError as e:
+            # The transaction rolled back: the document is as it was before this run.
+            summary.errors.append(f"{files[0].rel_path}:0: write: {e.message or e}")
+            t = clock.add("write", t)
+            continue
+        t = clock.add("write", t)
+        summary.written += 1
+        summary.passages += sum(len(v.passages) for v in changed)
+        summary.statements += len(record.statements)
+    summary.retired = writer.finish_corpus(name, docs.keys(), corpus.broken)
+    clock.add("write", t)
+    summary.timings = clock.spent
+    summary.seconds = time.perf_counter() - t_start
+    return summary
+
+
+def reembed_graph(driver: Driver, database: str, embedder: Embedder, batch: int = 32) -> int:
+    """Re-embed every current passage with `embedder` (another model or dimension)."""
+    writer = GraphWriter(driver, database)
+    rows = writer.current_passage_texts()
+    drop_vector_index(driver, database)
+    writer.clear_embeddings()
+    for i in range(0, len(rows), batch):
+        chunk = rows[i : i + batch]
+        vectors = embedder.embed_passages([text for _, text in chunk])
+        writer.set_embeddings(
+            [
+                {"key": k, "embedding": [float(x) for x in v]}
+                for (k, _), v in zip(chunk, vectors, strict=True)
+            ]
+        )
+    migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim))
+    return len(rows)
+
+
+def terminal_progress(stream: TextIO = sys.stderr) -> Progress | None:
+    """A one-line progress bar when `stream` is a terminal; None otherwise."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int, label: str) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        stream.write(f"\r[{bar}] {done}/{total} {label[:40]:<40}")
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return show

@@ -1,0 +1,60 @@
+"""Which Neo4j to talk to, and the driver for it.
+
+An external server when `NEO4J_URI` is set; otherwise the local `main` instance that
+`sopkg neo4j start` runs (its password read from the git-ignored state folder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neo4j import Driver, GraphDatabase
+
+from kg.errors import ConfigError
+from kg.local_neo4j import USER, LocalNeo4j
+from kg.settings import Settings
+
+
+@dataclass(frozen=True)
+class Connection:
+    uri: str
+    user: str
+    password: str
+    database: str
+    source: str  # "external" or "local:<instance>"
+
+    def driver(self) -> Driver:
+        return GraphDatabase.driver(
+            self.uri,
+            auth=(self.user, self.password),
+            connection_timeout=5.0,
+            connection_acquisition_timeout=10.0,
+            max_transaction_retry_time=5.0,
+        )
+
+    def redacted(self) -> str:
+        return f"{self.uri} (user {self.user}, database {self.database}, {self.source})"
+
+
+def resolve_connection(settings: Settings, instance: str = "main") -> Connection:
+    if settings.neo4j_uri:
+        if settings.neo4j_password is None:
+            raise ConfigError("NEO4J_URI is set but NEO4J_PASSWORD is not")
+        return Connection(
+            uri=settings.neo4j_uri,
+            user=settings.neo4j_user,
+            password=settings.neo4j_password,
+            database=settings.neo4j_database,
+            source="external",
+        )
+    return local_connection(LocalNeo4j(settings, instance))
+
+
+def local_connection(server: LocalNeo4j) -> Connection:
+    return Connection(
+        uri=server.uri(),
+        user=USER,
+        password=server.password(),
+        database="neo4j",
+        source=f"local:{server.instance}",
+    )

@@ -1,0 +1,145 @@
+"""Named, parameterised Cypher for reading: retrieval, expansion, documents, topics."""
+
+from __future__ import annotations
+
+# Shared filter for retrieval hits: in effect on $as_of, in an active document, in the
+# requested markets (a document for ALL matches any), topic subtree and language; by default
+# documents superseded by another active document are left out.
+_HIT_FILTER = """
+WITH node, score
+WHERE node.retired = false
+  AND node.effective <= $as_of AND (node.valid_until IS NULL OR node.valid_until > $as_of)
+  AND ($lang IS NULL OR node.lang = $lang)
+MATCH (d:Document {id: node.doc_id})
+WHERE d.status = 'active'
+  AND ($markets IS NULL OR any(m IN d.markets WHERE m IN $markets))
+  AND ($topic IS NULL OR d.topic = $topic OR d.topic STARTS WITH $topic + '/')
+  AND ($include_superseded OR NOT EXISTS {
+        MATCH (:Document {status: 'active'})-[:SUPERSEDES]->(d) })
+RETURN node.key AS key, score, node.lang AS lang, node.doc_id AS doc_id,
+       node.statement_key AS statement_key, node.align_key AS align_key
+ORDER BY score DESC
+LIMIT $k
+"""
+
+FULLTEXT_SEARCH = (
+    "CALL db.index.fulltext.queryNodes($index, $query, {limit: $fetch}) YIELD node, score"
+    + _HIT_FILTER
+)
+
+VECTOR_SEARCH = (
+    "CALL db.index.vector.queryNodes($index, $fetch, $embedding) YIELD node, score" + _HIT_FILTER
+)
+
+# Everything a result card needs about a set of passages.
+PASSAGE_DETAILS = """
+UNWIND $keys AS key
+MATCH (p:Passage {key: key})<-[:HAS_PASSAGE]-(s:Section)<-[:HAS_SECTION]-(v:DocumentVersion)
+      <-[:HAS_VERSION]-(d:Document)
+OPTIONAL MATCH (p)-[:STATES]->(st:Statement)
+OPTIONAL MATCH (d)-[:OWNED_BY]->(o:Owner)
+OPTIONAL MATCH (v)-[:TRANSLATION_OF]->(src:DocumentVersion)
+OPTIONAL MATCH (d)-[:HAS_VERSION]->(cur:DocumentVersion {lang: v.translation_of_lang, current: true})
+RETURN p.key AS key, p.text AS text, p.lang AS lang, p.doc_id AS doc_id, p.item_id AS item_id,
+       p.section_kind AS section_kind, p.align_key AS align_key, p.heading_path AS heading_path,
+       p.line_start AS line_start, p.line_end AS line_end, p.source_path AS source_path,
+       s.anchor AS anchor, s.heading AS heading,
+       v.key AS version_key, v.title AS title, v.version AS version, v.effective AS effective,
+       v.review_by AS review_by, v.translation_of_lang AS translation_of_lang,
+       v.translation_of_version AS translation_of_version, v.current AS version_current,
+       cur.version AS source_current_version,
+       d.topic AS topic, d.markets AS markets, o.name AS owner,
+       st.key AS statement_key, st.kind AS statement_kind, st.severity AS severity
+"""
+
+# The same unit in the other language(s): the statement's other passages, or the section
+# paragraph paired by TRANSLATION_OF, restricted to what is in effect on $as_of.
+TWINS = """
+UNWIND $keys AS key
+MATCH (p:Passage {key: key})
+OPTIONAL MATCH (p)-[:STATES]->(:Statement)<-[:STATES]-(t1:Passage)
+WHERE t1.lang <> p.lang AND t1.retired = false AND t1.effective <= $as_of
+  AND (t1.valid_until IS NULL OR t1.valid_until > $as_of)
+OPTIONAL MATCH (p)-[:TRANSLATION_OF]-(t2:Passage)
+WHERE p.statement_key IS NULL AND t2.retired = false AND t2.effective <= $as_of
+  AND (t2.valid_until IS NULL OR t2.valid_until > $as_of)
+WITH key, [x IN collect(DISTINCT t1) + collect(DISTINCT t2) WHERE x IS NOT NULL] AS twins
+RETURN key, [t IN twins | t.key] AS twin_keys
+"""
+
+# Statements related through APPLIES_TO, in both directions, with their texts in effect.
+RELATED_STATEMENTS = """
+UNWIND $keys AS key
+MATCH (st:Statement {key: key})
+CALL (st) {
+  MATCH (st)-[:APPLIES_TO]->(o:Statement {current: true})
+  RETURN o, 'applies_to' AS relation
+  UNION
+  MATCH (o:Statement {current: true})-[:APPLIES_TO]->(st)
+  RETURN o, 'applied_by' AS relation
+}
+MATCH (o)<-[:STATES]-(p:Passage)
+WHERE p.retired = false AND p.effective <= $as_of
+  AND (p.valid_until IS NULL OR p.valid_until > $as_of)
+RETURN key, relation, o.key AS statement_key, o.kind AS kind, o.item_id AS item_id,
+       o.severity AS severity, collect({lang: p.lang, text: p.text, key: p.key}) AS texts
+ORDER BY key, relation, o.item_id
+"""
+
+TOPIC_EXISTS = "MATCH (t:Topic {path: $path}) RETURN count(t) > 0 AS ok"
+
+LIST_TOPICS = """
+MATCH (t:Topic) WHERE coalesce(t.in_taxonomy, true)
+OPTIONAL MATCH (d:Document {status: 'active'})
+WHERE d.topic = t.path OR d.topic STARTS WITH t.path + '/'
+RETURN t.path AS path, t.id AS id, t.en AS en, t.ja AS ja, t.parent AS parent,
+       t.leaf AS leaf, count(d) AS documents
+ORDER BY path
+"""
+
+GLOSSARY = "MATCH (t:Term) RETURN t.key AS key, t.en AS en, t.ja AS ja ORDER BY key"
+
+DOCUMENT = """
+MATCH (d:Document {id: $id})
+OPTIONAL MATCH (d)-[:OWNED_BY]->(o:Owner)
+OPTIONAL MATCH (d)-[:CITES]->(r:Regulation)
+OPTIONAL MATCH (d)-[:SUPERSEDES]->(old:Document)
+OPTIONAL MATCH (newer:Document {status: 'active'})-[:SUPERSEDES]->(d)
+RETURN d {.id, .topic, .markets, .status, .supersedes, .source_lang} AS doc, o.name AS owner,
+       collect(DISTINCT r.name) AS regulations, collect(DISTINCT newer.id) AS superseded_by
+"""
+
+DOCUMENT_VERSIONS = """
+MATCH (:Document {id: $id})-[:HAS_VERSION]->(v:DocumentVersion)
+RETURN v.key AS key, v.lang AS lang, v.title AS title, v.version AS version,
+       v.effective AS effective, v.review_by AS review_by, v.current AS current,
+       v.valid_until AS valid_until, v.translation_of_lang AS translation_of_lang,
+       v.translation_of_version AS translation_of_version, v.source_path AS source_path,
+       v.retired_at IS NOT NULL AS retired
+ORDER BY v.lang, v.effective DESC
+"""
+
+VERSION_SECTIONS = """
+MATCH (v:DocumentVersion {key: $key})-[:HAS_SECTION]->(s:Section)
+OPTIONAL MATCH (s)-[:HAS_PASSAGE]->(p:Passage)
+WITH s, p ORDER BY p.line_start
+RETURN s.key AS key, s.anchor AS anchor, s.align_key AS align_key, s.kind AS kind,
+       s.heading AS heading, s.order AS ord,
+       collect({key: p.key, text: p.text, item_id: p.item_id, kind: p.statement_kind,
+                line_start: p.line_start, line_end: p.line_end,
+                statement_key: p.statement_key}) AS passages
+ORDER BY ord
+"""
+
+STATEMENT = """
+MATCH (d:Document)-[:HAS_STATEMENT]->(st:Statement {key: $key})
+OPTIONAL MATCH (st)<-[:STATES]-(p:Passage)<-[:HAS_PASSAGE]-(:Section)<-[:HAS_SECTION]-
+               (v:DocumentVersion)
+RETURN st {.key, .doc_id, .item_id, .kind, .severity, .current, .applies_to} AS statement,
+       d.status AS doc_status,
+       collect({key: p.key, lang: p.lang, text: p.text, version: v.version,
+                current: v.current, line_start: p.line_start, line_end: p.line_end,
+                source_path: p.source_path}) AS passages
+"""
+
+PING = "RETURN 1 AS ok"

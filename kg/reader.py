@@ -1,0 +1,153 @@
+"""Reads the graph for search and the API. Turns driver errors into project errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from neo4j import Driver, Query
+from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+
+from kg import read_queries as q
+from kg.errors import GraphUnavailable
+from ontology.schema import VECTOR_INDEX
+
+
+@dataclass(frozen=True)
+class HitFilter:
+    as_of: dt.date
+    markets: list[str] | None = None  # already including "ALL"
+    topic: str | None = None
+    lang: str | None = None
+    include_superseded: bool = False
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of,
+            "markets": self.markets,
+            "topic": self.topic,
+            "lang": self.lang,
+            "include_superseded": self.include_superseded,
+        }
+
+
+@dataclass(frozen=True)
+class Hit:
+    key: str
+    score: float
+    lang: str
+    doc_id: str
+    statement_key: str | None
+    align_key: str
+
+    @property
+    def unit(self) -> str:
+        """What a result stands for: a statement (both languages), else a section."""
+        return self.statement_key or f"{self.doc_id}#{self.align_key}"
+
+
+def _hits(rows: list[dict[str, Any]]) -> list[Hit]:
+    return [
+        Hit(r["key"], float(r["score"]), r["lang"], r["doc_id"], r["statement_key"], r["align_key"])
+        for r in rows
+    ]
+
+
+@contextmanager
+def _graph_errors() -> Iterator[None]:
+    try:
+        yield
+    except (ServiceUnavailable, SessionExpired) as e:
+        raise GraphUnavailable(f"Neo4j is not reachable: {e}") from e
+    except DriverError as e:
+        raise GraphUnavailable(f"Neo4j driver error: {e}") from e
+
+
+class GraphReader:
+    def __init__(self, driver: Driver, database: str, timeout: float = 10.0) -> None:
+        self.driver = driver
+        self.database = database
+        self.timeout = timeout
+
+    def _read(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
+        with _graph_errors():
+            records, _, _ = self.driver.execute_query(
+                Query(cypher, timeout=self.timeout),  # type: ignore[arg-type]
+                parameters_=params,
+                database_=self.database,
+                routing_="r",
+            )
+        return [r.data() for r in records]
+
+    # --- retrieval --------------------------------------------------------------------
+    def fulltext(self, index: str, query: str, flt: HitFilter, k: int) -> list[Hit]:
+        if not query:
+            return []
+        fetch = k * (4 if (flt.markets or flt.topic or flt.lang) else 2)
+        try:
+            rows = self._read(
+                q.FULLTEXT_SEARCH, index=index, query=query, fetch=fetch, k=k, **flt.params()
+            )
+        except Neo4jError as e:
+            # A query the Lucene parser still refuses is a miss, not a server error.
+            if "ParseException" in str(e) or "TooManyClauses" in str(e):
+                return []
+            raise
+        return _hits(rows)
+
+    def vector(self, embedding: Sequence[float], flt: HitFilter, k: int) -> list[Hit]:
+        fetch = k * (4 if (flt.markets or flt.topic or flt.lang) else 2)
+        rows = self._read(
+            q.VECTOR_SEARCH,
+            index=VECTOR_INDEX,
+            embedding=list(embedding),
+            fetch=fetch,
+            k=k,
+            **flt.params(),
+        )
+        return _hits(rows)
+
+    # --- details ----------------------------------------------------------------------
+    def passage_details(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {r["key"]: r for r in self._read(q.PASSAGE_DETAILS, keys=list(keys))}
+
+    def twins(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[str]]:
+        rows = self._read(q.TWINS, keys=list(keys), as_of=as_of)
+        return {r["key"]: r["twin_keys"] for r in rows}
+
+    def related(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in self._read(q.RELATED_STATEMENTS, keys=list(keys), as_of=as_of):
+            out.setdefault(r["key"], []).append(r)
+        return out
+
+    # --- browsing ---------------------------------------------------------------------
+    def topic_exists(self, path: str) -> bool:
+        rows = self._read(q.TOPIC_EXISTS, path=path)
+        return bool(rows and rows[0]["ok"])
+
+    def topics(self) -> list[dict[str, Any]]:
+        return self._read(q.LIST_TOPICS)
+
+    def glossary(self) -> list[dict[str, Any]]:
+        return self._read(q.GLOSSARY)
+
+    def document(self, doc_id: str) -> dict[str, Any] | None:
+        rows = self._read(q.DOCUMENT, id=doc_id)
+        return rows[0] if rows else None
+
+    def document_versions(self, doc_id: str) -> list[dict[str, Any]]:
+        return self._read(q.DOCUMENT_VERSIONS, id=doc_id)
+
+    def version_sections(self, version_key: str) -> list[dict[str, Any]]:
+        return self._read(q.VERSION_SECTIONS, key=version_key)
+
+    def statement(self, key: str) -> dict[str, Any] | None:
+        rows = self._read(q.STATEMENT, key=key)
+        return rows[0] if rows else None
+
+    def ping(self) -> bool:
+        return bool(self._read(q.PING))

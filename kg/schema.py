@@ -1,0 +1,125 @@
+"""Idempotent schema migration: constraints, indexes and the embedder record.
+
+Only labels and property names from `ontology.schema` are interpolated into DDL (Cypher
+cannot take them as parameters); every value goes in as a parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neo4j import Driver
+
+from kg.errors import EmbedderMismatch
+from ontology.schema import (
+    CONSTRAINTS,
+    FULLTEXT_INDEXES,
+    RANGE_INDEXES,
+    SCHEMA_VERSION,
+    VECTOR_INDEX,
+    VECTOR_LABEL,
+    VECTOR_PROP,
+)
+
+
+@dataclass(frozen=True)
+class EmbedderInfo:
+    name: str
+    dim: int
+
+
+def _ddl() -> list[str]:
+    out = [
+        f"CREATE CONSTRAINT {c.name} IF NOT EXISTS FOR (n:{c.label}) REQUIRE n.{c.prop} IS UNIQUE"
+        for c in CONSTRAINTS
+    ]
+    out += [
+        f"CREATE INDEX {i.name} IF NOT EXISTS FOR (n:{i.label}) ON "
+        f"({', '.join('n.' + p for p in i.props)})"
+        for i in RANGE_INDEXES
+    ]
+    out += [
+        f"CREATE FULLTEXT INDEX {f.name} IF NOT EXISTS FOR (n:{f.label}) ON EACH [n.{f.prop}] "
+        f"OPTIONS {{indexConfig: {{`fulltext.analyzer`: '{f.analyzer}'}}}}"
+        for f in FULLTEXT_INDEXES
+    ]
+    return out
+
+
+def _vector_ddl(dim: int) -> str:
+    return (
+        f"CREATE VECTOR INDEX {VECTOR_INDEX} IF NOT EXISTS FOR (n:{VECTOR_LABEL}) "
+        f"ON n.{VECTOR_PROP} OPTIONS {{indexConfig: {{`vector.dimensions`: {int(dim)}, "
+        "`vector.similarity_function`: 'cosine'}}"
+    )
+
+
+GET_META = "MATCH (m:GraphMeta {name: 'graph'}) RETURN m.embedder AS embedder, m.dim AS dim"
+SET_META = (
+    "MERGE (m:GraphMeta {name: 'graph'}) "
+    "SET m.embedder = $embedder, m.dim = $dim, m.schema_version = $schema_version"
+)
+VECTOR_INDEX_DIM = (
+    "SHOW VECTOR INDEXES YIELD name, options WHERE name = $name "
+    "RETURN options.indexConfig['vector.dimensions'] AS dim"
+)
+PASSAGE_COUNT = "MATCH (p:Passage) WHERE p.embedding IS NOT NULL RETURN count(p) AS n"
+
+
+def recorded_embedder(driver: Driver, database: str) -> EmbedderInfo | None:
+    recs, _, _ = driver.execute_query(GET_META, database_=database)
+    if not recs or recs[0]["embedder"] is None:
+        return None
+    return EmbedderInfo(recs[0]["embedder"], int(recs[0]["dim"]))
+
+
+def migrate(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
+    """Create what is missing; refuse to mix embeddings from different models."""
+    for stmt in _ddl():
+        driver.execute_query(stmt, database_=database)
+    known = recorded_embedder(driver, database)
+    if known is not None and known != embedder:
+        recs, _, _ = driver.execute_query(PASSAGE_COUNT, database_=database)
+        if recs[0]["n"] > 0:
+            raise EmbedderMismatch(
+                f"the graph was embedded with {known.name} ({known.dim} dimensions) but the "
+                f"configured embedder is {embedder.name} ({embedder.dim}); run `sopkg reembed` "
+                "to re-embed it, or configure the original embedder"
+            )
+    recs, _, _ = driver.execute_query(VECTOR_INDEX_DIM, name=VECTOR_INDEX, database_=database)
+    if recs and int(recs[0]["dim"]) != embedder.dim:
+        driver.execute_query(f"DROP INDEX {VECTOR_INDEX} IF EXISTS", database_=database)
+    driver.execute_query(_vector_ddl(embedder.dim), database_=database)
+    driver.execute_query(
+        SET_META,
+        embedder=embedder.name,
+        dim=embedder.dim,
+        schema_version=SCHEMA_VERSION,
+        database_=database,
+    )
+    driver.execute_query("CALL db.awaitIndexes(120)", database_=database)
+
+
+def drop_vector_index(driver: Driver, database: str) -> None:
+    driver.execute_query(f"DROP INDEX {VECTOR_INDEX} IF EXISTS", database_=database)
+
+
+def check_embedder(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
+    """Raise EmbedderMismatch when the graph was built with another embedder."""
+    known = recorded_embedder(driver, database)
+    if known is not None and known != embedder:
+        raise EmbedderMismatch(
+            f"the graph was embedded with {known.name} ({known.dim} dimensions) but the "
+            f"configured embedder is {embedder.name} ({embedder.dim}); run `sopkg reembed`"
+        )
+
+
+def schema_ready(driver: Driver, database: str) -> bool:
+    names = {c.name for c in CONSTRAINTS} | {f.name for f in FULLTEXT_INDEXES} | {VECTOR_INDEX}
+    recs, _, _ = driver.execute_query(
+        "SHOW INDEXES YIELD name, state RETURN name, state", database_=database
+    )
+    online = {r["name"] for r in recs if r["state"] == "ONLINE"}
+    cons, _, _ = driver.execute_query("SHOW CONSTRAINTS YIELD name RETURN name", database_=database)
+    present = online | {r["name"] for r in cons}
+    return names <= present

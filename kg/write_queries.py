@@ -1,0 +1,258 @@
+"""Named, parameterised Cypher for writing the graph. Values always travel as parameters."""
+
+from __future__ import annotations
+
+SYNC_TAXONOMY = """
+UNWIND $topics AS t
+MERGE (n:Topic {path: t.path})
+SET n.id = t.id, n.en = t.en, n.ja = t.ja, n.parent = t.parent, n.leaf = t.leaf,
+    n.source = $source
+WITH collect(n) AS nodes
+UNWIND nodes AS n
+OPTIONAL MATCH (n)-[old:CHILD_OF]->()
+DELETE old
+WITH DISTINCT n WHERE n.parent IS NOT NULL
+MATCH (p:Topic {path: n.parent})
+MERGE (n)-[:CHILD_OF]->(p)
+"""
+
+MARK_STALE_TOPICS = """
+MATCH (t:Topic) WHERE t.source <> $source OR NOT t.path IN $paths
+SET t.in_taxonomy = false
+WITH count(t) AS _
+MATCH (t:Topic) WHERE t.path IN $paths SET t.in_taxonomy = true
+"""
+
+SYNC_MARKETS = "UNWIND $codes AS c MERGE (:Market {code: c})"
+
+SYNC_GLOSSARY = """
+UNWIND $terms AS t
+MERGE (n:Term {key: t.key})
+SET n.en = t.en, n.ja = t.ja, n.corpus = $corpus
+"""
+
+DROP_OLD_TERMS = "MATCH (n:Term {corpus: $corpus}) WHERE NOT n.key IN $keys DETACH DELETE n"
+
+UPSERT_CORPUS = "MERGE (c:Corpus {name: $name}) SET c.root = $root, c.ingested_at = datetime()"
+
+EXISTING_VERSIONS = """
+MATCH (d:Document {id: $doc_id})-[:HAS_VERSION]->(v:DocumentVersion)
+RETURN v.key AS key, v.lang AS lang, v.content_hash AS hash, v.current AS current,
+       v.source_path AS source_path, d.status AS status
+"""
+
+UPSERT_DOCUMENT = """
+MERGE (c:Corpus {name: $doc.corpus})
+MERGE (d:Document {id: $doc.id})
+SET d += $doc, d.status = 'active', d.retired_at = null, d.updated_at = datetime()
+MERGE (d)-[:IN_CORPUS]->(c)
+WITH d
+OPTIONAL MATCH (d)-[r:ABOUT|APPLIES_IN|OWNED_BY|CITES]->()
+DELETE r
+WITH DISTINCT d
+OPTIONAL MATCH (t:Topic {path: $doc.topic})
+FOREACH (_ IN CASE WHEN t IS NULL THEN [] ELSE [1] END | MERGE (d)-[:ABOUT]->(t))
+WITH d
+UNWIND $doc.markets AS code
+MERGE (m:Market {code: code})
+MERGE (d)-[:APPLIES_IN]->(m)
+WITH DISTINCT d
+MERGE (o:Owner {name: $doc.owner})
+MERGE (d)-[:OWNED_BY]->(o)
+WITH d
+UNWIND $doc.regulations AS reg
+MERGE (r:Regulation {name: reg})
+MERGE (d)-[:CITES]->(r)
+"""
+
+# A version re-ingested under the same version string with new content is replaced.
+DELETE_VERSION_CONTENT = """
+MATCH (v:DocumentVersion {key: $key})-[:HAS_SECTION]->(s:Section)
+OPTIONAL MATCH (s)-[:HAS_PASSAGE]->(p:Passage)
+DETACH DELETE p, s
+"""
+
+# A new version of a language closes the validity of the one it replaces; both stay
+# searchable so that an as-of date can pick the one in effect.
+UPSERT_VERSION = """
+MATCH (d:Document {id: $v.doc_id})
+MERGE (v:DocumentVersion {key: $v.key})
+SET v += $v, v.ingested_at = datetime(), v.valid_until = null
+MERGE (d)-[:HAS_VERSION]->(v)
+WITH d, v
+OPTIONAL MATCH (d)-[:HAS_VERSION]->(prev:DocumentVersion {lang: $v.lang, current: true})
+WHERE prev.key <> v.key
+FOREACH (_ IN CASE WHEN prev IS NULL THEN [] ELSE [1] END |
+  MERGE (v)-[:PREVIOUS_VERSION]->(prev)
+  SET prev.valid_until = $v.effective)
+WITH prev WHERE prev IS NOT NULL
+MATCH (prev)-[:HAS_SECTION]->(:Section)-[:HAS_PASSAGE]->(p:Passage)
+SET p.valid_until = $v.effective
+"""
+
+CREATE_SECTIONS = """
+MATCH (v:DocumentVersion {key: $version_key})
+UNWIND $sections AS s
+CREATE (n:Section)
+SET n = s
+CREATE (v)-[:HAS_SECTION]->(n)
+"""
+
+CREATE_PASSAGES = """
+UNWIND $passages AS p
+MATCH (s:Section {key: p.section_key})
+CREATE (n:Passage)
+SET n = p, n.current = true, n.retired = false, n.effective = $effective, n.valid_until = null
+CREATE (s)-[:HAS_PASSAGE]->(n)
+"""
+
+# Which versions are live. A version whose file is broken in this run keeps its state. A
+# superseded version stays searchable (for as-of dates); a language version whose file is
+# gone, with no newer version of that language, is retired and leaves the indexes.
+SET_CURRENT_VERSIONS = """
+MATCH (d:Document {id: $doc_id})-[:HAS_VERSION]->(v:DocumentVersion)
+WITH v, (v.key IN $current_keys OR (v.current AND v.source_path IN $protected_paths)) AS live
+SET v.current = live
+WITH collect(v) AS versions
+UNWIND versions AS v
+WITH v, [x IN versions WHERE x.lang = v.lang AND x.current] AS live_same_lang
+WITH v, NOT v.current AND size(live_same_lang) = 0 AS retired
+SET v.retired_at = CASE WHEN retired THEN coalesce(v.retired_at, datetime()) ELSE null END
+WITH v, retired
+MATCH (v)-[:HAS_SECTION]->(:Section)-[:HAS_PASSAGE]->(p:Passage)
+SET p.current = v.current, p.retired = retired
+WITH p, retired WHERE retired
+SET p.embedding = null, p.search_ja = null, p.search_en = null
+"""
+
+UPSERT_STATEMENTS = """
+MATCH (d:Document {id: $doc_id})
+OPTIONAL MATCH (d)-[:HAS_STATEMENT]->(old:Statement)
+SET old.current = false
+WITH DISTINCT d
+UNWIND $statements AS s
+MERGE (st:Statement {key: s.key})
+SET st.doc_id = s.doc_id, st.item_id = s.item_id, st.kind = s.kind, st.severity = s.severity,
+    st.applies_to = s.applies_to, st.current = true
+MERGE (d)-[:HAS_STATEMENT]->(st)
+"""
+
+# One query per kind: labels cannot be parameters, and only ontology labels go in here.
+SET_STATEMENT_LABEL = "MATCH (st:Statement) WHERE st.key IN $keys SET st:{label}"
+
+RELINK_APPLIES_TO = """
+MATCH (d:Document {id: $doc_id})-[:HAS_STATEMENT]->(st:Statement)
+OPTIONAL MATCH (st)-[r:APPLIES_TO]->()
+DELETE r
+WITH DISTINCT d
+UNWIND $statements AS s
+UNWIND s.applies_to AS target
+MATCH (a:Statement {key: s.key}), (b:Statement {key: target})
+MERGE (a)-[:APPLIES_TO]->(b)
+"""
+
+LINK_STATES = """
+UNWIND $pairs AS pr
+MATCH (p:Passage {key: pr[0]}), (st:Statement {key: pr[1]})
+MERGE (p)-[:STATES]->(st)
+"""
+
+DROP_TRANSLATIONS = """
+MATCH (d:Document {id: $doc_id})-[:HAS_VERSION]->(v:DocumentVersion)
+OPTIONAL MATCH (v)-[r1:TRANSLATION_OF]-()
+DELETE r1
+WITH DISTINCT v
+MATCH (v)-[:HAS_SECTION]->(s:Section)
+OPTIONAL MATCH (s)-[r2:TRANSLATION_OF]-()
+DELETE r2
+WITH DISTINCT s
+MATCH (s)-[:HAS_PASSAGE]->(p:Passage)
+OPTIONAL MATCH (p)-[r3:TRANSLATION_OF]-()
+DELETE r3
+"""
+
+LINK_VERSION_TRANSLATIONS = """
+UNWIND $pairs AS pr
+MATCH (a:DocumentVersion {key: pr[0]}), (b:DocumentVersion {key: pr[1]})
+MERGE (a)-[:TRANSLATION_OF]->(b)
+"""
+
+LINK_SECTION_TRANSLATIONS = """
+UNWIND $pairs AS pr
+MATCH (a:Section {key: pr[0]}), (b:Section {key: pr[1]})
+MERGE (a)-[:TRANSLATION_OF]->(b)
+"""
+
+LINK_PASSAGE_TRANSLATIONS = """
+UNWIND $pairs AS pr
+MATCH (a:Passage {key: pr[0]}), (b:Passage {key: pr[1]})
+MERGE (a)-[:TRANSLATION_OF]->(b)
+"""
+
+# --- corpus-level finishing, after every document of a run ------------------------------
+RETIRE_MISSING = """
+MATCH (d:Document)-[:IN_CORPUS]->(:Corpus {name: $corpus})
+WHERE d.status = 'active' AND NOT d.id IN $present_ids
+  AND NOT EXISTS {
+    MATCH (d)-[:HAS_VERSION]->(v:DocumentVersion) WHERE v.source_path IN $protected_paths
+  }
+SET d.status = 'retired', d.retired_at = datetime()
+WITH d
+OPTIONAL MATCH (d)-[:HAS_STATEMENT]->(st:Statement)
+SET st.current = false
+WITH DISTINCT d
+MATCH (d)-[:HAS_VERSION]->(v:DocumentVersion)
+SET v.current = false, v.retired_at = coalesce(v.retired_at, datetime())
+WITH d, v
+MATCH (v)-[:HAS_SECTION]->(:Section)-[:HAS_PASSAGE]->(p:Passage)
+SET p.current = false, p.retired = true, p.embedding = null, p.search_ja = null,
+    p.search_en = null
+RETURN count(DISTINCT d) AS retired
+"""
+
+RELINK_REFERENCES = """
+MATCH (p:Passage {current: true})-[:HAS_PASSAGE]-(:Section)<-[:HAS_SECTION]-(:DocumentVersion)
+      <-[:HAS_VERSION]-(:Document)-[:IN_CORPUS]->(:Corpus {name: $corpus})
+OPTIONAL MATCH (p)-[r:REFERENCES]->()
+DELETE r
+WITH DISTINCT p
+UNWIND p.link_targets AS link
+WITH p, split(link, '#')[0] AS target,
+     CASE WHEN size(split(link, '#')) > 1 THEN split(link, '#')[1] ELSE null END AS section
+OPTIONAL MATCH (d:Document {id: target})
+FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END |
+  MERGE (p)-[ref:REFERENCES]->(d) SET ref.section = section)
+FOREACH (_ IN CASE WHEN d IS NULL THEN [1] ELSE [] END |
+  MERGE (x:DanglingReference {target: target})
+  MERGE (p)-[ref:REFERENCES]->(x) SET ref.section = section)
+"""
+
+DROP_ORPHAN_DANGLING = "MATCH (x:DanglingReference) WHERE NOT (x)<-[:REFERENCES]-() DELETE x"
+
+RELINK_SUPERSEDES = """
+MATCH (d:Document)-[:IN_CORPUS]->(:Corpus {name: $corpus})
+OPTIONAL MATCH (d)-[r:SUPERSEDES]->()
+DELETE r
+WITH DISTINCT d WHERE d.supersedes IS NOT NULL AND d.status = 'active'
+MATCH (old:Document {id: d.supersedes})
+MERGE (d)-[:SUPERSEDES]->(old)
+"""
+
+SET_EMBEDDINGS = """
+UNWIND $rows AS r
+MATCH (p:Passage {key: r.key})
+SET p.embedding = r.embedding
+"""
+
+CURRENT_PASSAGES_FOR_EMBEDDING = """
+MATCH (p:Passage {retired: false})
+RETURN p.key AS key, p.embed_text AS text
+ORDER BY p.key
+"""
+
+CLEAR_EMBEDDINGS = """
+MATCH (p:Passage) WHERE p.embedding IS NOT NULL
+SET p.embedding = null
+"""
+
+FORGET_EMBEDDER = "MATCH (m:GraphMeta {name: 'graph'}) REMOVE m.embedder, m.dim"

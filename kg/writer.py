@@ -1,0 +1,158 @@
+"""Writes documents into the graph: one transaction per document, all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from neo4j import Driver, ManagedTransaction
+
+from kg import write_queries as q
+from kg.records import DocumentRecord, VersionRecord
+from ontology.glossary import TermGroup
+from ontology.schema import STATEMENT_LABELS
+from ontology.taxonomy import Taxonomy
+from ontology.vocabulary import MARKETS, StatementKind
+
+
+@dataclass(frozen=True)
+class ExistingVersion:
+    key: str
+    lang: str
+    hash: str
+    current: bool
+    source_path: str
+
+
+class GraphWriter:
+    def __init__(self, driver: Driver, database: str) -> None:
+        self.driver = driver
+        self.database = database
+
+    # --- corpus-level data ------------------------------------------------------------
+    def sync_vocabulary(
+        self, corpus: str, root: str, taxonomy: Taxonomy, glossary: Sequence[TermGroup]
+    ) -> None:
+        topics = [
+            {"path": t.path, "id": t.id, "en": t.en, "ja": t.ja, "parent": t.parent,
+             "leaf": t.is_leaf}
+            for t in taxonomy
+        ]  # fmt: skip
+        terms = [
+            {"key": g.key, "en": list(g.terms.get("en", ())), "ja": list(g.terms.get("ja", ()))}
+            for g in glossary
+        ]
+        with self.driver.session(database=self.database) as s:
+            s.execute_write(_run, q.UPSERT_CORPUS, name=corpus, root=root)
+            s.execute_write(_run, q.SYNC_TAXONOMY, topics=topics, source=taxonomy.source)
+            s.execute_write(
+                _run, q.MARK_STALE_TOPICS, paths=[t["path"] for t in topics], source=taxonomy.source
+            )
+            s.execute_write(_run, q.SYNC_MARKETS, codes=[*MARKETS, "ALL"])
+            s.execute_write(_run, q.SYNC_GLOSSARY, terms=terms, corpus=corpus)
+            s.execute_write(_run, q.DROP_OLD_TERMS, corpus=corpus, keys=[t["key"] for t in terms])
+
+    def existing_versions(self, doc_id: str) -> list[ExistingVersion]:
+        recs, _, _ = self.driver.execute_query(
+            q.EXISTING_VERSIONS, doc_id=doc_id, database_=self.database
+        )
+        return [
+            ExistingVersion(r["key"], r["lang"], r["hash"], bool(r["current"]), r["source_path"])
+            for r in recs
+            if r["status"] == "active"
+        ]
+
+    # --- one document -----------------------------------------------------------------
+    def write_document(
+        self,
+        doc: DocumentRecord,
+        changed: Sequence[VersionRecord],
+        protected_paths: Sequence[str] = (),
+    ) -> None:
+        """Write `doc` in one transaction; only `changed` versions get new content."""
+        with self.driver.session(database=self.database) as s:
+            s.execute_write(_write_document, doc, list(changed), list(protected_paths))
+
+    # --- after every document ---------------------------------------------------------
+    def finish_corpus(
+        self, corpus: str, present_ids: Iterable[str], protected_paths: Sequence[str]
+    ) -> int:
+        with self.driver.session(database=self.database) as s:
+            retired = s.execute_write(
+                _single,
+                q.RETIRE_MISSING,
+                "retired",
+                corpus=corpus,
+                present_ids=list(present_ids),
+                protected_paths=list(protected_paths),
+            )
+            s.execute_write(_run, q.RELINK_REFERENCES, corpus=corpus)
+            s.execute_write(_run, q.DROP_ORPHAN_DANGLING)
+            s.execute_write(_run, q.RELINK_SUPERSEDES, corpus=corpus)
+        return int(retired or 0)
+
+    def set_embeddings(self, rows: list[dict[str, object]]) -> None:
+        with self.driver.session(database=self.database) as s:
+            s.execute_write(_run, q.SET_EMBEDDINGS, rows=rows)
+
+    def clear_embeddings(self) -> None:
+        """Forget every embedding and which embedder made them (before a re-embed)."""
+        with self.driver.session(database=self.database) as s:
+            s.execute_write(_run, q.CLEAR_EMBEDDINGS)
+            s.execute_write(_run, q.FORGET_EMBEDDER)
+
+    def current_passage_texts(self) -> list[tuple[str, str]]:
+        recs, _, _ = self.driver.execute_query(
+            q.CURRENT_PASSAGES_FOR_EMBEDDING, database_=self.database
+        )
+        return [(r["key"], r["text"] or "") for r in recs]
+
+
+def _run(tx: ManagedTransaction, query: str, **params: object) -> None:
+    tx.run(query, **params).consume()  # type: ignore[arg-type]
+
+
+def _single(tx: ManagedTransaction, query: str, field: str, **params: object) -> Any:
+    rec = tx.run(query, **params).single()  # type: ignore[arg-type]
+    return rec[field] if rec else None
+
+
+def _write_document(
+    tx: ManagedTransaction,
+    doc: DocumentRecord,
+    changed: list[VersionRecord],
+    protected_paths: list[str],
+) -> None:
+    tx.run(q.UPSERT_DOCUMENT, doc=doc.props()).consume()
+    for v in changed:
+        tx.run(q.DELETE_VERSION_CONTENT, key=v.key).consume()
+        tx.run(q.UPSERT_VERSION, v=v.props()).consume()
+        tx.run(
+            q.CREATE_SECTIONS, version_key=v.key, sections=[s.params() for s in v.sections]
+        ).consume()
+        tx.run(
+            q.CREATE_PASSAGES,
+            passages=[p.params() for p in v.passages],
+            effective=v.effective,
+        ).consume()
+    tx.run(
+        q.SET_CURRENT_VERSIONS,
+        doc_id=doc.id,
+        current_keys=[v.key for v in doc.versions],
+        protected_paths=protected_paths,
+    ).consume()
+    statements = [s.params() for s in doc.statements]
+    tx.run(q.UPSERT_STATEMENTS, doc_id=doc.id, statements=statements).consume()
+    for kind in StatementKind:
+        keys = [s.key for s in doc.statements if s.kind == kind.value]
+        if keys:
+            label = STATEMENT_LABELS[kind].value
+            tx.run(q.SET_STATEMENT_LABEL.format(label=label), keys=keys).consume()
+    tx.run(q.RELINK_APPLIES_TO, doc_id=doc.id, statements=statements).consume()
+    states = [[p.key, p.statement_key] for v in changed for p in v.passages if p.statement_key]
+    tx.run(q.LINK_STATES, pairs=states).consume()
+    tx.run(q.DROP_TRANSLATIONS, doc_id=doc.id).consume()
+    tx.run(q.LINK_VERSION_TRANSLATIONS, pairs=[list(p) for p in doc.version_pairs]).consume()
+    tx.run(q.LINK_SECTION_TRANSLATIONS, pairs=[list(p) for p in doc.section_pairs]).consume()
+    tx.run(q.LINK_PASSAGE_TRANSLATIONS, pairs=[list(p) for p in doc.passage_pairs]).consume()

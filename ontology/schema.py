@@ -1,0 +1,118 @@
+"""The graph's schema as data: node labels, relationship types, constraints and indexes.
+
+kg.schema applies it (idempotently) at start-up; nothing here talks to a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ontology.vocabulary import StatementKind
+
+SCHEMA_VERSION = 1
+
+
+class Label(StrEnum):
+    CORPUS = "Corpus"
+    DOCUMENT = "Document"
+    VERSION = "DocumentVersion"
+    SECTION = "Section"
+    PASSAGE = "Passage"
+    STATEMENT = "Statement"
+    POLICY = "Policy"
+    EXCEPTION = "Exception"
+    ENFORCEMENT = "EnforcementAction"
+    ESCALATION = "EscalationStep"
+    TOPIC = "Topic"
+    MARKET = "Market"
+    OWNER = "Owner"
+    REGULATION = "Regulation"
+    TERM = "Term"
+    DANGLING = "DanglingReference"
+    META = "GraphMeta"
+
+
+STATEMENT_LABELS: dict[StatementKind, Label] = {
+    StatementKind.POLICY: Label.POLICY,
+    StatementKind.EXCEPTION: Label.EXCEPTION,
+    StatementKind.ENFORCEMENT: Label.ENFORCEMENT,
+    StatementKind.ESCALATION: Label.ESCALATION,
+}
+
+
+class Rel(StrEnum):
+    IN_CORPUS = "IN_CORPUS"  # Document -> Corpus
+    HAS_VERSION = "HAS_VERSION"  # Document -> DocumentVersion
+    PREVIOUS_VERSION = "PREVIOUS_VERSION"  # DocumentVersion -> the one it replaced
+    HAS_SECTION = "HAS_SECTION"  # DocumentVersion -> Section
+    HAS_PASSAGE = "HAS_PASSAGE"  # Section -> Passage
+    STATES = "STATES"  # Passage -> Statement (each language version states it)
+    HAS_STATEMENT = "HAS_STATEMENT"  # Document -> Statement
+    APPLIES_TO = "APPLIES_TO"  # exception / enforcement / escalation -> statement
+    TRANSLATION_OF = "TRANSLATION_OF"  # version/section/passage -> its other-language twin
+    ABOUT = "ABOUT"  # Document -> Topic
+    CHILD_OF = "CHILD_OF"  # Topic -> parent Topic
+    APPLIES_IN = "APPLIES_IN"  # Document -> Market
+    OWNED_BY = "OWNED_BY"  # Document -> Owner
+    CITES = "CITES"  # Document -> Regulation
+    SUPERSEDES = "SUPERSEDES"  # Document -> Document
+    REFERENCES = "REFERENCES"  # Passage -> Document | DanglingReference
+
+
+@dataclass(frozen=True)
+class Constraint:
+    name: str
+    label: Label
+    prop: str
+
+
+CONSTRAINTS: tuple[Constraint, ...] = (
+    Constraint("corpus_name", Label.CORPUS, "name"),
+    Constraint("document_id", Label.DOCUMENT, "id"),
+    Constraint("version_key", Label.VERSION, "key"),
+    Constraint("section_key", Label.SECTION, "key"),
+    Constraint("passage_key", Label.PASSAGE, "key"),
+    Constraint("statement_key", Label.STATEMENT, "key"),
+    Constraint("topic_path", Label.TOPIC, "path"),
+    Constraint("market_code", Label.MARKET, "code"),
+    Constraint("owner_name", Label.OWNER, "name"),
+    Constraint("regulation_name", Label.REGULATION, "name"),
+    Constraint("term_key", Label.TERM, "key"),
+    Constraint("dangling_target", Label.DANGLING, "target"),
+    Constraint("meta_name", Label.META, "name"),
+)
+
+
+@dataclass(frozen=True)
+class RangeIndex:
+    name: str
+    label: Label
+    props: tuple[str, ...]
+
+
+RANGE_INDEXES: tuple[RangeIndex, ...] = (
+    RangeIndex("passage_doc", Label.PASSAGE, ("doc_id", "current")),
+    RangeIndex("version_doc", Label.VERSION, ("doc_id", "lang")),
+    RangeIndex("statement_doc", Label.STATEMENT, ("doc_id",)),
+)
+
+
+@dataclass(frozen=True)
+class FulltextIndex:
+    name: str
+    label: Label
+    prop: str
+    analyzer: str
+
+
+# Japanese text is tokenised by fugashi before it is stored (whitespace analyzer keeps those
+# tokens as they are); English text gets Lucene's English analysis (stemming, stop words).
+FULLTEXT_INDEXES: tuple[FulltextIndex, ...] = (
+    FulltextIndex("passage_ja", Label.PASSAGE, "search_ja", "whitespace"),
+    FulltextIndex("passage_en", Label.PASSAGE, "search_en", "english"),
+)
+
+VECTOR_INDEX = "passage_embedding"
+VECTOR_LABEL = Label.PASSAGE
+VECTOR_PROP = "embedding"

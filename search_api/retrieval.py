@@ -1,0 +1,328 @@
+"""The hybrid bilingual retriever: lexical (both fulltext indexes, glossary expansion),
+dense (vector index), rank fusion, grouping by statement across languages, and graph
+expansion of each result. The API and `sopkg eval` both call `Retriever.search`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from kg.analysis import detect_language, en_terms, fulltext_query, ja_terms
+from kg.embedders import Embedder
+from kg.reader import GraphReader, Hit, HitFilter
+from ontology.vocabulary import ALL_MARKETS
+from search_api.expansion import Expansion, Glossary
+
+Mode = Literal["hybrid", "fused", "lexical", "dense"]
+RETRIEVERS_BY_MODE: dict[str, tuple[str, ...]] = {
+    "hybrid": ("lexical", "lexical_cross", "dense"),  # fused, with glossary expansion
+    "fused": ("lexical", "dense"),
+    "lexical": ("lexical",),
+    "dense": ("dense",),
+}
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    query: str
+    lang: str | None = None  # force the query language; detected when None
+    market: str | None = None
+    topic: str | None = None
+    language: str | None = None  # only passages in this language
+    as_of: dt.date | None = None
+    include_superseded: bool = False
+    limit: int = 10
+    mode: Mode = "hybrid"
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    k: int = 60  # RRF constant
+    depth: int = 50  # candidates taken from each retriever
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"lexical": 1.0, "lexical_cross": 0.6, "dense": 1.0}
+    )
+
+
+@dataclass
+class UnitCandidate:
+    unit: str
+    score: float = 0.0
+    retrievers: dict[str, int] = field(default_factory=dict)  # retriever -> rank (1-based)
+    raw: dict[str, float] = field(default_factory=dict)  # retriever -> its own best score
+    hits: list[tuple[int, Hit]] = field(default_factory=list)  # (position in its list, hit)
+
+
+@dataclass
+class SearchOutcome:
+    query: str
+    query_lang: str
+    mode: str
+    results: list[dict[str, Any]]
+    expansion: Expansion
+    timings_ms: dict[str, float]
+
+
+def fuse(ranked: dict[str, list[Hit]], cfg: FusionConfig) -> list[UnitCandidate]:
+    """Weighted reciprocal rank fusion over units (statements or sections).
+
+    Each retriever's passage list becomes a unit list (a unit's rank is that of its best
+    passage), so the two language versions of one statement count once per retriever.
+    """
+    units: dict[str, UnitCandidate] = {}
+    for name, hits in ranked.items():
+        weight = cfg.weights.get(name, 1.0)
+        seen: set[str] = set()
+        for pos, hit in enumerate(hits):
+            cand = units.setdefault(hit.unit, UnitCandidate(hit.unit))
+            cand.hits.append((pos, hit))
+            if hit.unit in seen:
+                continue
+            seen.add(hit.unit)
+            rank = len(seen)
+            cand.retrievers[name] = rank
+            cand.raw[name] = hit.score
+            cand.score += weight / (cfg.k + rank)
+    return sorted(units.values(), key=lambda c: (-c.score, c.unit))
+
+
+def _vkey(v: str | None) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", v or ""))
+
+
+class Retriever:
+    def __init__(
+        self,
+        reader: GraphReader,
+        embedder: Embedder,
+        glossary: Glossary,
+        today: dt.date | None = None,
+        due_within_days: int = 30,
+        fusion: FusionConfig | None = None,
+    ) -> None:
+        self.reader = reader
+        self.embedder = embedder
+        self.glossary = glossary
+        self.today = today
+        self.due_within_days = due_within_days
+        self.fusion = fusion or FusionConfig()
+
+    def _today(self) -> dt.date:
+        return self.today or dt.date.today()
+
+    def _filter(self, p: SearchParams) -> HitFilter:
+        return HitFilter(
+            as_of=p.as_of or self._today(),
+            markets=[p.market, ALL_MARKETS] if p.market and p.market != ALL_MARKETS else None,
+            topic=p.topic,
+            lang=p.language,
+            include_superseded=p.include_superseded,
+        )
+
+    def retrieve(
+        self, p: SearchParams, timings: dict[str, float]
+    ) -> tuple[str, Expansion, dict[str, list[Hit]]]:
+        qlang = p.lang or detect_language(p.query)
+        flt = self._filter(p)
+        depth = self.fusion.depth
+        use = RETRIEVERS_BY_MODE[p.mode]
+        expansion = self.glossary.expand(p.query, qlang) if "lexical_cross" in use else Expansion()
+        ranked: dict[str, list[Hit]] = {}
+        t = time.perf_counter()
+        if "lexical" in use:
+            own_index = "passage_ja" if qlang == "ja" else "passage_en"
+            own_terms = ja_terms(p.query) if qlang == "ja" else en_terms(p.query)
+            own_extra = expansion.ja_terms if qlang == "ja" else expansion.en_terms
+            boosts = {t_: b for t_, b in own_extra.items() if t_ not in own_terms}
+            q_own = fulltext_query([*own_terms, *boosts], boosts)
+            ranked["lexical"] = self.reader.fulltext(own_index, q_own, flt, depth)
+        if "lexical_cross" in use:
+            # The other language's index: glossary translations, plus for a Japanese query
+            # the Latin words it carries ("LINE", "PayPay").
+            if qlang == "ja":
+                cross_terms = {**dict.fromkeys(en_terms(p.query), 1.0), **expansion.en_terms}
+                index = "passage_en"
+            else:
+                cross_terms = dict(expansion.ja_terms)
+                index = "passage_ja"
+            q_cross = fulltext_query(list(cross_terms), cross_terms)
+            ranked["lexical_cross"] = self.reader.fulltext(index, q_cross, flt, depth)
+        timings["lexical"] = (time.perf_counter() - t) * 1000
+        if "dense" in use:
+            t = time.perf_counter()
+            vec = self.embedder.embed_queries([p.query])[0]
+            timings["embed"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            ranked["dense"] = self.reader.vector([float(x) for x in vec], flt, depth)
+            timings["dense"] = (time.perf_counter() - t) * 1000
+        return qlang, expansion, ranked
+
+    def search(self, p: SearchParams) -> SearchOutcome:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        qlang, expansion, ranked = self.retrieve(p, timings)
+        t = time.perf_counter()
+        units = fuse(ranked, self.fusion)[: p.limit]
+        results = self._present(units, qlang, p)
+        timings["present"] = (time.perf_counter() - t) * 1000
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        return SearchOutcome(p.query, qlang, p.mode, results, expansion, timings)
+
+    # --- presentation: one card per unit, in the query's language when it exists ------
+    def _present(
+        self, units: Sequence[UnitCandidate], qlang: str, p: SearchParams
+    ) -> list[dict[str, Any]]:
+        if not units:
+            return []
+        as_of = p.as_of or self._today()
+        # The best passage of each unit, preferring the query language among its hits.
+        chosen = {u.unit: _prefer_lang(u.hits, qlang) for u in units}
+        twins = self.reader.twins([h.key for h in chosen.values()], as_of)
+        keys = {h.key for h in chosen.values()}
+        for k in chosen.values():
+            keys.update(twins.get(k.key, []))
+        details = self.reader.passage_details(sorted(keys))
+        statements = [u.unit for u in units if chosen[u.unit].statement_key]
+        related = self.reader.related(statements, as_of) if statements else {}
+        out = []
+        for rank, u in enumerate(units, start=1):
+            hit = chosen[u.unit]
+            main_key = hit.key
+            twin_keys = twins.get(hit.key, [])
+            if hit.lang != qlang and p.language is None:
+                same = [k for k in twin_keys if details.get(k, {}).get("lang") == qlang]
+                if same:
+                    main_key, twin_keys = (
+                        same[0],
+                        [hit.key] + [k for k in twin_keys if k != same[0]],
+                    )
+            main = details.get(main_key)
+            if main is None:
+                continue
+            translation = next(
+                (
+                    details[k]
+                    for k in twin_keys
+                    if k in details and details[k]["lang"] != main["lang"]
+                ),
+                None,
+            )
+            out.append(self._card(rank, u, main, translation, related.get(u.unit, []), qlang))
+        return out
+
+    def _card(
+        self,
+        rank: int,
+        u: UnitCandidate,
+        main: dict[str, Any],
+        translation: dict[str, Any] | None,
+        related: list[dict[str, Any]],
+        qlang: str,
+    ) -> dict[str, Any]:
+        today = self._today()
+        review_by = _date(main.get("review_by"))
+        return {
+            "rank": rank,
+            "unit": {
+                "type": "statement" if main["statement_key"] else "section",
+                "key": u.unit,
+                "doc_id": main["doc_id"],
+                "item_id": main["item_id"],
+                "section": main["anchor"] or main["align_key"],
+            },
+            "kind": main["statement_kind"] or main["section_kind"],
+            "severity": main.get("severity"),
+            "text": main["text"],
+            "lang": main["lang"],
+            "citation": _citation(main),
+            "translation": (
+                {
+                    "text": translation["text"],
+                    "lang": translation["lang"],
+                    "citation": _citation(translation),
+                }
+                if translation
+                else None
+            ),  # fmt: skip
+            "score": round(u.score, 6),
+            "retrievers": sorted(u.retrievers),
+            "retriever_ranks": dict(sorted(u.retrievers.items())),
+            "document": {
+                "owner": main["owner"],
+                "topic": main["topic"],
+                "markets": main["markets"],
+                "review_by": review_by.isoformat() if review_by else None,
+                "stale": bool(review_by and review_by < today),
+                "due_soon": bool(
+                    review_by
+                    and today <= review_by <= today + dt.timedelta(days=self.due_within_days)
+                ),
+                "translation_outdated": _outdated(main)
+                or (translation is not None and _outdated(translation)),
+            },
+            "related": [_related(r, qlang) for r in related],
+        }
+
+
+def _prefer_lang(hits: Sequence[tuple[int, Hit]], lang: str) -> Hit:
+    """The unit's best-ranked passage in `lang`, else its best-ranked passage."""
+    same = [ph for ph in hits if ph[1].lang == lang]
+    return min(same or hits, key=lambda ph: ph[0])[1]
+
+
+def _date(v: Any) -> dt.date | None:
+    if v is None:
+        return None
+    if isinstance(v, dt.date):
+        return v
+    return dt.date.fromisoformat(str(v))
+
+
+def _outdated(d: dict[str, Any]) -> bool:
+    src = d.get("source_current_version")
+    mine = d.get("translation_of_version")
+    return bool(src and mine and _vkey(mine) < _vkey(src))
+
+
+def _citation(d: dict[str, Any]) -> dict[str, Any]:
+    effective = _date(d.get("effective"))
+    heading_path = list(d.get("heading_path") or [])
+    where = d["item_id"] or (d["anchor"] or d["align_key"])
+    line = (
+        f"[{d['doc_id']} v{d['version']} {d['lang']}] {d['title']} > "
+        f"{heading_path[-1] if len(heading_path) > 1 else ''} #{where} "
+        f"(effective {effective.isoformat() if effective else '?'}; "
+        f"{d['source_path']}:{d['line_start']}-{d['line_end']})"
+    )
+    return {
+        "doc_id": d["doc_id"],
+        "title": d["title"],
+        "version": d["version"],
+        "effective": effective.isoformat() if effective else None,
+        "lang": d["lang"],
+        "section": d["anchor"] or d["align_key"],
+        "heading_path": heading_path,
+        "item_id": d["item_id"],
+        "source_path": d["source_path"],
+        "line_start": d["line_start"],
+        "line_end": d["line_end"],
+        "ticket_line": line,
+    }
+
+
+def _related(r: dict[str, Any], qlang: str) -> dict[str, Any]:
+    texts = r["texts"]
+    pick = next((t for t in texts if t["lang"] == qlang), texts[0] if texts else None)
+    return {
+        "relation": r["relation"],
+        "statement_key": r["statement_key"],
+        "kind": r["kind"],
+        "item_id": r["item_id"],
+        "severity": r["severity"],
+        "text": pick["text"] if pick else None,
+        "lang": pick["lang"] if pick else None,
+    }

@@ -1,0 +1,185 @@
+"""`sopkg`: the command line. A thin layer over library calls; errors mapped once here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ingest.lint import run_lint
+from ingest.pipeline import ingest_corpus, reembed_graph, terminal_progress
+from kg.connection import resolve_connection
+from kg.embedders import make_embedder
+from kg.errors import SopkgError
+from kg.local_neo4j import LocalNeo4j
+from kg.settings import Settings, get_settings
+
+SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "sample_corpus"
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+# --- neo4j -----------------------------------------------------------------------------
+def _neo4j_start(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.neo4j_uri:
+        print(f"NEO4J_URI is set ({settings.neo4j_uri}): using that server, nothing to start")
+        return 0
+    server = LocalNeo4j(settings, args.instance)
+    res = server.start()
+    how = "already running" if res.already_running else "started"
+    jars = " (jars fetched from Maven Central)" if res.downloaded_jars else ""
+    print(f"neo4j[{args.instance}] {how}: {res.uri}, pid {res.pid}, {res.seconds:.1f} s{jars}")
+    return 0
+
+
+def _neo4j_stop(args: argparse.Namespace, settings: Settings) -> int:
+    stopped = LocalNeo4j(settings, args.instance).stop()
+    print(f"neo4j[{args.instance}] {'stopped' if stopped else 'was not running'}")
+    return 0
+
+
+def _neo4j_status(args: argparse.Namespace, settings: Settings) -> int:
+    st = LocalNeo4j(settings, args.instance).status()
+    print(st.describe())
+    return 0 if st.running else 3
+
+
+def _neo4j_shell_env(args: argparse.Namespace, settings: Settings) -> int:
+    server = LocalNeo4j(settings, args.instance)
+    pairs = {
+        "NEO4J_URI": server.uri(),
+        "NEO4J_USER": "neo4j",
+        "NEO4J_PASSWORD": server.password(),
+        "NEO4J_DATABASE": "neo4j",
+    }
+    for k, v in pairs.items():
+        print(f"export {k}={shlex.quote(v)}")
+    return 0
+
+
+# --- corpus ---------------------------------------------------------------------------
+def _lint(args: argparse.Namespace, settings: Settings) -> int:
+    return run_lint(Path(args.corpus))
+
+
+def _ensure_local_server(settings: Settings) -> None:
+    if not settings.neo4j_uri:
+        res = LocalNeo4j(settings).start()
+        if not res.already_running:
+            print(f"neo4j[main] started: {res.uri} ({res.seconds:.1f} s)", file=sys.stderr)
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    root = Path(args.corpus)
+    if not root.is_dir():
+        print(f"sopkg: error: {root} is not a folder", file=sys.stderr)
+        return 2
+    _ensure_local_server(settings)
+    conn = resolve_connection(settings)
+    embedder = make_embedder(settings)
+    with conn.driver() as driver:
+        summary = ingest_corpus(
+            root, driver, conn.database, embedder,
+            corpus_name=args.name, batch=settings.embed_batch, progress=terminal_progress(),
+        )  # fmt: skip
+    for line in summary.errors:
+        print(line, file=sys.stderr)
+    print(json.dumps(summary.as_json(), ensure_ascii=False, indent=2))
+    return 1 if summary.errors else 0
+
+
+def _reembed(args: argparse.Namespace, settings: Settings) -> int:
+    _ensure_local_server(settings)
+    conn = resolve_connection(settings)
+    embedder = make_embedder(settings)
+    with conn.driver() as driver:
+        n = reembed_graph(driver, conn.database, embedder, settings.embed_batch)
+    print(json.dumps({"embedder": embedder.name, "dim": embedder.dim, "passages": n}))
+    return 0
+
+
+def _up(args: argparse.Namespace, settings: Settings) -> int:
+    """The README's main job: Neo4j, the sample corpus, then the API."""
+    _ensure_local_server(settings)
+    args.corpus = str(args.corpus or SAMPLE_CORPUS)
+    args.name = None
+    code = _ingest(args, settings)
+    if code != 0:
+        return code
+    from search_api.serve import serve  # imported late: the web stack is not needed above
+
+    return serve(settings, open_mode_hint=True)
+
+
+# --- parser ----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sopkg",
+        description="Knowledge graph and bilingual search over content-moderation SOPs.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    neo = sub.add_parser(
+        "neo4j",
+        help="run the local Neo4j server",
+        description="Run a local Neo4j 5.26 Community server (jars from Maven Central).",
+        epilog='example: sopkg neo4j start && eval "$(sopkg neo4j shell-env)"',
+    )
+    neo_sub = neo.add_subparsers(dest="action", required=True)
+    for name, fn, text in [
+        ("start", _neo4j_start, "start it (fetching jars once) and wait until Bolt answers"),
+        ("stop", _neo4j_stop, "stop it cleanly"),
+        ("status", _neo4j_status, "tell whether it runs (exit 3 when stopped)"),
+        ("shell-env", _neo4j_shell_env, "print export lines for NEO4J_URI/USER/PASSWORD"),
+    ]:
+        sp = neo_sub.add_parser(name, help=text, description=text)
+        sp.add_argument("--instance", default="main", help="named local instance (default main)")
+        sp.set_defaults(handler=fn)
+
+    lint = sub.add_parser(
+        "lint", help="validate a corpus without writing (file:line: rule: message)",
+        epilog="example: sopkg lint sample_corpus",
+    )  # fmt: skip
+    lint.add_argument("corpus", help="corpus folder (searched recursively for *.md)")
+    lint.set_defaults(handler=_lint)
+
+    ing = sub.add_parser(
+        "ingest", help="ingest a corpus into the graph (incremental)",
+        epilog="example: sopkg ingest sample_corpus",
+    )  # fmt: skip
+    ing.add_argument("corpus", help="corpus folder")
+    ing.add_argument("--name", help="corpus name in the graph (default: folder name)")
+    ing.set_defaults(handler=_ingest)
+
+    ree = sub.add_parser(
+        "reembed", help="re-embed every current passage with the configured embedder",
+        epilog="example: SOPKG_EMBEDDER=sentence-transformers sopkg reembed",
+    )  # fmt: skip
+    ree.set_defaults(handler=_reembed)
+
+    up = sub.add_parser(
+        "up", help="main job: start Neo4j, ingest the sample corpus, serve the API",
+        epilog="example: sopkg up",
+    )  # fmt: skip
+    up.add_argument("corpus", nargs="?", help="corpus to ingest (default: the sample corpus)")
+    up.set_defaults(handler=_up)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args, get_settings())
+    except SopkgError as e:
+        print(f"sopkg: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

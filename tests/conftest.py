@@ -1,0 +1,78 @@
+"""Shared fixtures. Integration tests talk to a real Neo4j server:
+
+- `SOPKG_TEST_NEO4J_URI` (+ `SOPKG_TEST_NEO4J_USER`, `SOPKG_TEST_NEO4J_PASSWORD`): use that
+  server. It is wiped by the tests, so it is a separate variable from `NEO4J_URI` on purpose:
+  pointing the suite at the user's graph by accident would delete it.
+- otherwise: the local `test` instance is started once per session (jars shared with the
+  main instance) and stopped at the end unless `SOPKG_TEST_KEEP_NEO4J=1`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from neo4j import Driver
+
+from kg.connection import Connection, local_connection
+from kg.local_neo4j import LocalNeo4j
+from kg.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def neo4j_connection(settings: Settings) -> Iterator[Connection]:
+    uri = os.environ.get("SOPKG_TEST_NEO4J_URI")
+    if uri:
+        yield Connection(
+            uri=uri,
+            user=os.environ.get("SOPKG_TEST_NEO4J_USER", "neo4j"),
+            password=os.environ["SOPKG_TEST_NEO4J_PASSWORD"],
+            database=os.environ.get("SOPKG_TEST_NEO4J_DATABASE", "neo4j"),
+            source="external (SOPKG_TEST_NEO4J_URI)",
+        )
+        return
+    server = LocalNeo4j(settings, "test", heap="1g", pagecache="512m")
+    started = server.start()
+    conn = local_connection(server)
+    yield conn
+    if not started.already_running and os.environ.get("SOPKG_TEST_KEEP_NEO4J") != "1":
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def neo4j_driver(neo4j_connection: Connection) -> Iterator[Driver]:
+    driver = neo4j_connection.driver()
+    driver.verify_connectivity()
+    info = driver.get_server_info()
+    print(f"\n[integration] Neo4j server: {info.agent} at {neo4j_connection.redacted()}")
+    yield driver
+    driver.close()
+
+
+@pytest.fixture()
+def clean_driver(neo4j_driver: Driver, neo4j_connection: Connection) -> Driver:
+    """A driver on an empty graph (data wiped; indexes and constraints kept)."""
+    with neo4j_driver.session(database=neo4j_connection.database) as session:
+        # CALL ... IN TRANSACTIONS needs an auto-commit transaction (session.run).
+        session.run(
+            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
+    return neo4j_driver
+
+
+@pytest.fixture(scope="session")
+def embedder(settings: Settings):  # type: ignore[no-untyped-def]
+    from kg.embedders import make_embedder
+
+    return make_embedder(settings)
+
+
+def count(driver: Driver, query: str, database: str = "neo4j", **params: object) -> int:
+    records, _, _ = driver.execute_query(query, database_=database, **params)
+    return int(records[0][0])

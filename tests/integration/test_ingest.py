@@ -1,0 +1,227 @@
+"""Ingestion into a real Neo4j: counts, incremental re-ingest, history, broken files,
+retirement, all-or-nothing writes, and the embedder record."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from neo4j import Driver
+from neo4j.exceptions import ConstraintError
+
+from ingest.concepts import build_document
+from ingest.corpus import load_corpus
+from ingest.pipeline import ingest_corpus
+from kg.errors import EmbedderMismatch
+from kg.schema import EmbedderInfo, migrate
+from kg.writer import GraphWriter
+from tests.conftest import count
+
+pytestmark = pytest.mark.integration
+MINI = Path(__file__).resolve().parents[1] / "data" / "mini_corpus"
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    dst = tmp_path / "mini"
+    shutil.copytree(MINI, dst)
+    return dst
+
+
+def _ingest(driver: Driver, root: Path, embedder):  # type: ignore[no-untyped-def]
+    return ingest_corpus(root, driver, "neo4j", embedder, corpus_name="mini")
+
+
+def _snapshot(driver: Driver) -> dict[str, int]:
+    return {
+        "nodes": count(driver, "MATCH (n) RETURN count(n)"),
+        "rels": count(driver, "MATCH ()-[r]->() RETURN count(r)"),
+        "current": count(driver, "MATCH (p:Passage {current: true}) RETURN count(p)"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("MATCH (d:Document {status: 'active'}) RETURN count(d)", 2),
+        ("MATCH (v:DocumentVersion {current: true}) RETURN count(v)", 3),
+        ("MATCH (p:Passage {current: true}) RETURN count(p)", 15),
+        ("MATCH (p:Passage) WHERE size(p.embedding) = 384 RETURN count(p)", 15),
+        ("MATCH (s:Statement {current: true}) RETURN count(s)", 8),
+        ("MATCH (s:Policy) RETURN count(s)", 3),
+        ("MATCH (s:Exception) RETURN count(s)", 1),
+        ("MATCH (s:EnforcementAction) RETURN count(s)", 2),
+        ("MATCH (s:EscalationStep) RETURN count(s)", 2),
+        ("MATCH (:Passage)-[r:STATES]->(:Statement) RETURN count(r)", 13),
+        ("MATCH (:Statement)-[r:APPLIES_TO]->(:Statement) RETURN count(r)", 6),
+        ("MATCH (:Passage)-[r:TRANSLATION_OF]->(:Passage) RETURN count(r)", 6),
+        ("MATCH (:Section)-[r:TRANSLATION_OF]->(:Section) RETURN count(r)", 5),
+        (
+            "MATCH (:DocumentVersion {lang: 'ja'})-[r:TRANSLATION_OF]->(:DocumentVersion {lang: 'en'}) "
+            "RETURN count(r)",
+            1,
+        ),
+        (
+            "MATCH (:Passage)-[r:REFERENCES]->(:Document {id: 'mini-offplatform'}) RETURN count(r)",
+            2,
+        ),
+        (
+            "MATCH (:Passage)-[r:REFERENCES]->(:DanglingReference {target: 'mini-missing-doc'}) "
+            "RETURN count(r)",
+            1,
+        ),
+        ("MATCH (:Document {id: 'mini-fakes'})-[:APPLIES_IN]->(m:Market) RETURN count(m)", 2),
+        (
+            "MATCH (:Document {id: 'mini-offplatform'})-[:APPLIES_IN]->(:Market {code: 'ALL'}) "
+            "RETURN count(*)",
+            1,
+        ),
+        (
+            "MATCH (:Document {id: 'mini-fakes'})-[:ABOUT]->(:Topic {path: 'ipr/counterfeit'})"
+            "-[:CHILD_OF]->(:Topic {path: 'ipr'}) RETURN count(*)",
+            1,
+        ),
+        ("MATCH (:Document)-[:OWNED_BY]->(o:Owner) RETURN count(DISTINCT o)", 2),
+        ("MATCH (:Document {id: 'mini-fakes'})-[:CITES]->(r:Regulation) RETURN count(r)", 2),
+        ("MATCH (t:Term) RETURN count(t)", 2),
+        ("MATCH (:Statement {key: 'mini-fakes#a1'})-[:APPLIES_TO]->(p:Policy) RETURN count(p)", 2),
+    ],
+)
+def test_counts_match_the_files(
+    clean_driver: Driver,
+    corpus: Path,
+    embedder,
+    query: str,
+    expected: int,  # type: ignore[no-untyped-def]
+) -> None:
+    summary = _ingest(clean_driver, corpus, embedder)
+    assert summary.errors == []
+    assert count(clean_driver, query) == expected
+
+
+def test_passage_citation_fields(clean_driver: Driver, corpus: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    _ingest(clean_driver, corpus, embedder)
+    recs, _, _ = clean_driver.execute_query(
+        "MATCH (p:Passage {key: 'mini-fakes@ja@1.0#policy/p2'}) RETURN p", database_="neo4j"
+    )
+    p = recs[0]["p"]
+    assert p["lang"] == "ja" and p["item_id"] == "p2" and p["doc_id"] == "mini-fakes"
+    assert p["source_path"] == "fakes.ja.md"
+    assert (p["line_start"], p["line_end"]) == (21, 21)
+    assert p["heading_path"] == ["偽ブランド品", "ポリシー"]
+    assert "30" in p["search_ja"] and "非表示" in p["search_ja"]
+
+
+def test_unchanged_reingest_skips_everything(clean_driver: Driver, corpus: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    _ingest(clean_driver, corpus, embedder)
+    before = _snapshot(clean_driver)
+    again = _ingest(clean_driver, corpus, embedder)
+    assert (again.written, again.skipped, again.passages) == (0, 2, 0)
+    assert _snapshot(clean_driver) == before
+
+
+def test_new_version_keeps_history(clean_driver: Driver, corpus: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    _ingest(clean_driver, corpus, embedder)
+    en = corpus / "fakes.en.md"
+    text = en.read_text(encoding="utf-8")
+    text = (
+        text.replace('version: "1.0"', 'version: "1.1"')
+        .replace("effective: 2026-01-01", "effective: 2026-09-01")
+        .replace("below 30% of retail", "below 25% of retail")
+    )
+    en.write_text(text, encoding="utf-8")
+    summary = _ingest(clean_driver, corpus, embedder)
+    assert (summary.written, summary.skipped) == (1, 1)
+    recs, _, _ = clean_driver.execute_query(
+        "MATCH (new:DocumentVersion {key: 'mini-fakes@en@1.1'})-[:PREVIOUS_VERSION]->"
+        "(old:DocumentVersion {key: 'mini-fakes@en@1.0'}) "
+        "RETURN new.current AS nc, old.current AS oc, toString(old.valid_until) AS until",
+        database_="neo4j",
+    )
+    assert [(r["nc"], r["oc"], r["until"]) for r in recs] == [(True, False, "2026-09-01")]
+    old_text = count(
+        clean_driver,
+        "MATCH (p:Passage {key: 'mini-fakes@en@1.0#policy/p2'}) "
+        "WHERE p.text CONTAINS '30%' AND NOT p.current AND NOT p.retired RETURN count(p)",
+    )
+    assert old_text == 1
+    # The ja translation (unchanged) now pairs with the new English passages.
+    assert (
+        count(
+            clean_driver,
+            "MATCH (:Passage {key: 'mini-fakes@ja@1.0#policy/p2'})-[:TRANSLATION_OF]->"
+            "(:Passage {key: 'mini-fakes@en@1.1#policy/p2'}) RETURN count(*)",
+        )
+        == 1
+    )
+
+
+def test_broken_file_is_skipped_and_loses_nothing(
+    clean_driver: Driver,
+    corpus: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    _ingest(clean_driver, corpus, embedder)
+    ja = corpus / "fakes.ja.md"
+    ja.write_text(ja.read_text(encoding="utf-8").replace("owner: IPR Team\n", ""), "utf-8")
+    en = corpus / "offplatform.en.md"
+    en.write_text(en.read_text(encoding="utf-8").replace("7-day", "14-day"), encoding="utf-8")
+    summary = _ingest(clean_driver, corpus, embedder)
+    assert any("fakes.ja.md" in e and "owner" in e for e in summary.errors)
+    assert (
+        count(
+            clean_driver,
+            "MATCH (v:DocumentVersion {key: 'mini-fakes@ja@1.0', current: true}) RETURN count(v)",
+        )
+        == 1
+    )
+    assert (
+        count(
+            clean_driver,
+            "MATCH (p:Passage {current: true}) WHERE p.text CONTAINS '14-day' RETURN count(p)",
+        )
+        == 1
+    )
+    assert count(clean_driver, "MATCH (d:Document {status: 'active'}) RETURN count(d)") == 2
+
+
+def test_deleted_document_is_retired(clean_driver: Driver, corpus: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    _ingest(clean_driver, corpus, embedder)
+    (corpus / "offplatform.en.md").unlink()
+    summary = _ingest(clean_driver, corpus, embedder)
+    assert summary.retired == 1
+    recs, _, _ = clean_driver.execute_query(
+        "MATCH (d:Document {id: 'mini-offplatform'})-[:HAS_VERSION]->(v)-[:HAS_SECTION]->()"
+        "-[:HAS_PASSAGE]->(p) RETURN d.status AS s, collect(DISTINCT p.retired) AS r, "
+        "count(p.embedding) AS emb",
+        database_="neo4j",
+    )
+    assert (recs[0]["s"], recs[0]["r"], recs[0]["emb"]) == ("retired", [True], 0)
+
+
+def test_failed_write_leaves_graph_as_it_was(
+    clean_driver: Driver,
+    corpus: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    _ingest(clean_driver, corpus, embedder)
+    before = _snapshot(clean_driver)
+    parsed = load_corpus(corpus)
+    files = parsed.documents()["mini-fakes"]
+    record = build_document(files, "mini")
+    version = record.versions[0]
+    version.key = version.key.replace("1.0", "9.9")  # a new version...
+    for p in version.passages:
+        p.embedding = [0.0] * 384
+    # ...whose last passage collides with an existing key: the write fails half-way.
+    version.passages[-1].key = "mini-fakes@ja@1.0#policy/p1"
+    with pytest.raises(ConstraintError):
+        GraphWriter(clean_driver, "neo4j").write_document(record, [version])
+    assert _snapshot(clean_driver) == before
+
+
+def test_graph_records_its_embedder(clean_driver: Driver, corpus: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    _ingest(clean_driver, corpus, embedder)
+    with pytest.raises(EmbedderMismatch, match="sopkg reembed"):
+        migrate(clean_driver, "neo4j", EmbedderInfo("some-other-model", embedder.dim))

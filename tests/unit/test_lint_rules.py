@@ -1,0 +1,229 @@
+"""Corpus-level lint: cross-file rules, corpus files, `run_lint` output and exit codes."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.corpus import load_corpus, version_key
+from ingest.lint import format_issues, lint, run_lint
+from ingest.model import Issue, Severity
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "lint"
+REPO = Path(__file__).resolve().parents[2]
+OUTPUT_LINE = re.compile(
+    r"^(?P<path>[^:]+):(?P<line>\d+): (?P<warning>warning: )?(?P<rule>[a-z-]+): "
+)
+
+DOC = """---
+id: {id}
+lang: {lang}
+title: T
+topic: sellers/kyc
+markets: [ALL]
+owner: Seller Trust
+version: "1"
+effective: 2026-04-01
+---
+{body}"""
+
+
+def write_corpus(root: Path, files: dict[str, str], taxonomy: bool = True) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    if taxonomy:
+        shutil.copy(DATA / "valid" / "taxonomy.yaml", root / "taxonomy.yaml")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def doc(doc_id: str, lang: str, body: str) -> str:
+    return DOC.format(id=doc_id, lang=lang, body=body)
+
+
+def found(issues: list[Issue]) -> set[tuple[str, str, int, Severity]]:
+    return {(i.rule, i.path, i.line, i.severity) for i in issues}
+
+
+# ---------------------------------------------------------------------------- clean corpus
+
+
+def test_valid_bilingual_corpus_has_no_findings() -> None:
+    corpus = lint(DATA / "valid")
+    assert corpus.issues == []
+    assert corpus.broken == []
+    assert [f.rel_path for f in corpus.files] == [
+        "ipr/ipr-counterfeit.en.md",
+        "ipr/ipr-counterfeit.ja.md",
+        "sellers/seller-kyc.en.md",
+        "sellers/seller-kyc.ja.md",
+    ]
+    assert list(corpus.documents()) == ["ipr-counterfeit", "seller-kyc"]
+    assert corpus.taxonomy.source.endswith("taxonomy.yaml")
+    assert "ipr/counterfeit" in corpus.taxonomy
+    assert corpus.glossary[0].terms["ja"][0] == "模倣品"
+
+
+def test_run_lint_on_a_clean_corpus_prints_the_summary_and_exits_0() -> None:
+    out = io.StringIO()
+    assert run_lint(DATA / "valid", out=out) == 0
+    assert out.getvalue() == "4 files (0 broken), 2 documents, 0 errors, 0 warnings\n"
+
+
+# ---------------------------------------------------------------------------- warnings
+
+GAP_WARNINGS = [
+    ("dangling-link", "alpha.en.md", 14),
+    ("dangling-section", "alpha.en.md", 14),
+    ("missing-applies-to", "alpha.en.md", 21),
+    ("alignment", "alpha.ja.md", 0),  # item ids: ja lacks p2
+    ("alignment", "alpha.ja.md", 21),  # e1's applies_to differs
+    ("outdated-translation", "alpha.ja.md", 10),
+    ("missing-translation", "beta.en.md", 3),
+    ("missing-source", "beta.en.md", 10),
+    ("unknown-supersedes", "beta.en.md", 11),
+    ("translation-ahead", "gamma.ja.md", 10),
+]
+
+
+def test_coverage_gaps_are_warnings_at_their_lines() -> None:
+    corpus = lint(DATA / "gaps")
+    assert found(corpus.issues) == {(r, p, n, Severity.WARNING) for r, p, n in GAP_WARNINGS}
+    assert corpus.broken == []
+    assert len(corpus.files) == 5
+
+
+def test_warnings_alone_exit_0_and_are_marked() -> None:
+    out = io.StringIO()
+    assert run_lint(DATA / "gaps", out=out) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == "5 files (0 broken), 3 documents, 0 errors, 10 warnings"
+    assert all(OUTPUT_LINE.match(ln) and ": warning: " in ln for ln in lines[:-1])
+    assert "alpha.ja.md:10: warning: outdated-translation: follows en@1.0" in lines[4]
+
+
+def test_sections_aligned_by_order_must_agree(tmp_path: Path) -> None:
+    root = write_corpus(
+        tmp_path,
+        {
+            "d.en.md": doc("d", "en", "## Policy\n- One.\n- Two.\n\n## Examples\nText.\n"),
+            "d.ja.md": doc(
+                "d", "ja", "## ポリシー\n- 一。\n\n## 事例\n本文。\n\n## 参考\n本文。\n"
+            ),
+        },
+    )
+    issues = load_corpus(root).issues
+    assert found(issues) == {
+        ("alignment", "d.ja.md", 0, Severity.WARNING),  # s3 has no en twin
+        ("alignment", "d.ja.md", 11, Severity.WARNING),  # 1 id-less item vs 2
+    }
+
+
+def test_versions_compare_numerically() -> None:
+    assert version_key("1.10") > version_key("1.9")
+    assert version_key("2") == version_key("2.0")
+    assert version_key("v3.1") == (3, 1)
+
+
+# ---------------------------------------------------------------------------- errors
+
+BROKEN_ERRORS = [
+    ("applies-to", "bad-applies-to.en.md", 15),
+    ("topic", "bad-topic.ja.md", 5),
+    ("duplicate-document", "good2.en.md", 2),
+]
+
+
+def test_broken_files_are_reported_and_left_out() -> None:
+    corpus = lint(DATA / "broken")
+    assert {(i.rule, i.path, i.line) for i in corpus.errors} == set(BROKEN_ERRORS)
+    assert corpus.broken == ["bad-applies-to.en.md", "bad-topic.ja.md", "good2.en.md"]
+    assert [f.rel_path for f in corpus.files] == ["good.en.md"]
+    # The document that remains is still checked: it has no Japanese version.
+    assert [(i.rule, i.path) for i in corpus.warnings] == [("missing-translation", "good.en.md")]
+
+
+def test_run_lint_prints_file_line_rule_message_and_exits_1() -> None:
+    out = io.StringIO()
+    assert run_lint(DATA / "broken", out=out) == 1
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == "4 files (3 broken), 1 document, 3 errors, 1 warning"
+    assert "bad-applies-to.en.md:15: applies-to: applies_to names 'p7'" in lines[0]
+    assert "bad-topic.ja.md:5: topic: unknown topic 'sellers/kyc-jp'; nearest known: " in lines[1]
+    for line in lines[:-1]:
+        m = OUTPUT_LINE.match(line)
+        assert m is not None, line
+    assert format_issues(lint(DATA / "broken").issues).splitlines() == lines[:-1]
+
+
+def test_run_lint_writes_to_stdout_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_lint(DATA / "broken") == 1
+    assert capsys.readouterr().out.endswith("3 errors, 1 warning\n")
+
+
+def test_broken_taxonomy_and_glossary(tmp_path: Path) -> None:
+    root = write_corpus(
+        tmp_path,
+        {
+            "taxonomy.yaml": "topics:\n  - id: sellers\n    en: [unclosed\n",
+            "glossary.yaml": "terms: not a list\n",
+            "d.en.md": doc("d", "en", "## Policy\n- One.\n"),
+        },
+        taxonomy=False,
+    )
+    corpus = load_corpus(root)
+    assert {(i.rule, i.path, i.line) for i in corpus.errors} == {
+        ("taxonomy", "taxonomy.yaml", 4),
+        ("glossary", "glossary.yaml", 0),
+        ("topic", "d.en.md", 5),  # no topic is known without a taxonomy
+    }
+    assert corpus.glossary == []
+
+
+def test_taxonomy_that_is_no_topic_tree(tmp_path: Path) -> None:
+    root = write_corpus(tmp_path, {"taxonomy.yaml": "topics:\n  - id: x\n"}, taxonomy=False)
+    assert [(i.rule, i.line) for i in load_corpus(root).errors] == [("taxonomy", 0)]
+
+
+def test_not_a_folder(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert run_lint(tmp_path / "nowhere", out=out) == 1
+    assert [i.rule for i in lint(tmp_path / "nowhere").errors] == ["corpus"]
+    assert out.getvalue().startswith(f"{tmp_path / 'nowhere'}:0: corpus: ")
+
+
+def test_empty_corpus_is_a_warning(tmp_path: Path) -> None:
+    root = write_corpus(tmp_path, {})
+    assert [(i.rule, i.severity) for i in lint(root).issues] == [("empty-corpus", Severity.WARNING)]
+
+
+def test_hidden_folders_are_not_the_corpus(tmp_path: Path) -> None:
+    root = write_corpus(
+        tmp_path,
+        {
+            ".github/PULL_REQUEST_TEMPLATE.md": "no front matter",
+            "d.en.md": doc("d", "en", "## Policy\n- One.\n"),
+            "sub/d.ja.md": doc("d", "ja", "## ポリシー\n- 一。\n"),
+        },
+    )
+    corpus = lint(root)
+    assert corpus.issues == []
+    assert [f.rel_path for f in corpus.files] == ["d.en.md", "sub/d.ja.md"]
+
+
+# ---------------------------------------------------------------------------- documentation
+
+
+def test_every_documented_rule_is_tested() -> None:
+    table = (REPO / "docs" / "lint-rules.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z-]+)` \| (?:error|warning) \|", table, re.M))
+    here = Path(__file__).read_text(encoding="utf-8")
+    parser_tests = (Path(__file__).parent / "test_parser.py").read_text(encoding="utf-8")
+    tested = set(re.findall(r'"([a-z-]+)"', here + parser_tests))
+    assert documented - tested == set()
+    assert len(documented) >= 35

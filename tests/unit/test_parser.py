@@ -1,0 +1,450 @@
+"""The SOP parser: the format's example, what else it accepts, and one broken file per rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from ingest.model import Issue, ParsedFile, Severity
+from ingest.parser import parse_bytes, parse_file
+from ontology.taxonomy import Taxonomy
+from ontology.vocabulary import SectionKind, StatementKind
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "lint"
+VALID = DATA / "valid"
+# The Japanese example of the authoring format, verbatim (30 lines; the line numbers in the
+# tables below refer to it).
+SPEC_JA = (VALID / "ipr" / "ipr-counterfeit.ja.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def taxonomy() -> Taxonomy:
+    return Taxonomy.from_yaml((VALID / "taxonomy.yaml").read_text(encoding="utf-8"), "test")
+
+
+def parse(text: str | bytes, taxonomy: Taxonomy) -> tuple[ParsedFile | None, list[Issue]]:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return parse_bytes(data, Path("case.md"), "case.md", taxonomy)
+
+
+def edit(old: str, new: str) -> str:
+    """The format's example with one change."""
+    assert SPEC_JA.count(old) == 1, old
+    return SPEC_JA.replace(old, new)
+
+
+def errors(issues: list[Issue]) -> list[Issue]:
+    return [i for i in issues if i.severity is Severity.ERROR]
+
+
+FRONT = SPEC_JA.split("# 模倣品")[0]  # the front matter and its closing line
+
+# (text, rule, line): each text breaks exactly one rule, and only that rule.
+ERROR_CASES = [
+    pytest.param(edit("---\nid:", "id:"), "front-matter", 1, id="no-opening-line"),
+    pytest.param(edit("[商標法]\n---\n", "[商標法]\n"), "front-matter", 1, id="not-closed"),
+    pytest.param("---\n- a\n- b\n---\n## X\n", "front-matter", 2, id="not-a-mapping"),
+    pytest.param(edit("owner: IPR Policy JP", "owner: IPR: JP"), "yaml", 7, id="yaml"),
+    pytest.param(
+        edit("owner: IPR Policy JP\n", "owner: IPR Policy JP\nlang: en\n"),
+        "duplicate-key",
+        8,
+        id="duplicate-key",
+    ),
+    pytest.param(edit("owner: IPR Policy JP\n", ""), "required-key", 1, id="required-missing"),
+    pytest.param(edit("owner: IPR Policy JP", "owner:"), "required-key", 7, id="required-empty"),
+    pytest.param(edit("markets: [JP]", "markets: []"), "required-key", 6, id="required-empty-list"),
+    pytest.param(
+        edit("title: 模倣品・偽ブランド品の出品", "title: [模倣品, 偽物]"),
+        "value-type",
+        4,
+        id="title-is-a-list",
+    ),
+    pytest.param(edit("markets: [JP]", "markets: JP"), "value-type", 6, id="markets-not-a-list"),
+    pytest.param(edit('version: "2.3"', "version: yes"), "value-type", 8, id="version-bool"),
+    pytest.param(
+        edit("regulations: [商標法]", "regulations: [商標法, ~]"),
+        "value-type",
+        12,
+        id="regulations-null-entry",
+    ),
+    pytest.param(edit("id: ipr-counterfeit", "id: IPR_Counterfeit"), "id", 2, id="id"),
+    pytest.param(edit("lang: ja", "lang: fr"), "lang", 3, id="lang"),
+    pytest.param(edit("topic: ipr/counterfeit", "topic: ipr/fakes"), "topic", 5, id="topic"),
+    pytest.param(edit("markets: [JP]", "markets: [JP, XX]"), "markets", 6, id="market"),
+    pytest.param(
+        edit("markets: [JP]", "markets:\n  - JP\n  - jp"), "markets", 8, id="market-entry-line"
+    ),
+    pytest.param(edit("2026-04-01", "2026/04/01"), "date", 9, id="date-format"),
+    pytest.param(edit("2026-04-01", "2026-02-30"), "date", 9, id="date-no-such-day"),
+    pytest.param(edit("2026-04-01", "2026-04-01T09:00:00"), "date", 9, id="date-timestamp"),
+    pytest.param(edit("review_by: 2026-10-01", "review_by: soon"), "date", 10, id="review-by"),
+    pytest.param(edit("en@2.3", "en 2.3"), "translation-of", 11, id="translation-of-format"),
+    pytest.param(edit("en@2.3", "ja@2.3"), "translation-of", 11, id="translation-of-own-lang"),
+    pytest.param(edit("en@2.3", "fr@2.3"), "translation-of", 11, id="translation-of-unknown"),
+    pytest.param(
+        edit("[商標法]\n", "[商標法]\nsupersedes: Old Doc\n"), "supersedes", 13, id="supersedes-id"
+    ),
+    pytest.param(
+        edit("[商標法]\n", "[商標法]\nsupersedes: ipr-counterfeit\n"),
+        "supersedes",
+        13,
+        id="supersedes-itself",
+    ),
+    pytest.param(
+        edit("## 例外 {#exceptions}", "# 例外\n## 例外 {#exceptions}"),
+        "heading",
+        23,
+        id="second-title",
+    ),
+    pytest.param(
+        edit("# 模倣品・偽ブランド品の出品\n", "前文。\n# 模倣品・偽ブランド品の出品\n"),
+        "heading",
+        15,
+        id="title-after-text",
+    ),
+    pytest.param(edit("## 例外 {#exceptions}", "## {#exceptions}"), "heading", 23, id="empty-h2"),
+    pytest.param(edit("{#exceptions}", "{#exc eptions}"), "anchor", 23, id="anchor-malformed"),
+    pytest.param(edit("{#exceptions}", "{#exceptions} 補足"), "anchor", 23, id="anchor-not-last"),
+    pytest.param(edit("{#exceptions}", "{#policy}"), "duplicate-anchor", 23, id="duplicate-anchor"),
+    pytest.param(FRONT + "# 題\n\n本文のみ。\n", "no-sections", 0, id="no-sections"),
+    pytest.param(FRONT, "no-sections", 0, id="empty-body"),
+    pytest.param(
+        edit("{#e1 applies_to=p1}", "{#e1 applies_to p1}"), "attribute", 24, id="attr-no-eq"
+    ),
+    pytest.param(
+        edit("{#e1 applies_to=p1}", "{#e1 applies_to=p1"), "attribute", 24, id="attr-open"
+    ),
+    pytest.param(edit("applies_to=p1,p2", "applies_to=p1, p2"), "attribute", 27, id="attr-spaces"),
+    pytest.param(edit("applies_to=p1,p2", "applies_to=p1,,p2"), "attribute", 27, id="attr-empty"),
+    pytest.param(
+        edit("severity=high}", "severity=high severity=low}"), "attribute", 27, id="twice"
+    ),
+    pytest.param(edit("{#p1}", "{#p1 #p9}"), "attribute", 20, id="attr-two-ids"),
+    pytest.param(edit("{#x1 applies_to", "{#x.1 applies_to"), "attribute", 30, id="attr-bad-id"),
+    pytest.param(edit("{#x1 applies_to", "{id=x1 applies_to"), "attribute", 30, id="attr-id-key"),
+    pytest.param(edit("{#x1 applies", "{#e1 applies"), "duplicate-item-id", 30, id="dup-item-id"),
+    pytest.param(
+        edit("} 判断が難しい場合は IPR Policy JP に24時間以内にエスカレーションする。", "}"),
+        "empty-item",
+        30,
+        id="empty-item",
+    ),
+    pytest.param(
+        edit("{#e1 applies_to=p1}", "{#e1 applies_to=p9}"), "applies-to", 24, id="unknown"
+    ),
+    pytest.param(edit("{#e1 applies_to=p1}", "{#e1 applies_to=e1}"), "applies-to", 24, id="itself"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule", "line"), ERROR_CASES)
+def test_broken_file_is_rejected_naming_file_line_and_rule(
+    taxonomy: Taxonomy, text: str, rule: str, line: int
+) -> None:
+    parsed, issues = parse(text, taxonomy)
+    assert parsed is None
+    found = errors(issues)
+    assert [(i.rule, i.line) for i in found] == [(rule, line)], issues
+    assert str(found[0]).startswith(f"case.md:{line}: {rule}: ")
+
+
+def test_encoding_error_names_the_line_of_the_bad_byte(taxonomy: Taxonomy) -> None:
+    data = edit("本SOPは", "本SOP\udcffは").encode("utf-8", "surrogateescape")
+    parsed, issues = parse(data, taxonomy)
+    assert parsed is None
+    assert [(i.rule, i.line) for i in issues] == [("encoding", 17)]
+    assert "0xff" in issues[0].message
+
+
+def test_unknown_topic_lists_the_nearest_known_topics(taxonomy: Taxonomy) -> None:
+    _, issues = parse(edit("topic: ipr/counterfeit", "topic: ipr/counterfeits"), taxonomy)
+    assert "ipr/counterfeit" in issues[0].message.split("nearest known:")[1]
+
+
+# (text, rule, line): allowed by the format, but worth a warning. The file is still ingested.
+WARNING_CASES = [
+    pytest.param(
+        edit("owner: IPR Policy JP\n", "owner: IPR Policy JP\nreviewer: Aiko\n"),
+        "unknown-key",
+        8,
+        id="unknown-key",
+    ),
+    pytest.param(edit("{#e1 applies_to=p1}", "{#e1}"), "missing-applies-to", 24, id="no-applies"),
+    pytest.param(edit("本SOPは", "- {#o1} 本SOPは"), "attribute-in-prose", 17, id="attr-in-prose"),
+    pytest.param(edit("- {#x1", "{#x1"), "attribute-in-prose", 30, id="attr-without-dash"),
+    pytest.param(edit("## エスカ", "```\n## エスカ"), "unclosed-block", 29, id="unclosed-fence"),
+    pytest.param(edit("## エスカ", "<!--\n## エスカ"), "unclosed-block", 29, id="unclosed-comment"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule", "line"), WARNING_CASES)
+def test_warnings_do_not_reject_the_file(
+    taxonomy: Taxonomy, text: str, rule: str, line: int
+) -> None:
+    parsed, issues = parse(text, taxonomy)
+    assert parsed is not None
+    assert [(i.rule, i.line, i.severity) for i in issues] == [(rule, line, Severity.WARNING)]
+    assert str(issues[0]).startswith(f"case.md:{line}: warning: {rule}: ")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"---", b"---\n", b"\x00\x01\x02", b"---\n: :\n---\n", b"---\n[\n---\n", b"# only\n"],
+)
+def test_garbage_never_raises(taxonomy: Taxonomy, data: bytes) -> None:
+    parsed, issues = parse(data, taxonomy)
+    assert parsed is None
+    assert errors(issues)
+
+
+def test_parse_file_reports_an_unreadable_file(taxonomy: Taxonomy, tmp_path: Path) -> None:
+    parsed, issues = parse_file(tmp_path / "missing.md", "missing.md", taxonomy)
+    assert parsed is None
+    assert [(i.path, i.rule) for i in issues] == [("missing.md", "read")]
+
+
+# ---------------------------------------------------------------------------- the example
+
+
+def test_format_example_parses_into_front_matter(taxonomy: Taxonomy) -> None:
+    path = VALID / "ipr" / "ipr-counterfeit.ja.md"
+    parsed, issues = parse_file(path, "ipr/ipr-counterfeit.ja.md", taxonomy)
+    assert issues == []
+    assert parsed is not None
+    meta = parsed.meta
+    assert (meta.id, meta.lang, meta.topic, meta.markets) == (
+        "ipr-counterfeit",
+        "ja",
+        "ipr/counterfeit",
+        ("JP",),
+    )
+    assert (meta.version, meta.effective, meta.review_by) == (
+        "2.3",
+        dt.date(2026, 4, 1),
+        dt.date(2026, 10, 1),
+    )
+    assert meta.translation_of == ("en", "2.3")
+    assert meta.regulations == ("商標法",)
+    assert meta.supersedes is None
+    assert parsed.title_line == "模倣品・偽ブランド品の出品"
+    assert parsed.content_hash == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert parsed.path == path.resolve()
+    assert parsed.meta_lines["translation_of"] == 11
+
+
+def test_format_example_parses_into_sections_and_statements(taxonomy: Taxonomy) -> None:
+    parsed, _ = parse(SPEC_JA, taxonomy)
+    assert parsed is not None
+    assert [(s.key, s.kind, s.heading, s.line) for s in parsed.sections] == [
+        ("overview", SectionKind.OVERVIEW, "概要", 16),
+        ("policy", SectionKind.POLICY, "ポリシー", 19),
+        ("exceptions", SectionKind.EXCEPTIONS, "例外", 23),
+        ("enforcement", SectionKind.ENFORCEMENT, "措置", 26),
+        ("escalation", SectionKind.ESCALATION, "エスカレーション", 29),
+    ]
+    overview = parsed.sections[0]
+    assert [b.text for b in overview.blocks] == [
+        "本SOPは、登録商標を侵害する商品の出品に対する審査手順を定める。"
+    ]
+    assert overview.items == ()
+    items = {it.item_id: it for it in parsed.items()}
+    assert list(items) == ["p1", "p2", "e1", "a1", "x1"]
+    assert [it.kind for it in items.values()] == [
+        StatementKind.POLICY,
+        StatementKind.POLICY,
+        StatementKind.EXCEPTION,
+        StatementKind.ENFORCEMENT,
+        StatementKind.ESCALATION,
+    ]
+    assert items["e1"].applies_to == ("p1",)
+    assert items["a1"].applies_to == ("p1", "p2")
+    assert items["a1"].attrs == {"severity": "high"}
+    assert items["a1"].text == "初回は出品削除と警告、3回目でアカウント停止とする。"
+    assert (items["p2"].line_start, items["p2"].line_end, items["p2"].order) == (21, 21, 1)
+
+
+def test_english_twin_keeps_continuation_lines_and_links(taxonomy: Taxonomy) -> None:
+    path = VALID / "ipr" / "ipr-counterfeit.en.md"
+    parsed, issues = parse_file(path, "ipr/ipr-counterfeit.en.md", taxonomy)
+    assert issues == []
+    assert parsed is not None
+    items = {it.item_id: it for it in parsed.items()}
+    p1 = items["p1"]
+    assert (p1.line_start, p1.line_end) == (20, 21)
+    assert p1.text == (
+        "Listings that use a registered trademark's logo or name without the rights holder's\n"
+        "permission are prohibited."
+    )
+    assert [(ln.target_doc, ln.target_section, ln.line) for ln in parsed.links()] == [
+        ("seller-kyc", None, 17),
+        ("ipr-counterfeit", "policy", 27),  # `[[#policy]]`: this document
+        ("ipr-counterfeit", "exceptions", 35),
+    ]
+    assert items["x1"].links[0].line == 35
+    overview = parsed.sections[0]
+    assert (overview.blocks[0].line_start, overview.blocks[0].line_end) == (16, 17)
+    # The twin shares section keys and item ids with the Japanese version.
+    ja, _ = parse(SPEC_JA, taxonomy)
+    assert ja is not None
+    assert [s.key for s in parsed.sections] == [s.key for s in ja.sections]
+    assert [it.item_id for it in parsed.items()] == [it.item_id for it in ja.items()]
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_sections_without_anchors_align_by_order_and_kind_from_heading(
+    taxonomy: Taxonomy, lang: str
+) -> None:
+    parsed, issues = parse_file(VALID / "sellers" / f"seller-kyc.{lang}.md", "kyc.md", taxonomy)
+    assert issues == []
+    assert parsed is not None
+    assert [(s.key, s.anchor, s.kind) for s in parsed.sections] == [
+        ("s1", None, SectionKind.OVERVIEW),
+        ("s2", None, SectionKind.POLICY),
+        ("s3", None, SectionKind.EXAMPLES),
+    ]
+    # Items without ids are ingested and keep their order; nested lines belong to the item.
+    policy = parsed.sections[1]
+    assert [(it.item_id, it.order, it.line_start, it.line_end) for it in policy.items] == [
+        (None, 0, 24, 26),
+        (None, 1, 27, 27),
+    ]
+    assert policy.items[0].text.count("\n- ") == 2
+    assert parsed.meta.version == "1.10"  # a YAML number, kept as written
+    assert parsed.meta.effective == dt.date(2026, 1, 15)  # a quoted date
+    assert len(parsed.intro) == 1
+    # `###` inside a section is prose structure: the list items under it are blocks of their
+    # own and remember the sub-heading.
+    sub = {"en": "Documents", "ja": "書類"}[lang]
+    assert [b.subheading for b in parsed.sections[0].blocks] == [None, sub, sub]
+    # Fenced code is text (its `##` is no heading); comments are skipped.
+    examples = parsed.sections[2]
+    assert examples.blocks[0].text.startswith("```text\n## ")
+    assert all("VN" not in b.text for b in examples.blocks)
+
+
+@pytest.mark.parametrize(
+    ("heading", "kind"),
+    [
+        ("概要", SectionKind.OVERVIEW),
+        ("適用範囲", SectionKind.SCOPE),
+        ("定義", SectionKind.DEFINITIONS),
+        ("ポリシー", SectionKind.POLICY),
+        ("例外", SectionKind.EXCEPTIONS),
+        ("措置", SectionKind.ENFORCEMENT),
+        ("エスカレーション", SectionKind.ESCALATION),
+        ("事例", SectionKind.EXAMPLES),
+        ("参考", SectionKind.REFERENCES),
+        ("Scope", SectionKind.SCOPE),
+        ("Enforcement", SectionKind.ENFORCEMENT),
+        ("Escalation", SectionKind.ESCALATION),
+        ("Background", SectionKind.OTHER),
+    ],
+)
+def test_section_kind_from_heading_text(taxonomy: Taxonomy, heading: str, kind: str) -> None:
+    parsed, _ = parse(edit("## 概要 {#overview}", f"## {heading}"), taxonomy)
+    assert parsed is not None
+    assert parsed.sections[0].kind == kind
+    assert parsed.sections[0].anchor is None
+
+
+def test_prose_around_statements_becomes_blocks_of_the_section(taxonomy: Taxonomy) -> None:
+    text = edit(
+        "## ポリシー {#policy}\n",
+        "## ポリシー {#policy}\n次の出品を禁止する。\n続きの行。\n\n",
+    ).replace("## 例外", "補足の段落。\n\n## 例外")
+    parsed, issues = parse(text, taxonomy)
+    assert issues == []
+    assert parsed is not None
+    policy = parsed.sections[1]
+    assert [it.item_id for it in policy.items] == ["p1", "p2"]
+    assert [(b.text, b.line_start, b.line_end, b.order) for b in policy.blocks] == [
+        ("次の出品を禁止する。\n続きの行。", 20, 21, 0),
+        ("補足の段落。", 26, 26, 1),
+    ]
+
+
+def test_each_prose_list_item_is_its_own_block(taxonomy: Taxonomy) -> None:
+    text = edit(
+        "本SOPは、登録商標を侵害する商品の出品に対する審査手順を定める。\n",
+        "本SOPは定める。\n- 模倣品: 偽物。\n  続き。\n- 正規品: 本物。\n",
+    )
+    parsed, _ = parse(text, taxonomy)
+    assert parsed is not None
+    assert [(b.text, b.line_start, b.line_end) for b in parsed.sections[0].blocks] == [
+        ("本SOPは定める。", 17, 17),
+        ("模倣品: 偽物。\n続き。", 18, 19),
+        ("正規品: 本物。", 20, 20),
+    ]
+
+
+def test_item_continuations_lazy_indented_and_after_a_blank_line(taxonomy: Taxonomy) -> None:
+    text = edit(
+        "- {#p2} 「〇〇風」",
+        "- {#p2}\n  第一段落。\nそのまま続く行。\n\n  第二段落。\n- {#p3} 次の項目。\n\n「〇〇風」",
+    )
+    parsed, _ = parse(text, taxonomy)
+    assert parsed is not None
+    items = parsed.sections[1].items
+    assert [it.item_id for it in items] == ["p1", "p2", "p3"]
+    assert items[1].text == "第一段落。\nそのまま続く行。\n\n第二段落。"
+    assert (items[1].line_start, items[1].line_end) == (21, 25)
+    assert parsed.sections[1].blocks[0].text.startswith("「〇〇風」")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        pytest.param('version: "2.3"', "version: 2.3", id="version-number"),
+        pytest.param("effective: 2026-04-01", 'effective: "2026-04-01"', id="quoted-date"),
+        pytest.param("[商標法]\n---\n", "[商標法]\n...\n", id="yaml-end-marker"),
+        pytest.param("markets: [JP]", "markets: [ALL]", id="all-markets"),
+        pytest.param("markets: [JP]", "markets:\n  - JP\n  - SG", id="block-list"),
+        pytest.param("regulations: [商標法]\n", "", id="no-optional-keys"),
+        pytest.param("- {#p1}", "1. {#p1}", id="ordered-list"),
+        pytest.param("- {#p2}", "* {#p2}", id="star-bullet"),
+        pytest.param("{#e1 applies_to=p1}", "{applies_to=p1}", id="attributes-without-id"),
+        pytest.param("severity=high}", 'severity=high note="two words"}', id="quoted-attr"),
+        pytest.param("# 模倣品・偽ブランド品の出品\n", "", id="no-title"),
+        pytest.param("{#exceptions}", "{#例外}", id="unicode-anchor"),
+        pytest.param("## 例外", "### 小見出し\n\n## 例外", id="h3-in-section"),
+        pytest.param("## 概要 {#overview}\n", "前文。\n\n## 概要 {#overview}\n", id="intro"),
+        pytest.param("定める。", "定める [[ipr-counterfeit|この文書]]。", id="link-label"),
+        pytest.param("定める。", "定める `[[not-a-link]]`。", id="link-in-code-span"),
+        pytest.param("定める。", "定める。\n<!-- メモ -->", id="comment"),
+        pytest.param("定める。", "定める。\n\n---\n\n次。", id="thematic-break"),
+        pytest.param("定める。", "定める #ハッシュタグ。\n#タグ", id="hashtag-is-no-heading"),
+    ],
+)
+def test_accepted_variants_parse_without_findings(taxonomy: Taxonomy, old: str, new: str) -> None:
+    parsed, issues = parse(edit(old, new), taxonomy)
+    assert issues == []
+    assert parsed is not None
+    assert len(parsed.items()) == 5
+
+
+def test_version_number_is_stored_as_written(taxonomy: Taxonomy) -> None:
+    parsed, _ = parse(edit('version: "2.3"', "version: 2.30"), taxonomy)
+    assert parsed is not None
+    assert parsed.meta.version == "2.30"
+
+
+def test_links_in_code_are_not_links(taxonomy: Taxonomy) -> None:
+    text = edit("定める。", "定める `[[x]]`。\n\n```\n[[y]]\n```\n[[z#policy]]")
+    parsed, _ = parse(text, taxonomy)
+    assert parsed is not None
+    assert [(ln.target_doc, ln.target_section, ln.line) for ln in parsed.links()] == [
+        ("z", "policy", 22)
+    ]
+
+
+def test_crlf_and_byte_order_mark_change_nothing(taxonomy: Taxonomy) -> None:
+    plain, _ = parse(SPEC_JA, taxonomy)
+    data = b"\xef\xbb\xbf" + SPEC_JA.replace("\n", "\r\n").encode("utf-8")
+    windows, issues = parse(data, taxonomy)
+    assert issues == []
+    assert plain is not None and windows is not None
+    assert windows.sections == plain.sections
+    assert windows.meta == plain.meta
