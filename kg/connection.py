@@ -30,6 +30,8 @@ class Connection:
             connection_timeout=5.0,
             connection_acquisition_timeout=10.0,
             max_transaction_retry_time=5.0,
+            # Schema-less reads of a fresh graph warn about unknown labels; not our users' news.
+            notifications_min_severity="OFF",
         )
 
     def redacted(self) -> str:

@@ -101,6 +101,20 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from sopkg.evaluation import run_eval
+
+    report = run_eval(
+        settings, make_embedder(settings), Path(args.corpus), Path(args.queries),
+        modes=args.mode, with_per_query=args.per_query,
+    )  # fmt: skip
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
 def _up(args: argparse.Namespace, settings: Settings) -> int:
     """The README's main job: Neo4j, the sample corpus, then the API."""
     _ensure_local_server(settings)
@@ -160,6 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     ree.set_defaults(handler=_reembed)
 
+    ev = sub.add_parser(
+        "eval", help="nDCG@10 / Recall@10 / MRR@10 of judged queries (isolated graph)",
+        epilog="example: sopkg eval --corpus ../shared/eval/dev/corpus "
+        "--queries ../shared/eval/dev/queries.jsonl",
+    )  # fmt: skip
+    ev.add_argument("--corpus", required=True, help="corpus folder")
+    ev.add_argument("--queries", required=True, help="judged queries (JSON lines)")
+    ev.add_argument(
+        "--mode", action="append", choices=["hybrid", "fused", "lexical", "dense"],
+        help="retriever mode(s) to evaluate (repeatable; default: all four)",
+    )  # fmt: skip
+    ev.add_argument("--per-query", action="store_true", help="include per-query figures")
+    ev.add_argument("--out", help="also write the JSON report to this file")
+    ev.set_defaults(handler=_eval)
+
     up = sub.add_parser(
         "up", help="main job: start Neo4j, ingest the sample corpus, serve the API",
         epilog="example: sopkg up",
@@ -171,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "handler", None) is _eval and not args.mode:
+        args.mode = ["lexical", "dense", "fused", "hybrid"]
     handler: Handler = args.handler
     try:
         return handler(args, get_settings())
