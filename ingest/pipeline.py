@@ -23,7 +23,7 @@ from ingest.corpus import load_corpus
 from ingest.model import Corpus, ParsedFile
 from kg.embedders import Embedder
 from kg.records import DocumentRecord, VersionRecord
-from kg.schema import EmbedderInfo, drop_vector_index, migrate
+from kg.schema import EmbedderInfo, drop_vector_indexes, migrate
 from kg.writer import GraphWriter
 
 Progress = Callable[[int, int, str], None]
@@ -147,7 +147,7 @@ def reembed_graph(driver: Driver, database: str, embedder: Embedder, batch: int 
     """Re-embed every current passage with `embedder` (another model or dimension)."""
     writer = GraphWriter(driver, database)
     rows = writer.current_passage_texts()
-    drop_vector_index(driver, database)
+    drop_vector_indexes(driver, database)
     writer.clear_embeddings()
     for i in range(0, len(rows), batch):
         chunk = rows[i : i + batch]

@@ -143,3 +143,21 @@ RETURN st {.key, .doc_id, .item_id, .kind, .severity, .current, .applies_to} AS 
 """
 
 PING = "RETURN 1 AS ok"
+
+# APPLIES_TO neighbours (both directions) of statements, for score propagation.
+STATEMENT_NEIGHBOURS = """
+UNWIND $keys AS key
+MATCH (a:Statement {key: key})-[:APPLIES_TO]-(b:Statement {current: true})
+RETURN key, collect(DISTINCT b.key) AS neighbours
+"""
+
+# Passages in effect that state the given statements (for units reached through the graph).
+STATEMENT_PASSAGES = """
+UNWIND $keys AS key
+MATCH (:Statement {key: key})<-[:STATES]-(p:Passage)
+WHERE p.retired = false AND p.effective <= $as_of
+  AND (p.valid_until IS NULL OR p.valid_until > $as_of)
+  AND ($lang IS NULL OR p.lang = $lang)
+RETURN p.key AS key, 0.0 AS score, p.lang AS lang, p.doc_id AS doc_id,
+       p.statement_key AS statement_key, p.align_key AS align_key
+"""

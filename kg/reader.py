@@ -13,7 +13,7 @@ from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, Sessio
 
 from kg import read_queries as q
 from kg.errors import GraphUnavailable
-from ontology.schema import VECTOR_INDEX
+from ontology.schema import VECTOR_INDEXES
 
 
 @dataclass(frozen=True)
@@ -98,11 +98,12 @@ class GraphReader:
             raise
         return _hits(rows)
 
-    def vector(self, embedding: Sequence[float], flt: HitFilter, k: int) -> list[Hit]:
-        fetch = k * (4 if (flt.markets or flt.topic or flt.lang) else 2)
+    def vector(self, embedding: Sequence[float], lang: str, flt: HitFilter, k: int) -> list[Hit]:
+        """Nearest passages in one language (see ontology.schema.VECTOR_INDEXES)."""
+        fetch = k * (4 if (flt.markets or flt.topic) else 2)
         rows = self._read(
             q.VECTOR_SEARCH,
-            index=VECTOR_INDEX,
+            index=VECTOR_INDEXES[lang].name,
             embedding=list(embedding),
             fetch=fetch,
             k=k,
@@ -123,6 +124,15 @@ class GraphReader:
         for r in self._read(q.RELATED_STATEMENTS, keys=list(keys), as_of=as_of):
             out.setdefault(r["key"], []).append(r)
         return out
+
+    def statement_neighbours(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        rows = self._read(q.STATEMENT_NEIGHBOURS, keys=list(keys))
+        return {r["key"]: r["neighbours"] for r in rows}
+
+    def statement_passages(
+        self, keys: Sequence[str], as_of: dt.date, lang: str | None
+    ) -> list[Hit]:
+        return _hits(self._read(q.STATEMENT_PASSAGES, keys=list(keys), as_of=as_of, lang=lang))
 
     # --- browsing ---------------------------------------------------------------------
     def topic_exists(self, path: str) -> bool:

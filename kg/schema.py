@@ -16,9 +16,10 @@ from ontology.schema import (
     FULLTEXT_INDEXES,
     RANGE_INDEXES,
     SCHEMA_VERSION,
-    VECTOR_INDEX,
-    VECTOR_LABEL,
+    LEGACY_VECTOR_INDEXES,
+    VECTOR_INDEXES,
     VECTOR_PROP,
+    VectorIndex,
 )
 
 
@@ -46,9 +47,9 @@ def _ddl() -> list[str]:
     return out
 
 
-def _vector_ddl(dim: int) -> str:
+def _vector_ddl(index: VectorIndex, dim: int) -> str:
     return (
-        f"CREATE VECTOR INDEX {VECTOR_INDEX} IF NOT EXISTS FOR (n:{VECTOR_LABEL}) "
+        f"CREATE VECTOR INDEX {index.name} IF NOT EXISTS FOR (n:{index.label}) "
         f"ON n.{VECTOR_PROP} OPTIONS {{indexConfig: {{`vector.dimensions`: {int(dim)}, "
         "`vector.similarity_function`: 'cosine'}}"
     )
@@ -86,10 +87,20 @@ def migrate(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
                 f"configured embedder is {embedder.name} ({embedder.dim}); run `sopkg reembed` "
                 "to re-embed it, or configure the original embedder"
             )
-    recs, _, _ = driver.execute_query(VECTOR_INDEX_DIM, name=VECTOR_INDEX, database_=database)
-    if recs and int(recs[0]["dim"]) != embedder.dim:
-        driver.execute_query(f"DROP INDEX {VECTOR_INDEX} IF EXISTS", database_=database)
-    driver.execute_query(_vector_ddl(embedder.dim), database_=database)
+    for index in VECTOR_INDEXES.values():
+        # Graphs written before per-language labels existed get them here (idempotent).
+        driver.execute_query(
+            f"MATCH (p:Passage) WHERE p.lang = $lang AND NOT p:{index.label} SET p:{index.label}",
+            lang=index.lang,
+            database_=database,
+        )
+    for legacy in LEGACY_VECTOR_INDEXES:
+        driver.execute_query(f"DROP INDEX {legacy} IF EXISTS", database_=database)
+    for index in VECTOR_INDEXES.values():
+        recs, _, _ = driver.execute_query(VECTOR_INDEX_DIM, name=index.name, database_=database)
+        if recs and int(recs[0]["dim"]) != embedder.dim:
+            driver.execute_query(f"DROP INDEX {index.name} IF EXISTS", database_=database)
+        driver.execute_query(_vector_ddl(index, embedder.dim), database_=database)
     driver.execute_query(
         SET_META,
         embedder=embedder.name,
@@ -100,8 +111,9 @@ def migrate(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
     driver.execute_query("CALL db.awaitIndexes(120)", database_=database)
 
 
-def drop_vector_index(driver: Driver, database: str) -> None:
-    driver.execute_query(f"DROP INDEX {VECTOR_INDEX} IF EXISTS", database_=database)
+def drop_vector_indexes(driver: Driver, database: str) -> None:
+    for index in VECTOR_INDEXES.values():
+        driver.execute_query(f"DROP INDEX {index.name} IF EXISTS", database_=database)
 
 
 def check_embedder(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
@@ -115,7 +127,8 @@ def check_embedder(driver: Driver, database: str, embedder: EmbedderInfo) -> Non
 
 
 def schema_ready(driver: Driver, database: str) -> bool:
-    names = {c.name for c in CONSTRAINTS} | {f.name for f in FULLTEXT_INDEXES} | {VECTOR_INDEX}
+    names = {c.name for c in CONSTRAINTS} | {f.name for f in FULLTEXT_INDEXES}
+    names |= {v.name for v in VECTOR_INDEXES.values()}
     recs, _, _ = driver.execute_query(
         "SHOW INDEXES YIELD name, state RETURN name, state", database_=database
     )

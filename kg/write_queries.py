@@ -98,10 +98,11 @@ SET n = s
 CREATE (v)-[:HAS_SECTION]->(n)
 """
 
+# {lang_label} is the ontology's per-language passage label (see ontology.schema).
 CREATE_PASSAGES = """
 UNWIND $passages AS p
 MATCH (s:Section {key: p.section_key})
-CREATE (n:Passage)
+CREATE (n:Passage:{lang_label})
 SET n = p, n.current = true, n.retired = false, n.effective = $effective, n.valid_until = null
 CREATE (s)-[:HAS_PASSAGE]->(n)
 """

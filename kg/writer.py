@@ -11,7 +11,7 @@ from neo4j import Driver, ManagedTransaction
 from kg import write_queries as q
 from kg.records import DocumentRecord, VersionRecord
 from ontology.glossary import TermGroup
-from ontology.schema import STATEMENT_LABELS
+from ontology.schema import STATEMENT_LABELS, passage_language_label
 from ontology.taxonomy import Taxonomy
 from ontology.vocabulary import MARKETS, StatementKind
 
@@ -132,7 +132,7 @@ def _write_document(
             q.CREATE_SECTIONS, version_key=v.key, sections=[s.params() for s in v.sections]
         ).consume()
         tx.run(
-            q.CREATE_PASSAGES,
+            q.CREATE_PASSAGES.replace("{lang_label}", passage_language_label(v.lang)),
             passages=[p.params() for p in v.passages],
             effective=v.effective,
         ).consume()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ontology.vocabulary import StatementKind
+from ontology.vocabulary import LANGUAGES, StatementKind
 
 SCHEMA_VERSION = 1
 
@@ -113,6 +113,26 @@ FULLTEXT_INDEXES: tuple[FulltextIndex, ...] = (
     FulltextIndex("passage_en", Label.PASSAGE, "search_en", "english"),
 )
 
-VECTOR_INDEX = "passage_embedding"
-VECTOR_LABEL = Label.PASSAGE
 VECTOR_PROP = "embedding"
+
+
+@dataclass(frozen=True)
+class VectorIndex:
+    name: str
+    label: str  # a per-language passage label, e.g. JaPassage
+    lang: str
+
+
+# One vector index per language. A multilingual model scores text in the query's own
+# language systematically higher, so a single index ranks every English passage above
+# every Japanese one for an English query; ranking each language apart removes that bias.
+VECTOR_INDEXES: dict[str, VectorIndex] = {
+    lang: VectorIndex(f"passage_embedding_{lang}", f"{lang.capitalize()}Passage", lang)
+    for lang in LANGUAGES
+}
+LEGACY_VECTOR_INDEXES = ("passage_embedding",)
+
+
+def passage_language_label(lang: str) -> str:
+    """The extra label of a passage in `lang` (KeyError for a language we do not know)."""
+    return VECTOR_INDEXES[lang].label

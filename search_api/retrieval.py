@@ -8,13 +8,14 @@ import datetime as dt
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from statistics import median
 from typing import Any, Literal
 
 from kg.analysis import detect_language, en_terms, fulltext_query, ja_terms
 from kg.embedders import Embedder
 from kg.reader import GraphReader, Hit, HitFilter
-from ontology.vocabulary import ALL_MARKETS
+from ontology.vocabulary import ALL_MARKETS, LANGUAGES
 from search_api.expansion import Expansion, Glossary
 
 Mode = Literal["hybrid", "fused", "lexical", "dense"]
@@ -42,10 +43,18 @@ class SearchParams:
 @dataclass(frozen=True)
 class FusionConfig:
     k: int = 60  # RRF constant
-    depth: int = 50  # candidates taken from each retriever
-    weights: dict[str, float] = field(
-        default_factory=lambda: {"lexical": 1.0, "lexical_cross": 0.6, "dense": 1.0}
+    depth: int = 50  # candidates taken from each retriever (per language for dense)
+    # Retriever families: a unit's family score is its best rank among the family's lists,
+    # so a statement found in both languages' fulltext indexes is not counted twice, and a
+    # document written in one language only competes on equal terms.
+    families: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {"lexical": ("lexical", "lexical_cross"), "dense": ("dense",)}
     )
+    weights: dict[str, float] = field(default_factory=lambda: {"lexical": 1.0, "dense": 1.0})
+    default_gap: float = 0.02  # dense language gap when too few units show it (see merge_dense)
+    graph: float = 0.0  # share of a linked statement's score given through APPLIES_TO
+    document: float = 0.0  # share of the document's best unit score added to each unit
+    candidates: int = 100  # units kept after fusion for propagation and re-ranking
 
 
 @dataclass
@@ -71,11 +80,15 @@ def fuse(ranked: dict[str, list[Hit]], cfg: FusionConfig) -> list[UnitCandidate]
     """Weighted reciprocal rank fusion over units (statements or sections).
 
     Each retriever's passage list becomes a unit list (a unit's rank is that of its best
-    passage), so the two language versions of one statement count once per retriever.
+    passage), so the two language versions of one statement count once per retriever;
+    within a family (see FusionConfig.families) a unit takes its best list.
     """
     units: dict[str, UnitCandidate] = {}
+    family_of = {r: f for f, members in cfg.families.items() for r in members}
+    family_score: dict[tuple[str, str], float] = {}
     for name, hits in ranked.items():
-        weight = cfg.weights.get(name, 1.0)
+        family = family_of.get(name, name)
+        weight = cfg.weights.get(family, 1.0)
         seen: set[str] = set()
         for pos, hit in enumerate(hits):
             cand = units.setdefault(hit.unit, UnitCandidate(hit.unit))
@@ -86,8 +99,70 @@ def fuse(ranked: dict[str, list[Hit]], cfg: FusionConfig) -> list[UnitCandidate]
             rank = len(seen)
             cand.retrievers[name] = rank
             cand.raw[name] = hit.score
-            cand.score += weight / (cfg.k + rank)
+            key = (hit.unit, family)
+            family_score[key] = max(family_score.get(key, 0.0), weight / (cfg.k + rank))
+    for (unit, _), sc in family_score.items():
+        units[unit].score += sc
     return sorted(units.values(), key=lambda c: (-c.score, c.unit))
+
+
+def doc_of(unit: str) -> str:
+    return unit.split("#", 1)[0]
+
+
+def rerank(
+    units: list[UnitCandidate], neighbours: dict[str, list[str]], cfg: FusionConfig
+) -> list[UnitCandidate]:
+    """Knowledge-graph re-ranking of fused units.
+
+    - APPLIES_TO propagation: an exception, enforcement or escalation step linked to a
+      strong statement (and the reverse) shares `cfg.graph` of its score; linked
+      statements that no retriever found join the candidates that way.
+    - document prior: `cfg.document` of the best unit score of the same document, since
+      the statements that answer one question usually come from one SOP.
+    """
+    base = {u.unit: u.score for u in units}
+    by_unit = {u.unit: u for u in units}
+    if cfg.graph:
+        for unit, linked in neighbours.items():
+            for other in linked:
+                gain = cfg.graph * base.get(unit, 0.0)
+                cand = by_unit.get(other)
+                if cand is None:
+                    cand = by_unit[other] = UnitCandidate(other)
+                    base[other] = 0.0
+                cand.score = max(cand.score, base[other] + gain)
+    if cfg.document:
+        best_doc: dict[str, float] = {}
+        for unit, sc in base.items():
+            best_doc[doc_of(unit)] = max(best_doc.get(doc_of(unit), 0.0), sc)
+        for cand in by_unit.values():
+            cand.score += cfg.document * best_doc.get(doc_of(cand.unit), 0.0)
+    return sorted(by_unit.values(), key=lambda c: (-c.score, c.unit))
+
+
+def merge_dense(per_lang: dict[str, list[Hit]], qlang: str, default_gap: float) -> list[Hit]:
+    """One dense list from per-language nearest neighbours, calibrated per query.
+
+    A multilingual model scores passages in the query's language higher than their own
+    translations. The statements found in both languages measure that gap for this query
+    (median of own-language minus other-language score of the same unit); other-language
+    scores are raised by it so a document written in one language only ranks on meaning.
+    """
+    best: dict[str, dict[str, float]] = {}
+    for lang, hits in per_lang.items():
+        side = best.setdefault(lang, {})
+        for h in hits:
+            side.setdefault(h.unit, h.score)
+    own = best.get(qlang, {})
+    merged: list[Hit] = list(per_lang.get(qlang, []))
+    for lang, hits in per_lang.items():
+        if lang == qlang:
+            continue
+        gaps = [own[u] - sc for u, sc in best[lang].items() if u in own]
+        gap = median(gaps) if len(gaps) >= 3 else default_gap
+        merged += [replace(h, score=h.score + gap) for h in hits]
+    return sorted(merged, key=lambda h: -h.score)
 
 
 def _vkey(v: str | None) -> tuple[int, ...]:
@@ -154,10 +229,12 @@ class Retriever:
         timings["lexical"] = (time.perf_counter() - t) * 1000
         if "dense" in use:
             t = time.perf_counter()
-            vec = self.embedder.embed_queries([p.query])[0]
+            vec = [float(x) for x in self.embedder.embed_queries([p.query])[0]]
             timings["embed"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            ranked["dense"] = self.reader.vector([float(x) for x in vec], flt, depth)
+            langs = [p.language] if p.language else list(LANGUAGES)
+            per_lang = {lang: self.reader.vector(vec, lang, flt, depth) for lang in langs}
+            ranked["dense"] = merge_dense(per_lang, qlang, self.fusion.default_gap)
             timings["dense"] = (time.perf_counter() - t) * 1000
         return qlang, expansion, ranked
 
@@ -166,7 +243,12 @@ class Retriever:
         t0 = time.perf_counter()
         qlang, expansion, ranked = self.retrieve(p, timings)
         t = time.perf_counter()
-        units = fuse(ranked, self.fusion)[: p.limit]
+        units = fuse(ranked, self.fusion)[: self.fusion.candidates]
+        if self.fusion.graph or self.fusion.document:
+            statements = [u.unit for u in units if u.hits and u.hits[0][1].statement_key]
+            neighbours = self.reader.statement_neighbours(statements) if self.fusion.graph else {}
+            units = rerank(units, neighbours, self.fusion)
+        units = units[: p.limit]
         results = self._present(units, qlang, p)
         timings["present"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
@@ -179,6 +261,12 @@ class Retriever:
         if not units:
             return []
         as_of = p.as_of or self._today()
+        unseen = [u for u in units if not u.hits]
+        if unseen:
+            found = self.reader.statement_passages([u.unit for u in unseen], as_of, p.language)
+            for u in unseen:
+                u.hits = [(0, h) for h in found if h.statement_key == u.unit]
+            units = [u for u in units if u.hits]
         # The best passage of each unit, preferring the query language among its hits.
         chosen = {u.unit: _prefer_lang(u.hits, qlang) for u in units}
         twins = self.reader.twins([h.key for h in chosen.values()], as_of)

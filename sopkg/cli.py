@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ingest.lint import run_lint
 from ingest.pipeline import ingest_corpus, reembed_graph, terminal_progress
 from kg.connection import resolve_connection
 from kg.embedders import make_embedder
-from kg.errors import SopkgError
+from kg.errors import GraphUnavailable, InvalidInput, SopkgError
 from kg.local_neo4j import LocalNeo4j
 from kg.settings import Settings, get_settings
 
@@ -106,7 +108,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
     report = run_eval(
         settings, make_embedder(settings), Path(args.corpus), Path(args.queries),
-        modes=args.mode, with_per_query=args.per_query,
+        modes=args.mode, with_per_query=args.per_query, fresh=args.fresh,
     )  # fmt: skip
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.out:
@@ -126,6 +128,104 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     from search_api.serve import serve  # imported late: the web stack is not needed above
 
     return serve(settings, open_mode_hint=True)
+
+
+# --- API and search --------------------------------------------------------------------
+def _ingest_runner(settings: Settings) -> Callable[[Path], dict[str, Any]]:
+    """What POST /v1/ingest runs (the API does not import `ingest` itself)."""
+    from neo4j.exceptions import DriverError
+
+    def run(root: Path) -> dict[str, Any]:
+        conn = resolve_connection(settings)
+        embedder = make_embedder(settings)  # the model itself is loaded once per process
+        try:
+            with conn.driver() as driver:
+                summary = ingest_corpus(
+                    root, driver, conn.database, embedder, batch=settings.embed_batch
+                )
+        except DriverError as e:
+            raise GraphUnavailable(f"Neo4j is not reachable: {e}") from e
+        return summary.as_json()
+
+    return run
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api.serve import serve  # imported late: the web stack is not needed above
+
+    update: dict[str, Any] = {}
+    if args.open:
+        update["open_mode"] = True
+    if args.host:
+        update["host"] = args.host
+    if args.port is not None:
+        update["port"] = args.port
+    served = settings.model_copy(update=update)
+    _ensure_local_server(served)
+    return serve(served, ingest_runner=_ingest_runner(served))
+
+
+def _print_results(response: Any) -> None:
+    """A search response, readable in a terminal."""
+    print(f"{len(response.results)} result(s) for {response.query!r} "
+          f"(query language {response.query_lang}, mode {response.mode})")  # fmt: skip
+    if response.expansion.matched:
+        print(f"glossary: {', '.join(response.expansion.matched)}")
+    for r in response.results:
+        flags = [f for f in ("stale", "due_soon", "translation_outdated") if getattr(r.document, f)]
+        severity = f" severity={r.severity}" if r.severity else ""
+        print(f"\n{r.rank:>2}. [{r.kind}{severity}] {r.unit.key}   score {r.score:.4f} "
+              f"({', '.join(r.retrievers)}){'  ' + ' '.join(flags) if flags else ''}")  # fmt: skip
+        print(f"    {r.text}")
+        print(f"    cite: {r.citation.ticket_line}")
+        if r.translation:
+            print(f"    {r.translation.lang}: {r.translation.text}")
+        owner = r.document.owner or "?"
+        print(f"    owner: {owner}; markets: {', '.join(r.document.markets)}; "
+              f"topic: {r.document.topic}")  # fmt: skip
+        for rel in r.related:
+            sev = f" severity={rel.severity}" if rel.severity else ""
+            print(f"    - {rel.relation} {rel.kind} {rel.item_id}{sev}: {rel.text or ''}")
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    from pydantic import ValidationError
+
+    from search_api.deps import Runtime, check_query, check_topic, search_params
+    from search_api.models import QueryExpansion, SearchRequest, SearchResponse, SearchResult
+
+    check_query(args.query, settings.max_query_chars)
+    try:
+        request = SearchRequest(
+            query=args.query, market=args.market, topic=args.topic, language=args.language,
+            query_lang=args.query_lang, as_of=args.as_of, include_superseded=args.superseded,
+            limit=args.limit, mode=args.mode,
+        )  # fmt: skip
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "query"
+        raise InvalidInput(field, first["msg"].removeprefix("Value error, ")) from e
+    _ensure_local_server(settings)
+    runtime = Runtime(settings, make_embedder(settings))
+    try:
+        check_topic(runtime.reader(), args.topic)
+        outcome = runtime.retriever().search(search_params(request))
+    finally:
+        runtime.close()
+    response = SearchResponse(
+        query=outcome.query, query_lang=outcome.query_lang, mode=outcome.mode,
+        results=[SearchResult.model_validate(r) for r in outcome.results],
+        expansion=QueryExpansion(
+            matched=outcome.expansion.matched, ja_terms=outcome.expansion.ja_terms,
+            en_terms=outcome.expansion.en_terms,
+        ),
+        timings_ms=outcome.timings_ms,
+    )  # fmt: skip
+    if args.json:
+        print(response.model_dump_json(indent=2))
+    else:
+        _print_results(response)
+    return 0
 
 
 # --- parser ----------------------------------------------------------------------------
@@ -187,7 +287,41 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     ev.add_argument("--per-query", action="store_true", help="include per-query figures")
     ev.add_argument("--out", help="also write the JSON report to this file")
+    ev.add_argument("--fresh", action="store_true", help="wipe the eval graph first")
     ev.set_defaults(handler=_eval)
+
+    srv = sub.add_parser(
+        "serve", help="serve the HTTP API (needs SOPKG_API_KEYS, or --open on this machine)",
+        description="Serve the HTTP API. Every caller needs an API key from SOPKG_API_KEYS "
+        "unless --open is given, which is allowed on a loopback host only.",
+        epilog="example: SOPKG_API_KEYS='{\"s3cret-reader-key\": \"reader\"}' sopkg serve",
+    )  # fmt: skip
+    srv.add_argument("--open", action="store_true",
+                     help="local open mode: no key needed, loopback host only")  # fmt: skip
+    srv.add_argument("--host", help="address to bind (default SOPKG_HOST, 127.0.0.1)")
+    srv.add_argument("--port", type=int, help="port (default SOPKG_PORT, 8000)")
+    srv.set_defaults(handler=_serve)
+
+    se = sub.add_parser(
+        "search", help="search the SOPs from the terminal (same results as POST /v1/search)",
+        epilog='example: sopkg search "コピー品 出品" --market JP',
+    )  # fmt: skip
+    se.add_argument("query", help="the question, in Japanese or English")
+    se.add_argument("--market", choices=["JP", "SG", "MY", "TH", "VN", "PH", "ID", "ALL"],
+                    help="only documents for this market (documents for ALL always match)")  # fmt: skip
+    se.add_argument("--topic", help="only this topic path or below (e.g. ipr)")
+    se.add_argument("--language", choices=["en", "ja"], help="only passages in this language")
+    se.add_argument("--query-lang", choices=["en", "ja"],
+                    help="the query's language (default: detected)")  # fmt: skip
+    se.add_argument("--mode", default="hybrid", choices=["hybrid", "fused", "lexical", "dense"],
+                    help="retrievers to use (default hybrid)")  # fmt: skip
+    se.add_argument("--limit", type=int, default=10, help="results (1-50, default 10)")
+    se.add_argument("--as-of", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                    help="search the SOPs in effect on this date")  # fmt: skip
+    se.add_argument("--superseded", action="store_true",
+                    help="include documents superseded by another")  # fmt: skip
+    se.add_argument("--json", action="store_true", help="print the API's JSON response")
+    se.set_defaults(handler=_search)
 
     up = sub.add_parser(
         "up", help="main job: start Neo4j, ingest the sample corpus, serve the API",

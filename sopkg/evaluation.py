@@ -63,7 +63,9 @@ def result_unit(r: dict[str, Any]) -> tuple[str, str, str]:
     return (u["doc_id"], "section", u["section"])
 
 
-def ndcg(ranked: Sequence[tuple[str, str, str]], grades: dict[tuple[str, str, str], int], k: int) -> float:
+def ndcg(
+    ranked: Sequence[tuple[str, str, str]], grades: dict[tuple[str, str, str], int], k: int
+) -> float:
     # Linear gain, as trec_eval and pyserini compute it.
     dcg = sum(grades.get(u, 0) / math.log2(i + 2) for i, u in enumerate(ranked[:k]))
     ideal = sorted(grades.values(), reverse=True)[:k]
@@ -71,12 +73,16 @@ def ndcg(ranked: Sequence[tuple[str, str, str]], grades: dict[tuple[str, str, st
     return dcg / idcg if idcg else 0.0
 
 
-def recall(ranked: Sequence[tuple[str, str, str]], grades: dict[tuple[str, str, str], int], k: int) -> float:
+def recall(
+    ranked: Sequence[tuple[str, str, str]], grades: dict[tuple[str, str, str], int], k: int
+) -> float:
     relevant = {u for u, g in grades.items() if g > 0}
     return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
 
 
-def mrr(ranked: Sequence[tuple[str, str, str]], grades: dict[tuple[str, str, str], int], k: int) -> float:
+def mrr(
+    ranked: Sequence[tuple[str, str, str]], grades: dict[tuple[str, str, str], int], k: int
+) -> float:
     for i, u in enumerate(ranked[:k]):
         if grades.get(u, 0) > 0:
             return 1.0 / (i + 1)
@@ -94,7 +100,9 @@ def _aggregate(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def evaluate(retriever: Retriever, queries: Sequence[Judged], mode: Mode, k: int = 10) -> dict[str, Any]:
+def evaluate(
+    retriever: Retriever, queries: Sequence[Judged], mode: Mode, k: int = 10
+) -> dict[str, Any]:
     per_query = []
     latencies = []
     for q in queries:
@@ -140,13 +148,22 @@ def evaluate(retriever: Retriever, queries: Sequence[Judged], mode: Mode, k: int
     }
 
 
+def wipe_graph(driver: Any, database: str) -> None:
+    with driver.session(database=database) as session:
+        session.run(
+            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
+
+
 def eval_connection(settings: Settings) -> Connection:
     server = LocalNeo4j(settings, "eval", heap="1g", pagecache="512m")
     server.start()
     return local_connection(server)
 
 
-def build_retriever(conn_driver: Any, database: str, embedder: Embedder, settings: Settings) -> Retriever:
+def build_retriever(
+    conn_driver: Any, database: str, embedder: Embedder, settings: Settings
+) -> Retriever:
     reader = GraphReader(conn_driver, database)
     glossary = Glossary.from_rows(reader.glossary())
     return Retriever(reader, embedder, glossary, today=settings.today,
@@ -160,10 +177,13 @@ def run_eval(
     queries_path: Path,
     modes: Sequence[Mode],
     with_per_query: bool = False,
+    fresh: bool = False,
 ) -> dict[str, Any]:
     conn = eval_connection(settings)
     queries = load_queries(queries_path)
     with conn.driver() as driver:
+        if fresh:
+            wipe_graph(driver, conn.database)
         summary: IngestSummary = ingest_corpus(
             corpus, driver, conn.database, embedder, corpus_name=EVAL_CORPUS,
             batch=settings.embed_batch,

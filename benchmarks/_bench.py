@@ -1,0 +1,129 @@
+"""Helpers shared by the benchmark scripts (not a script itself).
+
+The benchmarks run against a local Neo4j instance of their own (default `bench`), never the
+user's `main` graph nor the `test` / `eval` instances that the test suite and `sopkg eval`
+wipe. The instance is started on demand and left running, so the next script reuses it;
+stop it with `sopkg neo4j stop --instance bench` (or `--stop` on the scripts).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# The scripts run as `python benchmarks/<name>.py` from anywhere: make the project
+# importable even without the editable install.
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from neo4j import Driver  # noqa: E402
+
+from kg.connection import Connection, local_connection  # noqa: E402
+from kg.local_neo4j import LocalNeo4j  # noqa: E402
+from kg.settings import Settings  # noqa: E402
+
+RESERVED_INSTANCES = frozenset({"main", "test", "eval"})
+DEFAULT_INSTANCE = "bench"
+
+
+def bench_settings() -> Settings:
+    """The project settings (environment, `.env`), but never an external server: the
+    benchmarks wipe their graph, so they only ever talk to their own local instance."""
+    s = Settings()
+    return s.model_copy(update={"neo4j_uri": None, "neo4j_password": None})
+
+
+def start_instance(
+    settings: Settings, instance: str, heap: str = "2g", pagecache: str = "1g"
+) -> tuple[LocalNeo4j, Connection]:
+    if instance in RESERVED_INSTANCES:
+        raise SystemExit(
+            f"refusing to benchmark on the `{instance}` instance: it belongs to the user, the "
+            "test suite or `sopkg eval`; use e.g. --instance bench"
+        )
+    server = LocalNeo4j(settings, instance, heap=heap, pagecache=pagecache)
+    res = server.start()
+    how = "already running" if res.already_running else f"started in {res.seconds:.1f} s"
+    log(f"neo4j[{instance}] {how} at {res.uri}")
+    return server, local_connection(server)
+
+
+def wipe(driver: Driver, database: str) -> None:
+    """An empty graph with no schema: indexes and constraints dropped, every node deleted.
+    The next `migrate` (first ingest) recreates the schema, as on a fresh server."""
+    with driver.session(database=database) as s:
+        for rec in list(s.run("SHOW CONSTRAINTS YIELD name RETURN name")):
+            s.run(f"DROP CONSTRAINT `{rec['name']}` IF EXISTS").consume()
+        for rec in list(s.run("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name")):
+            s.run(f"DROP INDEX `{rec['name']}` IF EXISTS").consume()
+        # CALL ... IN TRANSACTIONS needs an auto-commit transaction (session.run).
+        s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
+
+
+def graph_counts(driver: Driver, database: str) -> dict[str, int]:
+    queries = {
+        "documents": "MATCH (d:Document {status: 'active'}) RETURN count(d)",
+        "versions": "MATCH (v:DocumentVersion {current: true}) RETURN count(v)",
+        "sections": "MATCH (s:Section) RETURN count(s)",
+        "passages": "MATCH (p:Passage {current: true}) RETURN count(p)",
+        "embedded": "MATCH (p:Passage) WHERE p.embedding IS NOT NULL RETURN count(p)",
+        "statements": "MATCH (s:Statement {current: true}) RETURN count(s)",
+        "relationships": "MATCH ()-[r]->() RETURN count(r)",
+    }
+    out = {}
+    for name, cypher in queries.items():
+        recs, _, _ = driver.execute_query(cypher, database_=database)
+        out[name] = int(recs[0][0])
+    return out
+
+
+# --- statistics ---------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Linear-interpolated percentile (numpy's default); nan for no values."""
+    if not values:
+        return math.nan
+    xs = sorted(values)
+    pos = (len(xs) - 1) * pct / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+def machine() -> dict[str, Any]:
+    load1, load5, _ = os.getloadavg()
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "loadavg_1m": round(load1, 2),
+        "loadavg_5m": round(load5, 2),
+    }
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    """The machine-readable result: one JSON line on stdout, after the table."""
+    print(json.dumps(payload, ensure_ascii=False, sort_keys=False, default=_rounded))
+
+
+def _rounded(v: Any) -> Any:
+    return str(v)
+
+
+def r3(x: float) -> float:
+    return round(x, 3)

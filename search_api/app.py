@@ -1,0 +1,97 @@
+"""The FastAPI app factory.
+
+`create_app(settings, ingest_runner=None)` builds the app around one settings object
+(injected into routes with `Depends(get_settings)`) and one `Runtime` (driver, embedder,
+glossary). The embedder's model loads in the lifespan; the Neo4j driver is made on first
+use and kept. The admin ingest route exists only when the composition root (the CLI)
+hands in an `ingest_runner`: search_api does not import `ingest`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from kg.embedders import Embedder, make_embedder
+from kg.settings import Settings, get_settings
+from search_api.auth import check_access_settings
+from search_api.deps import IngestRunner, Runtime
+from search_api.errors import install_error_handlers
+from search_api.routes import admin, probes, v1
+
+DESCRIPTION = """\
+Bilingual (Japanese/English) search over content-moderation SOPs, with citations.
+
+**Auth**: send an API key in `X-API-Key: <key>` or `Authorization: Bearer <key>`. Roles:
+`reader` (search and read), `owner` (also governance data), `admin` (also ingest).
+No key or an unknown key is 401, a role too low is 403.
+
+**Errors** all take one envelope: `{"error": {"status", "code", "message", "fields"}}`;
+`fields` names each offending input and why (422). Neo4j unreachable is 503 with
+`Retry-After`.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    runtime: Runtime = app.state.runtime
+    await run_in_threadpool(runtime.warm_embedder)
+    try:
+        yield
+    finally:
+        await run_in_threadpool(runtime.close)
+
+
+def create_app(
+    settings: Settings,
+    ingest_runner: IngestRunner | None = None,
+    *,
+    embedder: Embedder | None = None,
+) -> FastAPI:
+    """Raises ConfigError for settings that would serve unprotected (see auth)."""
+    check_access_settings(settings)
+    app = FastAPI(
+        title="sopkg API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "search", "description": "bilingual hybrid search"},
+            {"name": "browse", "description": "documents, statements and topics"},
+            {"name": "admin", "description": "ingest (role admin)"},
+            {"name": "probes", "description": "liveness and readiness, no key needed"},
+        ],
+    )
+    app.state.runtime = Runtime(settings, embedder or make_embedder(settings), ingest_runner)
+    app.dependency_overrides[get_settings] = lambda: settings
+    install_error_handlers(app)
+    app.include_router(v1)
+    if ingest_runner is not None:
+        app.include_router(admin)
+    app.include_router(probes)
+    _document_query_limit(app, settings.max_query_chars)
+    return app
+
+
+def _document_query_limit(app: FastAPI, max_chars: int) -> None:
+    """The query length limit is a setting: write it into the served OpenAPI schema."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        query = (
+            schema.get("components", {})
+            .get("schemas", {})
+            .get("SearchRequest", {})
+            .get("properties", {})
+            .get("query")
+        )
+        if query is not None:
+            query["maxLength"] = max_chars
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

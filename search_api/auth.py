@@ -1,0 +1,106 @@
+"""API keys and roles.
+
+A key travels in `X-API-Key: <key>` or `Authorization: Bearer <key>`; the settings map
+each key to a role. Roles are ordered: reader (search, read) < owner (also governance
+data) < admin (also ingest). No key or an unknown key is 401; a known key whose role is
+too low is 403. Keys are compared in constant time and never logged or echoed.
+
+Open mode (`SOPKG_OPEN_MODE`, set by `sopkg serve --open` on a loopback host only) lets
+every caller in as admin, for the local quickstart.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from kg.errors import ConfigError
+from kg.settings import Settings, get_settings
+from search_api.models import Role
+
+ROLE_RANK: dict[str, int] = {"reader": 1, "owner": 2, "admin": 3}
+
+# auto_error=False: a missing key is answered here (401 in the error envelope).
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="an API key from SOPKG_API_KEYS"
+)
+bearer = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="sopkg"'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    open_mode: bool = False
+
+
+def _match(presented: str, keys: dict[str, Role]) -> Role | None:
+    """The role of the presented key; every configured key is compared (constant time)."""
+    found: Role | None = None
+    given = presented.encode("utf-8", "surrogatepass")
+    for key, role in keys.items():
+        if hmac.compare_digest(given, key.encode("utf-8", "surrogatepass")):
+            found = role
+    return found
+
+
+def principal(
+    settings: Annotated[Settings, Depends(get_settings)],
+    x_api_key: Annotated[str | None, Security(api_key_header)] = None,
+    authorization: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> Principal:
+    if settings.open_mode:
+        return Principal(role="admin", open_mode=True)
+    presented = x_api_key or (authorization.credentials if authorization else None)
+    if not presented:
+        raise HTTPException(
+            401, "an API key is required (header X-API-Key or Authorization: Bearer)", _CHALLENGE
+        )
+    role = _match(presented, settings.api_keys)
+    if role is None:
+        raise HTTPException(401, "unknown API key", _CHALLENGE)
+    return Principal(role=role)
+
+
+def require(role: Role) -> Any:
+    """A dependency that admits callers whose role is at least `role`."""
+
+    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if ROLE_RANK[who.role] < ROLE_RANK[role]:
+            raise HTTPException(403, f"this needs the {role} role; the key's role is {who.role}")
+        return who
+
+    return Depends(check)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_access_settings(settings: Settings) -> None:
+    """Refuse settings that would serve without protection: no keys and no open mode, or
+    open mode on an address other machines can reach."""
+    if settings.open_mode and not is_loopback(settings.host):
+        raise ConfigError(
+            f"open mode (no API key) is for a loopback host only, not {settings.host!r}: "
+            "bind 127.0.0.1, or configure SOPKG_API_KEYS instead"
+        )
+    if not settings.open_mode and not settings.api_keys:
+        raise ConfigError(
+            "no API keys configured: set SOPKG_API_KEYS, e.g. "
+            """SOPKG_API_KEYS='{"<a long random key>": "reader"}' """
+            "(roles: reader, owner, admin), or run `sopkg serve --open` for a local-only "
+            "quickstart without keys"
+        )

@@ -1,0 +1,177 @@
+"""What the routes depend on: the runtime (driver, embedder, glossary), and the input
+checks that need the graph or the settings (shared with `sopkg search`).
+
+The driver is created on first use and kept: the Neo4j driver reconnects by itself, so
+the API answers 503 while Neo4j is away and recovers when it returns. The glossary is
+read from the graph on the first successful use and again after each ingest.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from neo4j import Driver
+from neo4j.exceptions import DriverError, Neo4jError
+
+from kg.connection import resolve_connection
+from kg.embedders import Embedder
+from kg.errors import ConfigError, EmbedderMismatch, GraphUnavailable, InvalidInput
+from kg.reader import GraphReader
+from kg.schema import EmbedderInfo, check_embedder, schema_ready
+from kg.settings import Settings
+from search_api.expansion import Glossary
+from search_api.models import Check, ReadyResponse, SearchRequest
+from search_api.retrieval import Retriever, SearchParams
+
+log = logging.getLogger("sopkg.api")
+
+IngestRunner = Callable[[Path], Mapping[str, Any]]
+"""Runs `ingest.pipeline.ingest_corpus` on a folder and returns its summary as JSON data.
+Injected by the composition root (the CLI): search_api does not import `ingest`."""
+
+
+class Runtime:
+    """The app's heavy resources, created once per app (see `create_app`'s lifespan)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        ingest_runner: IngestRunner | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.ingest_runner = ingest_runner
+        self.embedder_error: str | None = "not loaded yet"
+        self._lock = threading.Lock()
+        self.ingest_lock = threading.Lock()
+        self._driver: Driver | None = None
+        self._database = settings.neo4j_database
+        self._glossary: Glossary | None = None
+
+    # --- resources --------------------------------------------------------------------
+    def warm_embedder(self) -> None:
+        """Load the model now rather than on the first query."""
+        try:
+            self.embedder.embed_queries(["warm up"])
+            self.embedder_error = None
+        except ConfigError as e:
+            self.embedder_error = str(e)
+            log.error("embedder not loaded: %s", e)
+
+    def driver(self) -> tuple[Driver, str]:
+        with self._lock:
+            if self._driver is None:
+                conn = resolve_connection(self.settings)
+                self._driver = conn.driver()
+                self._database = conn.database
+            return self._driver, self._database
+
+    def reader(self) -> GraphReader:
+        driver, database = self.driver()
+        return GraphReader(driver, database)
+
+    def glossary(self) -> Glossary:
+        if self._glossary is None:
+            glossary = Glossary.from_rows(self.reader().glossary())
+            with self._lock:
+                self._glossary = glossary
+        return self._glossary
+
+    def reload_glossary(self) -> None:
+        with self._lock:
+            self._glossary = None
+        self.glossary()
+
+    def retriever(self) -> Retriever:
+        return Retriever(
+            self.reader(),
+            self.embedder,
+            self.glossary(),
+            today=self.settings.today,
+            due_within_days=self.settings.due_within_days,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._driver is not None:
+                self._driver.close()
+                self._driver = None
+
+    # --- readiness --------------------------------------------------------------------
+    def readiness(self) -> ReadyResponse:
+        checks: dict[str, Check] = {}
+        try:
+            driver, database = self.driver()
+            GraphReader(driver, database).ping()
+            checks["neo4j"] = Check(ok=True)
+        except (GraphUnavailable, ConfigError) as e:
+            checks["neo4j"] = Check(ok=False, detail=str(e))
+            checks["schema"] = Check(ok=False, detail="unknown: Neo4j is not reachable")
+        if checks["neo4j"].ok:
+            try:
+                ok = schema_ready(driver, database)
+                checks["schema"] = Check(
+                    ok=ok, detail=None if ok else "not migrated: run `sopkg ingest CORPUS`"
+                )
+            except (DriverError, Neo4jError) as e:
+                checks["schema"] = Check(ok=False, detail=f"cannot read the schema: {e}")
+        if self.embedder_error is not None:
+            checks["embedder"] = Check(ok=False, detail=self.embedder_error)
+        elif checks["neo4j"].ok:
+            try:
+                info = EmbedderInfo(self.embedder.name, self.embedder.dim)
+                check_embedder(driver, database, info)
+                checks["embedder"] = Check(ok=True, detail=self.embedder.name)
+            except EmbedderMismatch as e:
+                checks["embedder"] = Check(ok=False, detail=str(e))
+            except (DriverError, Neo4jError) as e:
+                checks["embedder"] = Check(ok=False, detail=f"cannot read the graph: {e}")
+        else:
+            checks["embedder"] = Check(ok=True, detail=f"{self.embedder.name} (loaded)")
+        ready = all(c.ok for c in checks.values())
+        return ReadyResponse(status="ready" if ready else "not_ready", checks=checks)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+# --- input checks shared by the API and `sopkg search` ---------------------------------
+def check_query(query: str, max_chars: int) -> None:
+    if not query.strip():
+        raise InvalidInput("query", "must not be blank")
+    if len(query) > max_chars:
+        raise InvalidInput(
+            "query", f"is {len(query)} characters long; at most {max_chars} are accepted"
+        )
+
+
+def check_topic(reader: GraphReader, topic: str | None) -> None:
+    if topic is None or reader.topic_exists(topic):
+        return
+    known = [str(t["path"]) for t in reader.topics()]
+    near = difflib.get_close_matches(topic, known, n=3, cutoff=0.0)
+    hint = f"; closest: {', '.join(near)}" if near else ""
+    raise InvalidInput("topic", f"unknown topic (GET /v1/topics lists them){hint}")
+
+
+def search_params(req: SearchRequest) -> SearchParams:
+    return SearchParams(
+        query=req.query,
+        lang=req.query_lang,
+        market=req.market,
+        topic=req.topic,
+        language=req.language,
+        as_of=req.as_of,
+        include_superseded=req.include_superseded,
+        limit=req.limit,
+        mode=req.mode,
+    )

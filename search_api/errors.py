@@ -1,0 +1,165 @@
+"""Every error the API answers with, mapped in one place to one JSON envelope:
+
+    {"error": {"status": 422, "code": "invalid_input", "message": "query: must not be blank",
+               "fields": [{"field": "query", "message": "must not be blank"}]}}
+
+Project exceptions (`kg.errors`) are mapped by class here and nowhere else; request
+validation errors and HTTP errors (401, 403, unknown route, wrong method) take the same
+envelope. A last-resort handler turns anything unforeseen into a 500 envelope without
+leaking internals (the e2e suite and the schema fuzzing show none happens).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kg.errors import (
+    ConfigError,
+    EmbedderMismatch,
+    GraphUnavailable,
+    InvalidInput,
+    Neo4jServerError,
+    NotFound,
+    SopkgError,
+)
+from search_api.models import ErrorBody, ErrorDetail, ErrorField
+
+log = logging.getLogger("sopkg.api")
+
+RETRY_AFTER_SECONDS = 5
+
+# Project exception -> (HTTP status, error code). Looked up along the class's MRO, so a
+# new subclass of a listed error inherits its mapping; anything else is a 500.
+STATUS_BY_ERROR: dict[type[SopkgError], tuple[int, str]] = {
+    InvalidInput: (422, "invalid_input"),
+    NotFound: (404, "not_found"),
+    EmbedderMismatch: (409, "embedder_mismatch"),
+    GraphUnavailable: (503, "graph_unavailable"),
+    Neo4jServerError: (503, "graph_unavailable"),
+    ConfigError: (503, "service_misconfigured"),
+}
+
+CODE_BY_STATUS: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: Sequence[ErrorField] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(
+        error=ErrorDetail(status=status, code=code, message=message, fields=list(fields))
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def status_of(exc: SopkgError) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500, "internal_error"
+
+
+def _project_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SopkgError)
+    status, code = status_of(exc)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    fields: list[ErrorField] = []
+    if isinstance(exc, InvalidInput):
+        fields = [ErrorField(field=exc.field, message=exc.message)]
+    if status >= 500:
+        log.warning("%s %s -> %d %s: %s", request.method, request.url.path, status, code, exc)
+    return error_response(status, code, str(exc), fields, headers)
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    # ("body", "query") -> "query"; ("query", "limit") -> "limit"; ("body",) -> "body"
+    parts = [str(p) for p in loc]
+    if len(parts) > 1 and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _clean_message(msg: str) -> str:
+    # pydantic prefixes messages of custom validators with "Value error, ".
+    return msg.removeprefix("Value error, ")
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = []
+    for e in exc.errors():
+        loc, msg = e.get("loc", ()), _clean_message(str(e.get("msg")))
+        if e.get("type") == "json_invalid":  # loc is ("body", <character position>)
+            pos = loc[1] if len(loc) > 1 else "?"
+            fields.append(ErrorField(field="body", message=f"{msg} at character {pos}"))
+        else:
+            fields.append(ErrorField(field=_field_name(loc), message=msg))
+    message = "; ".join(f"{f.field}: {f.message}" for f in fields) or "invalid request"
+    return error_response(422, "invalid_input", message, fields)
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = CODE_BY_STATUS.get(status, "error" if status < 500 else "internal_error")
+    return error_response(status, code, str(exc.detail), headers=exc.headers)
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error(
+        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
+    )  # the traceback goes to the log, never to the client
+    return error_response(500, "internal_error", "internal error; see the server log")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(SopkgError, _project_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the error statuses an operation may answer."""
+    text = {
+        401: "No API key, or an unknown one",
+        403: "The key's role may not do this",
+        404: "No such thing",
+        409: "The graph was embedded with another model",
+        422: "Invalid input: `fields` names each offending field and why",
+        503: "Neo4j is unreachable (retry after `Retry-After` seconds)",
+    }
+    out: dict[int | str, dict[str, Any]] = {}
+    for s in statuses:
+        entry: dict[str, Any] = {"model": ErrorBody, "description": text.get(s, "Error")}
+        if s == 503:
+            entry["headers"] = {
+                "Retry-After": {
+                    "description": "seconds to wait before retrying",
+                    "schema": {"type": "integer"},
+                }
+            }
+        out[s] = entry
+    return out

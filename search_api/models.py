@@ -1,0 +1,423 @@
+"""Request and response models of the HTTP API (they are its OpenAPI schema).
+
+The search result models describe exactly the cards that `Retriever.search` builds
+(`search_api.retrieval.Retriever._card`); `extra="forbid"` on requests makes an unknown
+field a 422 rather than a silently ignored filter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from ontology.vocabulary import ALL_MARKETS, LANGUAGES, MARKETS
+
+Market = Literal["JP", "SG", "MY", "TH", "VN", "PH", "ID", "ALL"]
+Language = Literal["en", "ja"]
+Mode = Literal["hybrid", "fused", "lexical", "dense"]
+Role = Literal["reader", "owner", "admin"]
+
+# The Literals above are the OpenAPI enums; they must list what the ontology defines.
+if set(get_args(Market)) != {*MARKETS, ALL_MARKETS} or set(get_args(Language)) != set(LANGUAGES):
+    raise ImportError("search_api.models is out of step with ontology.vocabulary")
+
+TOPIC_PATTERN = r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$"
+MAX_LIMIT = 50
+
+
+def _native_date(v: Any) -> Any:
+    """Neo4j temporal values (neo4j.time.Date / DateTime) and ISO strings -> datetime.date."""
+    if v is None or isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return v
+    to_native = getattr(v, "to_native", None)
+    if callable(to_native):
+        v = to_native()
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, str):
+        return dt.date.fromisoformat(v[:10])
+    return v
+
+
+Date = Annotated[dt.date, BeforeValidator(_native_date)]
+
+
+def _valid_text(value: str, what: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} is not valid Unicode text (lone surrogate)") from None
+    if "\x00" in value:
+        raise ValueError(f"{what} must not contain NUL characters")
+    return value
+
+
+# --- errors -----------------------------------------------------------------------------
+class ErrorField(BaseModel):
+    field: str = Field(description="the offending field (`query`, `market`, `limit`, ...)")
+    message: str = Field(description="why it was refused")
+
+
+class ErrorDetail(BaseModel):
+    status: int = Field(description="the HTTP status, repeated")
+    code: str = Field(
+        description="stable machine-readable code: invalid_input, unauthorized, forbidden, "
+        "not_found, method_not_allowed, embedder_mismatch, graph_unavailable, "
+        "service_misconfigured, internal_error"
+    )
+    message: str
+    fields: list[ErrorField] = Field(default_factory=list)
+
+
+class ErrorBody(BaseModel):
+    """The one error envelope of every non-2xx answer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "status": 422,
+                        "code": "invalid_input",
+                        "message": "market: Input should be 'JP', 'SG', 'MY', 'TH', 'VN', "
+                        "'PH', 'ID' or 'ALL'",
+                        "fields": [
+                            {
+                                "field": "market",
+                                "message": "Input should be 'JP', 'SG', 'MY', 'TH', 'VN', "
+                                "'PH', 'ID' or 'ALL'",
+                            }
+                        ],
+                    }
+                }
+            ]
+        }
+    )
+
+    error: ErrorDetail
+
+
+# --- search -----------------------------------------------------------------------------
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"query": "コピー品 出品", "market": "JP"},
+                {
+                    "query": "seller asks buyer to pay by bank transfer on LINE",
+                    "topic": "sellers",
+                    "limit": 5,
+                },
+            ]
+        },
+    )
+
+    query: str = Field(
+        min_length=1,
+        description="the question, in Japanese or English (not blank; at most "
+        "SOPKG_MAX_QUERY_CHARS characters)",
+        examples=["コピー品 出品"],
+    )
+    market: Market | None = Field(
+        default=None,
+        description="only documents for this market (documents for ALL always match)",
+    )
+    topic: str | None = Field(
+        default=None,
+        pattern=TOPIC_PATTERN,
+        max_length=200,
+        description="only documents in this topic or below it (a path from GET /v1/topics)",
+        examples=["ipr"],
+    )
+    language: Language | None = Field(
+        default=None, description="only passages written in this language"
+    )
+    query_lang: Language | None = Field(
+        default=None, description="the query's language; detected from its script when omitted"
+    )
+    as_of: dt.date | None = Field(
+        default=None, description="answer with the SOPs in effect on this date (default today)"
+    )
+    include_superseded: bool = Field(
+        default=False, description="also search documents superseded by another document"
+    )
+    limit: int = Field(default=10, ge=1, le=MAX_LIMIT, description="results to return")
+    mode: Mode = Field(
+        default="hybrid",
+        description="hybrid: lexical (both languages, glossary expansion) + dense, fused; "
+        "fused: lexical + dense; lexical or dense alone",
+    )
+
+    @field_validator("query")
+    @classmethod
+    def _query_text(cls, v: str) -> str:
+        _valid_text(v, "query")
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v
+
+
+class Unit(BaseModel):
+    type: Literal["statement", "section"] = Field(
+        description="a numbered statement (both languages grouped) or a section paragraph"
+    )
+    key: str = Field(description="internal key: `<doc>#<item>` for a statement")
+    doc_id: str
+    item_id: str | None = Field(description="the statement's item id (p1, e1, a1, x1 ...)")
+    section: str = Field(description="the section's anchor or alignment key")
+
+
+class Citation(BaseModel):
+    doc_id: str
+    title: str
+    version: str
+    effective: Date | None
+    lang: str
+    section: str
+    heading_path: list[str] = Field(description="document title, then section heading")
+    item_id: str | None
+    source_path: str = Field(description="the SOP file, relative to its corpus")
+    line_start: int
+    line_end: int
+    ticket_line: str = Field(description="the citation as one line to paste into a ticket")
+
+
+class Translation(BaseModel):
+    text: str
+    lang: str
+    citation: Citation
+
+
+class DocumentFacts(BaseModel):
+    owner: str | None
+    topic: str
+    markets: list[str]
+    review_by: Date | None
+    stale: bool = Field(description="review_by has passed")
+    due_soon: bool = Field(description="review_by falls within SOPKG_DUE_WITHIN_DAYS")
+    translation_outdated: bool = Field(
+        description="a translation was made from an older version of its source"
+    )
+
+
+class RelatedItem(BaseModel):
+    relation: Literal["applies_to", "applied_by"] = Field(
+        description="applies_to: this result applies to it; applied_by: it applies to this "
+        "result (its exceptions, enforcement and escalation)"
+    )
+    statement_key: str
+    kind: str
+    item_id: str
+    severity: str | None
+    text: str | None
+    lang: str | None
+
+
+class SearchResult(BaseModel):
+    rank: int
+    unit: Unit
+    kind: str = Field(description="statement kind, else section kind")
+    severity: str | None
+    text: str = Field(description="the passage, in the query's language when it exists")
+    lang: str
+    citation: Citation
+    translation: Translation | None = Field(description="the same unit in the other language")
+    score: float = Field(description="fused reciprocal-rank score")
+    retrievers: list[str] = Field(description="the retrievers that found it")
+    retriever_ranks: dict[str, int] = Field(description="its rank in each retriever's list")
+    document: DocumentFacts
+    related: list[RelatedItem]
+
+
+class QueryExpansion(BaseModel):
+    matched: list[str] = Field(description="glossary terms recognised in the query")
+    ja_terms: dict[str, float] = Field(description="Japanese terms added, with their boost")
+    en_terms: dict[str, float] = Field(description="English terms added, with their boost")
+
+
+class SearchResponse(BaseModel):
+    query: str
+    query_lang: str
+    mode: str
+    results: list[SearchResult]
+    expansion: QueryExpansion
+    timings_ms: dict[str, float]
+
+
+# --- topics -----------------------------------------------------------------------------
+class TopicOut(BaseModel):
+    path: str
+    id: str | None
+    en: str | None
+    ja: str | None
+    parent: str | None
+    leaf: bool | None
+    documents: int = Field(description="active documents in this topic or below it")
+
+
+class TopicsResponse(BaseModel):
+    topics: list[TopicOut]
+
+
+# --- documents --------------------------------------------------------------------------
+class SectionPassage(BaseModel):
+    key: str
+    text: str
+    item_id: str | None
+    kind: str | None
+    line_start: int | None
+    line_end: int | None
+    statement_key: str | None
+
+
+class SectionOut(BaseModel):
+    key: str
+    anchor: str | None
+    align_key: str | None
+    kind: str | None
+    heading: str | None
+    passages: list[SectionPassage]
+
+
+class VersionOut(BaseModel):
+    key: str
+    lang: str
+    title: str | None
+    version: str | None
+    effective: Date | None
+    review_by: Date | None
+    valid_until: Date | None
+    current: bool | None
+    retired: bool
+    translation_of_lang: str | None
+    translation_of_version: str | None
+    source_path: str | None
+    sections: list[SectionOut] | None = Field(
+        default=None, description="present for current versions only"
+    )
+
+
+class DocumentResponse(BaseModel):
+    id: str
+    topic: str | None
+    markets: list[str]
+    status: str | None
+    source_lang: str | None
+    owner: str | None
+    regulations: list[str]
+    supersedes: str | None
+    superseded_by: list[str]
+    versions: list[VersionOut]
+
+
+# --- statements -------------------------------------------------------------------------
+class StatementPassage(BaseModel):
+    key: str
+    lang: str
+    text: str
+    version: str | None
+    current: bool | None
+    line_start: int | None
+    line_end: int | None
+    source_path: str | None
+
+
+class RelatedText(BaseModel):
+    lang: str
+    text: str
+
+
+class RelatedStatement(BaseModel):
+    relation: Literal["applies_to", "applied_by"]
+    id: str = Field(description="public id `<doc-id>.<item-id>`")
+    statement_key: str
+    kind: str
+    item_id: str
+    severity: str | None
+    texts: list[RelatedText]
+
+
+class StatementResponse(BaseModel):
+    id: str = Field(description="public id `<doc-id>.<item-id>`", examples=["mini-fakes.p1"])
+    key: str = Field(description="internal key `<doc-id>#<item-id>`")
+    doc_id: str
+    item_id: str
+    kind: str
+    severity: str | None
+    current: bool | None
+    applies_to: list[str]
+    doc_status: str | None
+    passages: list[StatementPassage]
+    related: list[RelatedStatement]
+
+
+# --- ingest -----------------------------------------------------------------------------
+class IngestRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"corpus": "/srv/sop/corpus"}]}
+    )
+
+    corpus: str = Field(
+        min_length=1, max_length=4096, description="a corpus folder on the server's disk"
+    )
+
+    @field_validator("corpus")
+    @classmethod
+    def _corpus_text(cls, v: str) -> str:
+        return _valid_text(v, "corpus")
+
+
+class IngestResponse(BaseModel):
+    corpus: str
+    documents: int
+    files: int
+    written: int
+    skipped: int
+    retired: int
+    passages: int
+    statements: int
+    errors: list[str] = Field(description="file:line: rule: message, one per problem")
+    warnings: int
+    seconds: float
+    timings: dict[str, float]
+
+
+# --- probes -----------------------------------------------------------------------------
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str | None = None
+
+
+class ReadyResponse(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, Check] = Field(
+        description="neo4j (reachable), schema (migrated, indexes online), embedder "
+        "(model loaded and matching the graph)"
+    )
+
+
+def statement_public_id(key: str) -> str:
+    return key.replace("#", ".", 1)
+
+
+_ID_PART = re.compile(r"^[^.#/\s]+$")
+
+
+def statement_key(statement_id: str) -> str:
+    """`<doc>.<item>` or `<doc>#<item>` -> `<doc>#<item>`; ValueError when malformed."""
+    sep = "#" if "#" in statement_id else "."
+    parts = statement_id.split(sep)
+    if len(parts) != 2 or not all(_ID_PART.match(p) for p in parts):
+        raise ValueError(
+            "expected `<doc-id>.<item-id>` (or the key `<doc-id>#<item-id>`), "
+            "neither part containing '.'"
+        )
+    return f"{parts[0]}#{parts[1]}"
