@@ -142,8 +142,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("corpus", type=Path, help="a corpus folder (SOP *.md files)")
     ap.add_argument("--runs", type=int, default=5, help="repeats of the warm runs (median)")
-    ap.add_argument("--cold-runs", type=int, default=1,
-                    help="cold ingests, each into a freshly wiped graph (median)")
+    ap.add_argument(
+        "--cold-runs",
+        type=int,
+        default=1,
+        help="cold ingests, each into a freshly wiped graph (median)",
+    )
     ap.add_argument("--instance", default=b.DEFAULT_INSTANCE, help="local Neo4j instance")
     ap.add_argument("--heap", default="2g")
     ap.add_argument("--pagecache", default="1g")
@@ -221,8 +225,10 @@ def main() -> None:
           f"{first.statements} statements; graph: {counts['sections']} sections, "
           f"{counts['relationships']} relationships")  # fmt: skip
     print(f"  model + dictionary load (before the runs): {load_s:.2f} s")
-    print(f"  machine: {machine_before['cpus']} cpus, load average "
-          f"{machine_before['loadavg_1m']} at start, {b.machine()['loadavg_1m']} at end\n")
+    print(
+        f"  machine: {machine_before['cpus']} cpus, load average "
+        f"{machine_before['loadavg_1m']} at start, {b.machine()['loadavg_1m']} at end\n"
+    )
     un_total_ph = sum(un_ph.values()) or 1.0
     print(f"  {'phase':<15}{'cold s':>9}{'share':>7}{'unchanged s':>13}{'share':>7}"
           f"{'1 changed s':>13}   what")  # fmt: skip

@@ -41,9 +41,17 @@ def search_fields(text: str) -> tuple[str | None, str | None]:
     return ja_search_field(text) or None, en_search_field(text) or None
 
 
-def _embed_text(title: str, heading: str, text: str) -> str:
-    # The title and heading give a short statement its context ("First violation: ...").
-    return f"{title} / {heading}: {text}" if heading else f"{title}: {text}"
+_CONTEXT_CHARS = 200
+
+
+def _embed_text(title: str, heading: str, text: str, context: Sequence[str] = ()) -> str:
+    """What the embedder sees. The title and heading give a short statement its setting,
+    and an exception, enforcement or escalation item carries the beginning of the
+    statements it applies to ("First violation: ..." alone does not say of what)."""
+    body = f"{title} / {heading}: {text}" if heading else f"{title}: {text}"
+    if context:
+        body += " (" + " / ".join(c[:_CONTEXT_CHARS] for c in context) + ")"
+    return body
 
 
 def _passage(
@@ -59,9 +67,10 @@ def _passage(
     lines: tuple[int, int],
     links: Sequence[str],
     item: tuple[str | None, str | None, str | None] = (None, None, None),
+    context: Sequence[str] = (),
 ) -> PassageRecord:
     title = f.meta.title
-    search_text = f"{text}\n{heading}\n{title}"
+    search_text = f"{text}\n{heading}"
     ja, en = search_fields(search_text)
     return PassageRecord(
         key=f"{sec_key}/{suffix}",
@@ -84,7 +93,7 @@ def _passage(
         link_targets=list(links),
         search_ja=ja,
         search_en=en,
-        embed_text=_embed_text(title, heading, text),
+        embed_text=_embed_text(title, heading, text, context),
     )
 
 
@@ -124,6 +133,7 @@ def build_version(f: ParsedFile) -> VersionRecord:
                 _passage(f, vkey, skey, INTRO_KEY, SectionKind.OTHER.value, "", f"b{b.order + 1}",
                          b.order, b.text, (b.line_start, b.line_end), _link_strings(b))
             )  # fmt: skip
+    texts = {it.item_id: it.text for it in f.items() if it.item_id}
     for s in f.sections:
         skey = f"{vkey}#{s.key}"
         rec.sections.append(
@@ -141,7 +151,8 @@ def build_version(f: ParsedFile) -> VersionRecord:
             rec.passages.append(
                 _passage(f, vkey, skey, s.key, s.kind.value, s.heading, suffix, it.order,
                          it.text, (it.line_start, it.line_end), _link_strings(it),
-                         (it.item_id, statement_key(m.id, s, it), it.kind.value))
+                         (it.item_id, statement_key(m.id, s, it), it.kind.value),
+                         [texts[t] for t in it.applies_to if t in texts])
             )  # fmt: skip
     return rec
 

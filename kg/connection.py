@@ -23,13 +23,15 @@ class Connection:
     database: str
     source: str  # "external" or "local:<instance>"
 
-    def driver(self) -> Driver:
+    def driver(self, retry_seconds: float = 5.0) -> Driver:
+        """A driver; `retry_seconds` bounds retries of transient failures (an API that
+        should answer 503 quickly when Neo4j is down passes a small value)."""
         return GraphDatabase.driver(
             self.uri,
             auth=(self.user, self.password),
             connection_timeout=5.0,
             connection_acquisition_timeout=10.0,
-            max_transaction_retry_time=5.0,
+            max_transaction_retry_time=retry_seconds,
             # Schema-less reads of a fresh graph warn about unknown labels; not our users' news.
             notifications_min_severity="OFF",
         )

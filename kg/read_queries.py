@@ -17,7 +17,8 @@ WHERE d.status = 'active'
   AND ($include_superseded OR NOT EXISTS {
         MATCH (:Document {status: 'active'})-[:SUPERSEDES]->(d) })
 RETURN node.key AS key, score, node.lang AS lang, node.doc_id AS doc_id,
-       node.statement_key AS statement_key, node.align_key AS align_key
+       node.statement_key AS statement_key, node.align_key AS align_key,
+       node.statement_kind AS statement_kind, d.markets AS markets
 ORDER BY score DESC
 LIMIT $k
 """
@@ -158,6 +159,8 @@ MATCH (:Statement {key: key})<-[:STATES]-(p:Passage)
 WHERE p.retired = false AND p.effective <= $as_of
   AND (p.valid_until IS NULL OR p.valid_until > $as_of)
   AND ($lang IS NULL OR p.lang = $lang)
+MATCH (d:Document {id: p.doc_id})
 RETURN p.key AS key, 0.0 AS score, p.lang AS lang, p.doc_id AS doc_id,
-       p.statement_key AS statement_key, p.align_key AS align_key
+       p.statement_key AS statement_key, p.align_key AS align_key,
+       p.statement_kind AS statement_kind, d.markets AS markets
 """

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from neo4j import Driver, Query
-from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
 
 from kg import read_queries as q
 from kg.errors import GraphUnavailable
@@ -42,6 +48,8 @@ class Hit:
     doc_id: str
     statement_key: str | None
     align_key: str
+    statement_kind: str | None = None
+    markets: tuple[str, ...] = ()
 
     @property
     def unit(self) -> str:
@@ -51,7 +59,16 @@ class Hit:
 
 def _hits(rows: list[dict[str, Any]]) -> list[Hit]:
     return [
-        Hit(r["key"], float(r["score"]), r["lang"], r["doc_id"], r["statement_key"], r["align_key"])
+        Hit(
+            r["key"],
+            float(r["score"]),
+            r["lang"],
+            r["doc_id"],
+            r["statement_key"],
+            r["align_key"],
+            r.get("statement_kind"),
+            tuple(r.get("markets") or ()),
+        )  # fmt: skip
         for r in rows
     ]
 
@@ -62,6 +79,9 @@ def _graph_errors() -> Iterator[None]:
         yield
     except (ServiceUnavailable, SessionExpired) as e:
         raise GraphUnavailable(f"Neo4j is not reachable: {e}") from e
+    except TransientError as e:
+        # Database starting, stopping or briefly unavailable: worth a retry, not a 500.
+        raise GraphUnavailable(f"Neo4j is temporarily unavailable: {e.message}") from e
     except DriverError as e:
         raise GraphUnavailable(f"Neo4j driver error: {e}") from e
 

@@ -14,9 +14,9 @@ from kg.errors import EmbedderMismatch
 from ontology.schema import (
     CONSTRAINTS,
     FULLTEXT_INDEXES,
+    LEGACY_VECTOR_INDEXES,
     RANGE_INDEXES,
     SCHEMA_VERSION,
-    LEGACY_VECTOR_INDEXES,
     VECTOR_INDEXES,
     VECTOR_PROP,
     VectorIndex,

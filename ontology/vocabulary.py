@@ -90,3 +90,15 @@ def section_kind(anchor: str | None, heading: str) -> SectionKind:
             pass
     key = heading.strip().lower()
     return HEADING_KINDS.get(key, SectionKind.OTHER)
+
+
+# How people name each market in queries (English, Japanese; demonyms included).
+MARKET_NAMES: dict[str, tuple[str, ...]] = {
+    "JP": ("japan", "japanese", "日本", "国内"),
+    "SG": ("singapore", "singaporean", "シンガポール"),
+    "MY": ("malaysia", "malaysian", "マレーシア"),
+    "TH": ("thailand", "thai", "タイ"),
+    "VN": ("vietnam", "viet nam", "vietnamese", "ベトナム"),
+    "PH": ("philippines", "philippine", "filipino", "フィリピン"),
+    "ID": ("indonesia", "indonesian", "インドネシア"),
+}

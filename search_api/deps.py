@@ -69,7 +69,7 @@ class Runtime:
         with self._lock:
             if self._driver is None:
                 conn = resolve_connection(self.settings)
-                self._driver = conn.driver()
+                self._driver = conn.driver(retry_seconds=1.0)
                 self._database = conn.database
             return self._driver, self._database
 
@@ -112,7 +112,11 @@ class Runtime:
             GraphReader(driver, database).ping()
             checks["neo4j"] = Check(ok=True)
         except (GraphUnavailable, ConfigError) as e:
-            checks["neo4j"] = Check(ok=False, detail=str(e))
+            log.warning("not ready: %s", e)  # the details name hosts: log only
+            checks["neo4j"] = Check(
+                ok=False,
+                detail="misconfigured" if isinstance(e, ConfigError) else "not reachable",
+            )
             checks["schema"] = Check(ok=False, detail="unknown: Neo4j is not reachable")
         if checks["neo4j"].ok:
             try:
@@ -121,7 +125,8 @@ class Runtime:
                     ok=ok, detail=None if ok else "not migrated: run `sopkg ingest CORPUS`"
                 )
             except (DriverError, Neo4jError) as e:
-                checks["schema"] = Check(ok=False, detail=f"cannot read the schema: {e}")
+                log.warning("not ready: cannot read the schema: %s", e)
+                checks["schema"] = Check(ok=False, detail="cannot read the schema")
         if self.embedder_error is not None:
             checks["embedder"] = Check(ok=False, detail=self.embedder_error)
         elif checks["neo4j"].ok:
@@ -132,7 +137,8 @@ class Runtime:
             except EmbedderMismatch as e:
                 checks["embedder"] = Check(ok=False, detail=str(e))
             except (DriverError, Neo4jError) as e:
-                checks["embedder"] = Check(ok=False, detail=f"cannot read the graph: {e}")
+                log.warning("not ready: cannot read the embedder record: %s", e)
+                checks["embedder"] = Check(ok=False, detail="cannot read the graph")
         else:
             checks["embedder"] = Check(ok=True, detail=f"{self.embedder.name} (loaded)")
         ready = all(c.ok for c in checks.values())

@@ -46,6 +46,12 @@ STATUS_BY_ERROR: dict[type[SopkgError], tuple[int, str]] = {
     ConfigError: (503, "service_misconfigured"),
 }
 
+PUBLIC_MESSAGES: dict[str, str] = {
+    "graph_unavailable": f"the graph database is not reachable; retry in {RETRY_AFTER_SECONDS} s",
+    "service_misconfigured": "the server's settings name no usable graph database; "
+    "see the server log",
+}
+
 CODE_BY_STATUS: dict[int, str] = {
     400: "bad_request",
     401: "unauthorized",
@@ -88,9 +94,12 @@ def _project_error(request: Request, exc: Exception) -> JSONResponse:
     fields: list[ErrorField] = []
     if isinstance(exc, InvalidInput):
         fields = [ErrorField(field=exc.field, message=exc.message)]
+    message = str(exc)
     if status >= 500:
+        # Driver messages name hosts and ports: they go to the log, not to the client.
         log.warning("%s %s -> %d %s: %s", request.method, request.url.path, status, code, exc)
-    return error_response(status, code, str(exc), fields, headers)
+        message = PUBLIC_MESSAGES.get(code, "internal error; see the server log")
+    return error_response(status, code, message, fields, headers)
 
 
 def _field_name(loc: Sequence[Any]) -> str:
@@ -144,6 +153,7 @@ def install_error_handlers(app: FastAPI) -> None:
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the error statuses an operation may answer."""
     text = {
+        400: "The body could not be read (not UTF-8 text)",
         401: "No API key, or an unknown one",
         403: "The key's role may not do this",
         404: "No such thing",

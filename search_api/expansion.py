@@ -26,6 +26,12 @@ class Expansion:
     matched: list[str] = field(default_factory=list)  # the glossary terms seen in the query
     ja_terms: dict[str, float] = field(default_factory=dict)  # extra terms -> boost
     en_terms: dict[str, float] = field(default_factory=dict)
+    # Glossary words of the matched groups, as written, per language (preferred first).
+    words: dict[str, list[str]] = field(default_factory=dict)
+
+    def gloss(self, lang: str, limit: int = 3) -> str:
+        """The matched ideas named in `lang`, a few words per idea, for a bilingual query."""
+        return " ".join(self.words.get(lang, [])[: limit * max(1, len(self.matched))])
 
 
 def _clean(term: str) -> str:
@@ -69,6 +75,9 @@ class Glossary:
         out = Expansion(matched=list(hit.values()))
         for i in hit:
             g = self.groups[i]
+            for lang, ts in (("ja", g.ja), ("en", g.en)):
+                cleaned = [c for c in (_clean(t) for t in ts[:3]) if c]
+                out.words.setdefault(lang, []).extend(cleaned)
             # Translations carry the query's meaning into the other index at full weight;
             # same-language synonyms widen recall but should not outrank the words typed.
             ja_boost = 1.0 if query_lang == "en" else 0.5

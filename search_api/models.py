@@ -30,7 +30,7 @@ MAX_LIMIT = 50
 
 def _native_date(v: Any) -> Any:
     """Neo4j temporal values (neo4j.time.Date / DateTime) and ISO strings -> datetime.date."""
-    if v is None or isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+    if v is None or (isinstance(v, dt.date) and not isinstance(v, dt.datetime)):
         return v
     to_native = getattr(v, "to_native", None)
     if callable(to_native):

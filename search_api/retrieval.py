@@ -17,6 +17,7 @@ from kg.embedders import Embedder
 from kg.reader import GraphReader, Hit, HitFilter
 from ontology.vocabulary import ALL_MARKETS, LANGUAGES
 from search_api.expansion import Expansion, Glossary
+from search_api.intent import QueryIntent, understand
 
 Mode = Literal["hybrid", "fused", "lexical", "dense"]
 RETRIEVERS_BY_MODE: dict[str, tuple[str, ...]] = {
@@ -42,7 +43,7 @@ class SearchParams:
 
 @dataclass(frozen=True)
 class FusionConfig:
-    k: int = 60  # RRF constant
+    k: int = 20  # RRF constant: small, since only the top of each list matters here
     depth: int = 50  # candidates taken from each retriever (per language for dense)
     # Retriever families: a unit's family score is its best rank among the family's lists,
     # so a statement found in both languages' fulltext indexes is not counted twice, and a
@@ -52,9 +53,11 @@ class FusionConfig:
     )
     weights: dict[str, float] = field(default_factory=lambda: {"lexical": 1.0, "dense": 1.0})
     default_gap: float = 0.02  # dense language gap when too few units show it (see merge_dense)
-    graph: float = 0.0  # share of a linked statement's score given through APPLIES_TO
-    document: float = 0.0  # share of the document's best unit score added to each unit
+    graph: float = 0.3  # share of a linked statement's score given through APPLIES_TO
+    document: float = 0.3  # share of the document's best unit score added to each unit
     candidates: int = 100  # units kept after fusion for propagation and re-ranking
+    intent_kind: float = 0.0  # boost for statements of the kind the query asks for
+    intent_market: float = 0.2  # boost for documents of a market the query names
 
 
 @dataclass
@@ -229,11 +232,22 @@ class Retriever:
         timings["lexical"] = (time.perf_counter() - t) * 1000
         if "dense" in use:
             t = time.perf_counter()
-            vec = [float(x) for x in self.embedder.embed_queries([p.query])[0]]
+            langs = [p.language] if p.language else list(LANGUAGES)
+            # Other languages are searched with the query plus the glossary's words for the
+            # ideas it names in that language: a partial translation the model can use.
+            texts = {
+                lang: p.query if lang == qlang or not expansion.gloss(lang)
+                else f"{p.query} ({expansion.gloss(lang)})"
+                for lang in langs
+            }  # fmt: skip
+            distinct = sorted(set(texts.values()))
+            vectors = dict(zip(distinct, self.embedder.embed_queries(distinct), strict=True))
             timings["embed"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            langs = [p.language] if p.language else list(LANGUAGES)
-            per_lang = {lang: self.reader.vector(vec, lang, flt, depth) for lang in langs}
+            per_lang = {
+                lang: self.reader.vector([float(x) for x in vectors[texts[lang]]], lang, flt, depth)
+                for lang in langs
+            }
             ranked["dense"] = merge_dense(per_lang, qlang, self.fusion.default_gap)
             timings["dense"] = (time.perf_counter() - t) * 1000
         return qlang, expansion, ranked
@@ -243,16 +257,39 @@ class Retriever:
         t0 = time.perf_counter()
         qlang, expansion, ranked = self.retrieve(p, timings)
         t = time.perf_counter()
+        as_of = p.as_of or self._today()
         units = fuse(ranked, self.fusion)[: self.fusion.candidates]
         if self.fusion.graph or self.fusion.document:
             statements = [u.unit for u in units if u.hits and u.hits[0][1].statement_key]
             neighbours = self.reader.statement_neighbours(statements) if self.fusion.graph else {}
             units = rerank(units, neighbours, self.fusion)
+        if self.fusion.intent_kind or self.fusion.intent_market:
+            units = self._apply_intent(units, understand(p.query), as_of)
         units = units[: p.limit]
         results = self._present(units, qlang, p)
         timings["present"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         return SearchOutcome(p.query, qlang, p.mode, results, expansion, timings)
+
+    def _apply_intent(
+        self, units: list[UnitCandidate], intent: QueryIntent, as_of: dt.date
+    ) -> list[UnitCandidate]:
+        if not intent.kinds and not intent.markets:
+            return units
+        unseen = [u for u in units if not u.hits]
+        if unseen:  # units reached through the graph: fetch a passage to know them
+            found = self.reader.statement_passages([u.unit for u in unseen], as_of, None)
+            for u in unseen:
+                u.hits = [(0, h) for h in found if h.statement_key == u.unit]
+        for u in units:
+            if not u.hits:
+                continue
+            h = u.hits[0][1]
+            if h.statement_kind in intent.kinds:
+                u.score *= 1 + self.fusion.intent_kind
+            if intent.markets & set(h.markets):
+                u.score *= 1 + self.fusion.intent_market
+        return sorted(units, key=lambda c: (-c.score, c.unit))
 
     # --- presentation: one card per unit, in the query's language when it exists ------
     def _present(

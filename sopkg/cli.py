@@ -123,11 +123,12 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     args.corpus = str(args.corpus or SAMPLE_CORPUS)
     args.name = None
     code = _ingest(args, settings)
-    if code != 0:
+    if code == 2:  # not a folder
         return code
+    # Files with errors were reported above and skipped; the rest is served.
     from search_api.serve import serve  # imported late: the web stack is not needed above
 
-    return serve(settings, open_mode_hint=True)
+    return serve(settings, open_mode_hint=True, ingest_runner=_ingest_runner(settings))
 
 
 # --- API and search --------------------------------------------------------------------
@@ -151,7 +152,8 @@ def _ingest_runner(settings: Settings) -> Callable[[Path], dict[str, Any]]:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from search_api.serve import serve  # imported late: the web stack is not needed above
+    # imported late: the web stack is not needed by the other commands
+    from search_api.serve import serve, serve_settings
 
     update: dict[str, Any] = {}
     if args.open:
@@ -160,7 +162,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         update["host"] = args.host
     if args.port is not None:
         update["port"] = args.port
-    served = settings.model_copy(update=update)
+    served = serve_settings(settings.model_copy(update=update))  # refuses unprotected setups
     _ensure_local_server(served)
     return serve(served, ingest_runner=_ingest_runner(served))
 

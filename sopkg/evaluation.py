@@ -103,7 +103,7 @@ def _aggregate(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 def evaluate(
     retriever: Retriever, queries: Sequence[Judged], mode: Mode, k: int = 10
 ) -> dict[str, Any]:
-    per_query = []
+    per_query: list[dict[str, Any]] = []
     latencies = []
     for q in queries:
         params = SearchParams(

@@ -214,9 +214,7 @@ def mini_graph(
 
 
 @pytest.fixture(scope="module")
-def ingest_runner(
-    neo4j_driver: Driver, neo4j_connection: Connection, embedder: Embedder
-) -> Any:
+def ingest_runner(neo4j_driver: Driver, neo4j_connection: Connection, embedder: Embedder) -> Any:
     """What the CLI injects into the app, on the test graph."""
 
     def run(root: Path) -> Mapping[str, Any]:

@@ -40,9 +40,7 @@ def test_neo4j_down_is_503_and_the_api_recovers(
     forwarder: TcpForwarder,
     embedder: Embedder,
 ) -> None:
-    settings = make_settings(
-        neo4j_connection, neo4j_uri=f"bolt://127.0.0.1:{forwarder.port}"
-    )
+    settings = make_settings(neo4j_connection, neo4j_uri=f"bolt://127.0.0.1:{forwarder.port}")
     app = create_app(settings, embedder=embedder)
     # The API starts while Neo4j is away: alive, not ready, searches answered 503.
     with ApiServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:

@@ -1,0 +1,151 @@
+"""`sopkg search` and `sopkg serve` end to end, against the Neo4j test instance."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from kg.connection import Connection
+from kg.settings import get_settings
+from sopkg.cli import main
+from tests.e2e.conftest import MINI, TODAY
+
+pytestmark = pytest.mark.e2e
+
+
+def _neo4j_env(conn: Connection) -> dict[str, str]:
+    return {
+        "NEO4J_URI": conn.uri,
+        "NEO4J_USER": conn.user,
+        "NEO4J_PASSWORD": conn.password,
+        "NEO4J_DATABASE": conn.database,
+        "SOPKG_TODAY": TODAY.isoformat(),
+    }
+
+
+@pytest.fixture()
+def cli_env(
+    mini_graph: dict[str, Any], neo4j_connection: Connection, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """The environment `sopkg` reads its settings from, pointing at the test graph."""
+    env = _neo4j_env(neo4j_connection)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    for k in ("SOPKG_API_KEYS", "SOPKG_OPEN_MODE", "SOPKG_HOST", "SOPKG_PORT"):
+        monkeypatch.delenv(k, raising=False)
+    get_settings.cache_clear()
+    yield env
+    get_settings.cache_clear()
+
+
+def test_search_prints_readable_results(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", "コピー品 出品", "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    assert " 1. [policy] mini-fakes#p1" in out
+    assert "cite: [mini-fakes v1.0 ja] 偽ブランド品 > ポリシー #p1" in out
+    assert "en: Listing a replica" in out
+    assert "applied_by enforcement a1 severity=high" in out
+    assert "applied_by escalation x1" in out
+
+
+def test_search_json_is_the_api_response(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", "seller asks buyer to pay by bank transfer on LINE", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["results"][0]["unit"]["key"] == "mini-offplatform#p1"
+    assert body["results"][0]["citation"]["source_path"] == "offplatform.en.md"
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (["search", "コピー品", "--topic", "nope"], "topic"),
+        (["search", "   "], "query"),
+        (["search", "コピー品", "--limit", "0"], "limit"),
+    ],
+)
+def test_search_input_errors(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str], argv: list[str], field: str
+) -> None:
+    assert main(argv) == 2
+    assert f"sopkg: error: {field}:" in capsys.readouterr().err
+
+
+def test_serve_refuses_without_keys(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "no API keys configured" in err and "--open" in err
+
+
+def test_serve_open_mode_refuses_a_non_loopback_host(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--open", "--host", "0.0.0.0"]) == 2
+    assert "loopback" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_serve_runs_the_api_with_keys_and_ingest(
+    mini_graph: dict[str, Any], neo4j_connection: Connection
+) -> None:
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SOPKG_")},
+        **_neo4j_env(neo4j_connection),
+        "SOPKG_API_KEYS": json.dumps({"cli-admin-key-42": "admin"}),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sopkg.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        with httpx.Client(base_url=url, timeout=60) as client:
+            while True:
+                assert proc.poll() is None, "sopkg serve exited early"
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "sopkg serve did not start in 90 s"
+                time.sleep(0.2)
+            admin = {"X-API-Key": "cli-admin-key-42"}
+            assert client.post("/v1/search", json={"query": "コピー品"}).status_code == 401
+            r = client.post("/v1/ingest", json={"corpus": str(MINI)}, headers=admin)
+            assert r.status_code == 200, r.text
+            assert r.json()["errors"] == []
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert f"sopkg API at {url}" in out
+    assert "cli-admin-key-42" not in out  # keys are never printed
