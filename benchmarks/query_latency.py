@@ -182,21 +182,27 @@ class ApiProcess:
     """`python query_latency.py --serve` in a child process (its own interpreter, as in
     production), talking to the bench instance; stopped at exit."""
 
-    def __init__(self, conn: Any, startup_timeout: float = 180.0) -> None:
+    def __init__(
+        self, conn: Any, extra_env: dict[str, str] | None = None, startup_timeout: float = 180.0
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.key = secrets.token_urlsafe(24)
         self.log = tempfile.NamedTemporaryFile(prefix="sopkg-bench-api-", suffix=".log")
-        env = os.environ | {
-            "NEO4J_URI": conn.uri,
-            "NEO4J_USER": conn.user,
-            "NEO4J_PASSWORD": conn.password,
-            "NEO4J_DATABASE": conn.database,
-            "SOPKG_API_KEYS": json.dumps({self.key: "reader"}),
-            "SOPKG_OPEN_MODE": "false",
-            "SOPKG_HOST": "127.0.0.1",
-            "SOPKG_PORT": str(self.port),
-        }
+        env = (
+            os.environ
+            | {
+                "NEO4J_URI": conn.uri,
+                "NEO4J_USER": conn.user,
+                "NEO4J_PASSWORD": conn.password,
+                "NEO4J_DATABASE": conn.database,
+                "SOPKG_API_KEYS": json.dumps({self.key: "reader"}),
+                "SOPKG_OPEN_MODE": "false",
+                "SOPKG_HOST": "127.0.0.1",
+                "SOPKG_PORT": str(self.port),
+            }
+            | (extra_env or {})
+        )
         self.startup_timeout = startup_timeout
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--serve"],
@@ -389,6 +395,13 @@ def main() -> None:
         help="also measure Retriever.search called in this process",
     )
     ap.add_argument("--no-http", action="store_true", help="skip the HTTP server")
+    ap.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment of the API process (repeatable), e.g. OMP_NUM_THREADS=1",
+    )
     ap.add_argument("--instance", default=b.DEFAULT_INSTANCE)
     ap.add_argument("--heap", default="2g")
     ap.add_argument("--pagecache", default="1g")
@@ -411,7 +424,9 @@ def main() -> None:
         machine_before = b.machine()
 
         if not args.no_http:
-            api = ApiProcess(conn)
+            server_env = dict(kv.split("=", 1) for kv in args.server_env)
+            extra["server_env"] = server_env
+            api = ApiProcess(conn, server_env)
             try:
                 extra["api_ready_s"] = b.r3(api.wait_ready())
                 make = http_sender(api)

@@ -61,7 +61,7 @@ _JA_SENTENCE = re.compile(r"(?<=[。！？])")
 _EN_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Source:
     """A real passage: its sentences and its embedding."""
 
@@ -110,7 +110,7 @@ class Generator:
         pool = self.pool[template.lang]
         other = pool[self.rng.randrange(len(pool))]
         if other is a and len(pool) > 1:
-            other = pool[(pool.index(a) + 1) % len(pool)]
+            other = pool[(pool.index(a) + 1) % len(pool)]  # identity: eq=False
         # The first half of the template's sentences, then the second half of the other's.
         sentences = a.sentences[: math.ceil(len(a.sentences) / 2)]
         sentences += other.sentences[len(other.sentences) // 2 :]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -77,13 +78,30 @@ def changed_versions(doc: DocumentRecord, writer: GraphWriter) -> list[VersionRe
     return changed
 
 
+# Embeddings of passage texts seen by this process, so re-writing a document (a new
+# version with few edits, a retired document coming back, the same corpus ingested into
+# another graph) embeds only what is new. Bounded: about 1.5 KiB per entry.
+_MEMO: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
+_MEMO_MAX = 50_000
+
+
 def embed_versions(versions: Sequence[VersionRecord], embedder: Embedder, batch: int) -> None:
     passages = [p for v in versions for p in v.passages]
-    for i in range(0, len(passages), batch):
-        chunk = passages[i : i + batch]
+    todo = []
+    for p in passages:
+        hit = _MEMO.get((embedder.name, p.embed_text))
+        if hit is None:
+            todo.append(p)
+        else:
+            p.embedding = hit
+    for i in range(0, len(todo), batch):
+        chunk = todo[i : i + batch]
         vectors = embedder.embed_passages([p.embed_text for p in chunk])
         for p, vec in zip(chunk, vectors, strict=True):
             p.embedding = [float(x) for x in vec]
+            _MEMO[(embedder.name, p.embed_text)] = p.embedding
+    while len(_MEMO) > _MEMO_MAX:
+        _MEMO.popitem(last=False)
 
 
 def ingest_corpus(

@@ -22,6 +22,7 @@ from search_api.auth import check_access_settings
 from search_api.deps import IngestRunner, Runtime
 from search_api.errors import install_error_handlers
 from search_api.routes import admin, probes, v1
+from search_api.web import install_web
 
 DESCRIPTION = """\
 Bilingual (Japanese/English) search over content-moderation SOPs, with citations.
@@ -73,6 +74,7 @@ def create_app(
     if ingest_runner is not None:
         app.include_router(admin)
     app.include_router(probes)
+    install_web(app)  # the web pages (/, /documents/..., /signin) and /static
     _document_query_limit(app, settings.max_query_chars)
     return app
 

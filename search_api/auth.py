@@ -1,7 +1,11 @@
 """API keys and roles.
 
-A key travels in `X-API-Key: <key>` or `Authorization: Bearer <key>`; the settings map
-each key to a role. Roles are ordered: reader (search, read) < owner (also governance
+A key travels in `X-API-Key: <key>` or `Authorization: Bearer <key>`, or, for the web
+pages and their JavaScript, in the HttpOnly cookie `sopkg_key` that the sign-in page sets
+(`search_api.web`); the settings map each key to a role. A request authenticated by the
+cookie alone with an unsafe method (POST, PUT, PATCH, DELETE) must come from this site:
+its `Origin` (else `Referer`) must name this host, besides the cookie's SameSite=Strict
+(CSRF protection). Roles are ordered: reader (search, read) < owner (also governance
 data) < admin (also ingest). No key or an unknown key is 401; a known key whose role is
 too low is 403. Keys are compared in constant time and never logged or echoed.
 
@@ -15,9 +19,10 @@ import hmac
 import ipaddress
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from kg.errors import ConfigError
 from kg.settings import Settings, get_settings
@@ -30,6 +35,14 @@ api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="an API key from SOPKG_API_KEYS"
 )
 bearer = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
+SESSION_COOKIE = "sopkg_key"
+api_key_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="the web pages' sign-in cookie (HttpOnly, SameSite=Strict); unsafe methods "
+    "also need an Origin or Referer of this site",
+)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="sopkg"'}
 
@@ -50,14 +63,38 @@ def _match(presented: str, keys: dict[str, Role]) -> Role | None:
     return found
 
 
+def same_origin(request: Request) -> bool:
+    """True when the request's `Origin` (else its `Referer`) names this server's host and
+    port: a request a page of this site sent, not one a page elsewhere made the browser send."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    host = request.headers.get("host")
+    if not source or source == "null" or not host:
+        return False
+    return urlsplit(source).netloc.lower() == host.lower()
+
+
+def key_role(presented: str, settings: Settings) -> Role | None:
+    """The role of a key, None when unknown (constant time); for the sign-in page."""
+    return _match(presented, settings.api_keys)
+
+
 def principal(
+    request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
     x_api_key: Annotated[str | None, Security(api_key_header)] = None,
     authorization: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+    cookie_key: Annotated[str | None, Security(api_key_cookie)] = None,
 ) -> Principal:
     if settings.open_mode:
         return Principal(role="admin", open_mode=True)
     presented = x_api_key or (authorization.credentials if authorization else None)
+    if not presented and cookie_key:
+        if request.method not in SAFE_METHODS and not same_origin(request):
+            raise HTTPException(
+                403, "cross-site request refused: a cookie-authenticated request must come "
+                "from this site (Origin or Referer)"
+            )
+        presented = cookie_key
     if not presented:
         raise HTTPException(
             401, "an API key is required (header X-API-Key or Authorization: Bearer)", _CHALLENGE

@@ -3,7 +3,7 @@
 - `SOPKG_TEST_NEO4J_URI` (+ `SOPKG_TEST_NEO4J_USER`, `SOPKG_TEST_NEO4J_PASSWORD`): use that
   server. It is wiped by the tests, so it is a separate variable from `NEO4J_URI` on purpose:
   pointing the suite at the user's graph by accident would delete it.
-- otherwise: the local `test` instance is started once per session (jars shared with the
+- otherwise: the local `test` instance (or `SOPKG_TEST_INSTANCE`) is started once per session (jars shared with the
   main instance) and stopped at the end unless `SOPKG_TEST_KEEP_NEO4J=1`.
 """
 
@@ -37,7 +37,9 @@ def neo4j_connection(settings: Settings) -> Iterator[Connection]:
             source="external (SOPKG_TEST_NEO4J_URI)",
         )
         return
-    server = LocalNeo4j(settings, "test", heap="1g", pagecache="512m")
+    # SOPKG_TEST_INSTANCE lets parallel runs on one machine use separate local servers.
+    instance = os.environ.get("SOPKG_TEST_INSTANCE", "test")
+    server = LocalNeo4j(settings, instance, heap="1g", pagecache="512m")
     started = server.start()
     conn = local_connection(server)
     yield conn

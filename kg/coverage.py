@@ -1,0 +1,362 @@
+"""Governance reads and the query log: the facts a coverage report, an owner dashboard and
+the change feed are computed from, as plain dataclasses (no analysis here), and the
+bounded log of search queries with their "did this answer it?" feedback.
+
+Reads go through `GraphReader`'s error mapping (driver errors become `GraphUnavailable`);
+query log writes take the same mapping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from neo4j import Query
+
+from kg import coverage_queries as q
+from kg.reader import GraphReader, _graph_errors
+
+
+def _date(v: Any) -> dt.date | None:
+    """Neo4j Date / DateTime, datetime.date or an ISO string -> datetime.date."""
+    if v is None:
+        return None
+    to_native = getattr(v, "to_native", None)
+    if callable(to_native):
+        v = to_native()
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    return dt.date.fromisoformat(str(v)[:10])
+
+
+def _datetime(v: Any) -> dt.datetime | None:
+    if v is None:
+        return None
+    to_native = getattr(v, "to_native", None)
+    if callable(to_native):
+        v = to_native()
+    if isinstance(v, dt.datetime):
+        return v
+    return dt.datetime.fromisoformat(str(v))
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    key: str
+    lang: str
+    version: str
+    title: str | None
+    effective: dt.date | None
+    review_by: dt.date | None
+    current: bool
+    translation_of_lang: str | None
+    translation_of_version: str | None
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    id: str
+    topic: str
+    markets: tuple[str, ...]
+    owner: str | None
+    source_lang: str | None
+    superseded_by: tuple[str, ...]
+    versions: tuple[VersionFacts, ...]  # every version, current or older
+
+    @property
+    def current(self) -> dict[str, VersionFacts]:
+        """The current version of each language."""
+        return {v.lang: v for v in self.versions if v.current}
+
+    def version(self, lang: str, version: str) -> VersionFacts | None:
+        return next((v for v in self.versions if v.lang == lang and v.version == version), None)
+
+
+@dataclass(frozen=True)
+class StatementText:
+    lang: str
+    text: str
+    section: str
+    line: int | None
+    embedding: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class StatementFacts:
+    key: str
+    doc_id: str
+    item_id: str
+    kind: str
+    severity: str | None
+    applies_to: tuple[str, ...]  # statement keys
+    texts: tuple[StatementText, ...]  # one per current language version
+
+    def text(self, lang: str) -> str | None:
+        return next((t.text for t in self.texts if t.lang == lang), None)
+
+    @property
+    def langs(self) -> tuple[str, ...]:
+        return tuple(sorted({t.lang for t in self.texts}))
+
+
+@dataclass(frozen=True)
+class LinkFacts:
+    doc_id: str
+    lang: str
+    section: str
+    item_id: str | None
+    target: str
+    target_section: str | None
+    retired_target: bool
+
+
+@dataclass(frozen=True)
+class TopicFacts:
+    path: str
+    en: str | None
+    ja: str | None
+    parent: str | None
+    leaf: bool
+
+
+@dataclass(frozen=True)
+class PassageFacts:
+    version_key: str
+    section: str
+    heading: str | None
+    section_kind: str | None
+    section_order: int
+    key: str
+    item_id: str | None
+    statement_key: str | None
+    statement_kind: str | None
+    order: int
+    text: str
+
+    @property
+    def suffix(self) -> str:
+        """The passage's place in its section (`p1`, `b2`, `i3`): stable across versions."""
+        return self.key.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class VersionEvent:
+    """A version that took effect in a date range, and the one it replaced."""
+
+    doc_id: str
+    topic: str | None
+    markets: tuple[str, ...]
+    owner: str | None
+    key: str
+    lang: str
+    version: str
+    title: str | None
+    effective: dt.date | None
+    current: bool
+    previous_key: str | None
+    previous_version: str | None
+    previous_effective: dt.date | None
+
+
+@dataclass
+class QueryLogEntry:
+    """One search as logged: what was asked and what came back. Never the API key."""
+
+    id: str
+    at: dt.datetime
+    query: str
+    query_lang: str
+    mode: str
+    market: str | None = None
+    topic: str | None = None
+    language: str | None = None
+    as_of: dt.date | None = None
+    source: str = "api"  # api | web
+    role: str | None = None
+    result_count: int = 0
+    best_score: float | None = None
+    top_scores: list[float] = field(default_factory=list)
+    result_ids: list[str] = field(default_factory=list)  # unit keys, best first
+    result_topics: list[str] = field(default_factory=list)  # topic of each result's document
+    answered: bool | None = None  # feedback: None until someone answers "did this answer it?"
+
+    def props(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_props(cls, p: dict[str, Any]) -> QueryLogEntry:
+        return cls(
+            id=str(p["id"]),
+            at=_datetime(p["at"]) or dt.datetime.now(dt.UTC),
+            query=str(p.get("query") or ""),
+            query_lang=str(p.get("query_lang") or ""),
+            mode=str(p.get("mode") or ""),
+            market=p.get("market"),
+            topic=p.get("topic"),
+            language=p.get("language"),
+            as_of=_date(p.get("as_of")),
+            source=str(p.get("source") or "api"),
+            role=p.get("role"),
+            result_count=int(p.get("result_count") or 0),
+            best_score=p.get("best_score"),
+            top_scores=[float(x) for x in p.get("top_scores") or []],
+            result_ids=[str(x) for x in p.get("result_ids") or []],
+            result_topics=[str(x) for x in p.get("result_topics") or []],
+            answered=p.get("answered"),
+        )
+
+
+class CoverageReader(GraphReader):
+    """Reads for governance reports, and the query log's writes."""
+
+    def documents(self) -> list[DocumentFacts]:
+        out = []
+        for r in self._read(q.DOCUMENTS):
+            versions = tuple(
+                VersionFacts(
+                    key=v["key"],
+                    lang=v["lang"],
+                    version=str(v.get("version") or ""),
+                    title=v.get("title"),
+                    effective=_date(v.get("effective")),
+                    review_by=_date(v.get("review_by")),
+                    current=bool(v.get("current")),
+                    translation_of_lang=v.get("translation_of_lang"),
+                    translation_of_version=v.get("translation_of_version"),
+                )
+                for v in r["versions"]
+            )
+            out.append(
+                DocumentFacts(
+                    id=r["id"],
+                    topic=r["topic"] or "",
+                    markets=tuple(r["markets"] or ()),
+                    owner=r.get("owner"),
+                    source_lang=r.get("source_lang"),
+                    superseded_by=tuple(sorted(r["superseded_by"] or ())),
+                    versions=versions,
+                )
+            )
+        return out
+
+    def statements(self, embeddings: bool = True) -> list[StatementFacts]:
+        out = []
+        for r in self._read(q.STATEMENTS, embeddings=embeddings):
+            texts = tuple(
+                StatementText(
+                    lang=p["lang"],
+                    text=p.get("text") or "",
+                    section=p.get("align_key") or "",
+                    line=p.get("line_start"),
+                    embedding=tuple(p["embedding"]) if p.get("embedding") else None,
+                )
+                for p in r["passages"]
+            )
+            out.append(
+                StatementFacts(
+                    key=r["key"],
+                    doc_id=r["doc_id"],
+                    item_id=r["item_id"] or r["key"].split("#", 1)[-1],
+                    kind=r["kind"],
+                    severity=r.get("severity"),
+                    applies_to=tuple(r["applies_to"] or ()),
+                    texts=texts,
+                )
+            )
+        return out
+
+    def dangling_links(self) -> list[LinkFacts]:
+        return [
+            LinkFacts(
+                doc_id=r["doc_id"],
+                lang=r["lang"],
+                section=r["section"] or "",
+                item_id=r.get("item_id"),
+                target=r["target"],
+                target_section=r.get("target_section"),
+                retired_target=bool(r.get("retired_target")),
+            )
+            for r in self._read(q.DANGLING_LINKS)
+        ]
+
+    def taxonomy(self) -> list[TopicFacts]:
+        return [
+            TopicFacts(r["path"], r.get("en"), r.get("ja"), r.get("parent"), bool(r["leaf"]))
+            for r in self._read(q.TOPICS)
+        ]
+
+    def version_passages(self, keys: Sequence[str]) -> dict[str, list[PassageFacts]]:
+        out: dict[str, list[PassageFacts]] = {k: [] for k in keys}
+        for r in self._read(q.VERSION_PASSAGES, keys=list(keys)):
+            out.setdefault(r["version_key"], []).append(
+                PassageFacts(
+                    version_key=r["version_key"],
+                    section=r["section"] or "",
+                    heading=r.get("heading"),
+                    section_kind=r.get("section_kind"),
+                    section_order=int(r.get("section_order") or 0),
+                    key=r["key"],
+                    item_id=r.get("item_id"),
+                    statement_key=r.get("statement_key"),
+                    statement_kind=r.get("statement_kind"),
+                    order=int(r.get("ord") or 0),
+                    text=r.get("text") or "",
+                )
+            )
+        return out
+
+    def versions_since(self, since: dt.date, until: dt.date | None = None) -> list[VersionEvent]:
+        return [
+            VersionEvent(
+                doc_id=r["doc_id"],
+                topic=r.get("topic"),
+                markets=tuple(r.get("markets") or ()),
+                owner=r.get("owner"),
+                key=r["key"],
+                lang=r["lang"],
+                version=str(r.get("version") or ""),
+                title=r.get("title"),
+                effective=_date(r.get("effective")),
+                current=bool(r.get("current")),
+                previous_key=r.get("previous_key"),
+                previous_version=r.get("previous_version"),
+                previous_effective=_date(r.get("previous_effective")),
+            )
+            for r in self._read(q.VERSIONS_SINCE, since=since, until=until)
+        ]
+
+    # --- the query log ----------------------------------------------------------------
+    def _write(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
+        with _graph_errors():
+            records, _, _ = self.driver.execute_query(
+                Query(cypher, timeout=self.timeout),  # type: ignore[arg-type]
+                parameters_=params,
+                database_=self.database,
+                routing_="w",
+            )
+        return [r.data() for r in records]
+
+    def log_query(self, entry: QueryLogEntry, keep: int) -> int:
+        """Store `entry`, then drop the oldest entries beyond `keep`; returns how many."""
+        self._write(q.LOG_QUERY, entry=entry.props())
+        rows = self._read(q.COUNT_QUERY_LOG)
+        n = int(rows[0]["n"]) if rows else 0
+        if n > keep:
+            self._write(q.TRIM_QUERY_LOG, keep=keep)
+            return n - keep
+        return 0
+
+    def query_feedback(self, query_id: str, answered: bool) -> bool:
+        """Record whether a logged search answered the question; False if it is unknown."""
+        return bool(self._write(q.QUERY_FEEDBACK, id=query_id, answered=answered))
+
+    def query_log(self, limit: int) -> list[QueryLogEntry]:
+        return [QueryLogEntry.from_props(r["entry"]) for r in self._read(q.QUERY_LOG, limit=limit)]
+
+    def query_log_size(self) -> int:
+        rows = self._read(q.COUNT_QUERY_LOG)
+        return int(rows[0]["n"]) if rows else 0

@@ -1,0 +1,275 @@
+"""The web pages' labels in English and Japanese, and how a page picks its language.
+
+The language of the labels is the `sopkg_lang` cookie when set (the switch in the page
+header sets it), else the best of `en`/`ja` in the browser's `Accept-Language`, else
+English. The SOP texts keep their own language whatever the labels' language is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+UI_LANGS: tuple[str, ...] = ("en", "ja")
+DEFAULT_LANG = "en"
+LANG_COOKIE = "sopkg_lang"
+LANG_NAMES: dict[str, str] = {"en": "English", "ja": "日本語"}
+
+# key -> (English, Japanese). `{name}` placeholders are filled by `Labels.__call__`.
+LABELS: dict[str, tuple[str, str]] = {
+    # --- frame ------------------------------------------------------------------------
+    "app.name": ("SOP search", "SOP検索"),
+    "nav.main": ("Main", "メイン"),
+    "nav.search": ("Search", "検索"),
+    "nav.coverage": ("Coverage", "カバレッジ"),
+    "nav.findings": ("Findings", "指摘事項"),
+    "nav.changes": ("Changes", "変更履歴"),
+    "nav.dashboard": ("My dashboard", "ダッシュボード"),
+    "nav.signin": ("Sign in", "サインイン"),
+    "nav.signout": ("Sign out", "サインアウト"),
+    "nav.role": ("Role: {role}", "ロール: {role}"),
+    "nav.open_mode": ("Local open mode", "ローカル（認証なし）"),
+    "nav.skip": ("Skip to content", "本文へスキップ"),
+    "ui.language": ("Display language", "表示言語"),
+    "role.reader": ("reader", "閲覧者"),
+    "role.owner": ("owner", "オーナー"),
+    "role.admin": ("admin", "管理者"),
+    # --- search -----------------------------------------------------------------------
+    "search.title": ("Search the SOPs", "SOPを検索"),
+    "search.label": ("Question (Japanese or English)", "質問（日本語または英語）"),
+    "search.placeholder": (
+        "e.g. counterfeit listing / コピー品 出品",
+        "例: コピー品 出品 / counterfeit listing",
+    ),
+    "search.button": ("Search", "検索"),
+    "search.hint": (
+        "Press / to focus the box, Enter to search.",
+        "/ で検索欄へ移動、Enter で検索します。",
+    ),
+    "search.filters": ("Filters", "絞り込み"),
+    "filter.market": ("Market", "マーケット"),
+    "filter.topic": ("Topic", "トピック"),
+    "filter.language": ("Language", "言語"),
+    "filter.any_market": ("All markets", "すべてのマーケット"),
+    "filter.any_topic": ("All topics", "すべてのトピック"),
+    "filter.any_language": ("Both languages", "両方の言語"),
+    "search.results": (
+        "{n} results for “{query}”",
+        "「{query}」の検索結果 {n} 件",
+    ),
+    "search.one_result": ("1 result for “{query}”", "「{query}」の検索結果 1 件"),
+    "search.none": (
+        "No SOP matched “{query}”. Try other words or fewer filters.",
+        "「{query}」に一致するSOPはありません。別の言葉で試すか、絞り込みを減らしてください。",
+    ),
+    "search.empty": (
+        "Type a question first: the search box is empty.",
+        "検索欄が空です。質問を入力してください。",
+    ),
+    "search.too_long": (
+        "The question is {n} characters long; at most {max} are accepted. Shorten it.",
+        "質問が {n} 文字あります。{max} 文字以内にしてください。",
+    ),
+    "search.invalid": ("The search could not run: {message}", "検索できませんでした: {message}"),
+    "search.searching": ("Searching…", "検索中…"),
+    "search.failed": (
+        "The search failed ({status}). Try again in a moment.",
+        "検索に失敗しました（{status}）。しばらくしてから再度お試しください。",
+    ),
+    "search.signed_out": (
+        "Your sign-in has expired: sign in again.",
+        "サインインの有効期限が切れました。再度サインインしてください。",
+    ),
+    # --- result card ------------------------------------------------------------------
+    "card.show_lang": ("Show in {lang}", "{lang}で表示"),
+    "card.no_translation": ("No translation", "翻訳なし"),
+    "card.copy": ("Copy citation", "引用をコピー"),
+    "card.copied": ("Copied", "コピーしました"),
+    "card.copy_failed": (
+        "Copy failed: select the line and copy it",
+        "コピーできませんでした。行を選択してコピーしてください",
+    ),
+    "card.ticket_line": ("Ticket-ready citation", "チケット用の引用"),
+    "card.open_document": ("Open in document", "文書で開く"),
+    "card.owner": ("Owner", "オーナー"),
+    "card.markets": ("Markets", "マーケット"),
+    "card.severity": ("severity {severity}", "重大度 {severity}"),
+    "card.applied_by": ("Applies here", "適用される項目"),
+    "card.applies_to": ("Applies to", "適用先"),
+    "cite.document": ("Document", "文書"),
+    "cite.title": ("Title", "タイトル"),
+    "cite.version": ("Version", "版"),
+    "cite.section": ("Section", "セクション"),
+    "cite.item": ("Item", "項目"),
+    "cite.effective": ("Effective", "施行日"),
+    "cite.source": ("Source", "ソース"),
+    "warn.stale": (
+        "Review overdue: this SOP was due for review on {date}.",
+        "レビュー期限切れ: このSOPのレビュー期限は {date} でした。",
+    ),
+    "warn.due_soon": (
+        "Review due soon: by {date}.",
+        "まもなくレビュー期限: {date} まで。",
+    ),
+    "warn.translation_outdated": (
+        "Translation out of date: made from an older version of the source; "
+        "check the source language.",
+        "翻訳が古い可能性: 原文の旧版から翻訳されています。原文を確認してください。",
+    ),
+    "feedback.question": ("Did this answer it?", "この検索で解決しましたか？"),
+    "feedback.yes": ("Yes", "はい"),
+    "feedback.no": ("No", "いいえ"),
+    "feedback.thanks": ("Thank you: noted.", "ありがとうございます。記録しました。"),
+    "feedback.failed": ("Could not record the answer.", "回答を記録できませんでした。"),
+    # --- kinds ------------------------------------------------------------------------
+    "kind.policy": ("Policy", "ポリシー"),
+    "kind.exception": ("Exception", "例外"),
+    "kind.enforcement": ("Enforcement", "措置"),
+    "kind.escalation": ("Escalation", "エスカレーション"),
+    "kind.overview": ("Overview", "概要"),
+    "kind.scope": ("Scope", "適用範囲"),
+    "kind.definitions": ("Definitions", "定義"),
+    "kind.exceptions": ("Exceptions", "例外"),
+    "kind.examples": ("Examples", "事例"),
+    "kind.references": ("References", "参考資料"),
+    "kind.other": ("Section", "セクション"),
+    # --- document page ----------------------------------------------------------------
+    "doc.facts": ("About this document", "文書の情報"),
+    "doc.topic": ("Topic", "トピック"),
+    "doc.markets": ("Markets", "マーケット"),
+    "doc.status": ("Status", "ステータス"),
+    "doc.owner": ("Owner", "オーナー"),
+    "doc.regulations": ("Regulations", "関連法令"),
+    "doc.supersedes": ("Supersedes", "置き換え元"),
+    "doc.superseded_by": ("Superseded by", "置き換え先"),
+    "doc.review_by": ("Review by", "レビュー期限"),
+    "doc.contents": ("Contents", "本文"),
+    "doc.cited": ("Cited item", "引用された項目"),
+    "doc.no_current": (
+        "This document has no current version.",
+        "この文書には現行版がありません。",
+    ),
+    "doc.missing_lang": ("Not written in {lang}", "{lang}版はありません"),
+    "doc.versions": ("Version history", "版の履歴"),
+    "doc.changes": ("Changes in the latest version", "最新版の変更点"),
+    "doc.changes_unavailable": (
+        "The change feed is not available on this server yet.",
+        "このサーバーでは変更フィードはまだ利用できません。",
+    ),
+    "doc.no_changes": ("No changes recorded.", "記録された変更はありません。"),
+    "ver.lang": ("Language", "言語"),
+    "ver.version": ("Version", "版"),
+    "ver.effective": ("Effective", "施行日"),
+    "ver.review_by": ("Review by", "レビュー期限"),
+    "ver.valid_until": ("Valid until", "有効期限"),
+    "ver.state": ("State", "状態"),
+    "ver.translation_of": ("Translated from", "翻訳元"),
+    "ver.source": ("Source file", "ソースファイル"),
+    "ver.current": ("current", "現行"),
+    "ver.retired": ("retired", "廃止"),
+    "ver.past": ("past", "過去"),
+    # --- owner pages ------------------------------------------------------------------
+    "owner.unavailable": (
+        "This page needs the coverage service, which this server does not provide yet.",
+        "このページにはカバレッジ機能が必要ですが、このサーバーではまだ提供されていません。",
+    ),
+    "coverage.title": ("Coverage: topics × markets", "カバレッジ: トピック × マーケット"),
+    "coverage.topic": ("Topic", "トピック"),
+    "coverage.legend": ("Legend", "凡例"),
+    "findings.title": ("Findings", "指摘事項"),
+    "findings.owner": ("Owner", "オーナー"),
+    "findings.kind": ("Kind", "種類"),
+    "findings.any_owner": ("All owners", "すべてのオーナー"),
+    "findings.any_kind": ("All kinds", "すべての種類"),
+    "findings.apply": ("Filter", "絞り込む"),
+    "findings.none": ("No findings.", "指摘事項はありません。"),
+    "findings.document": ("Document", "文書"),
+    "findings.detail": ("Detail", "内容"),
+    "dashboard.title": ("Dashboard: {owner}", "ダッシュボード: {owner}"),
+    "dashboard.pick": ("Owner", "オーナー"),
+    "dashboard.open": ("Open", "開く"),
+    "changes.title": ("Change feed", "変更フィード"),
+    "changes.none": ("No changes.", "変更はありません。"),
+    # --- sign-in and errors -----------------------------------------------------------
+    "signin.title": ("Sign in", "サインイン"),
+    "signin.key": ("API key", "APIキー"),
+    "signin.help": (
+        "Paste the API key your administrator gave you. It is kept in a cookie this "
+        "browser sends only to this site, and never shown again.",
+        "管理者から受け取ったAPIキーを貼り付けてください。キーはこのサイトにのみ送信される"
+        "Cookieに保存され、再表示されません。",
+    ),
+    "signin.button": ("Sign in", "サインイン"),
+    "signin.unknown": ("That key is not known here.", "このキーは登録されていません。"),
+    "signin.empty": ("Enter a key.", "キーを入力してください。"),
+    "signin.open_mode": (
+        "This server runs in local open mode: no sign-in is needed.",
+        "このサーバーはローカルの認証なしモードで動作しています。サインインは不要です。",
+    ),
+    "signin.signed_out": ("You are signed out.", "サインアウトしました。"),
+    "error.title": ("Error {status}", "エラー {status}"),
+    "error.forbidden": (
+        "This page is for SOP owners. Your key's role is {role}.",
+        "このページはSOPオーナー向けです。あなたのキーのロールは {role} です。",
+    ),
+    "error.not_found": ("There is no document “{doc_id}”.", "文書「{doc_id}」はありません。"),
+    "error.unavailable": (
+        "The graph database is not reachable right now. Try again in a few seconds.",
+        "グラフデータベースに接続できません。数秒後に再度お試しください。",
+    ),
+    "error.cross_site": (
+        "This form must be sent from this site.",
+        "このフォームはこのサイトから送信する必要があります。",
+    ),
+    "error.back": ("Back to search", "検索に戻る"),
+}
+
+
+class Labels:
+    """`t("key", name=value)`: the label in one language, placeholders filled."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in UI_LANGS else DEFAULT_LANG
+        self._i = UI_LANGS.index(self.lang)
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = LABELS[key][self._i]
+        return text.format(**values) if values else text
+
+    def has(self, key: str) -> bool:
+        return key in LABELS
+
+    def kind(self, kind: str | None) -> str:
+        key = f"kind.{kind}"
+        return self(key) if key in LABELS else (kind or "")
+
+    def lang_name(self, lang: str) -> str:
+        return LANG_NAMES.get(lang, lang)
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The best of UI_LANGS in an Accept-Language header (by q, then order)."""
+    best: tuple[float, int, str] | None = None
+    for pos, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in UI_LANGS:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q <= 0:
+            continue
+        cand = (-q, pos, primary)
+        if best is None or cand < best:
+            best = cand
+    return best[2] if best else DEFAULT_LANG
+
+
+def pick_lang(cookies: Mapping[str, str], accept_language: str | None) -> str:
+    chosen = cookies.get(LANG_COOKIE)
+    return chosen if chosen in UI_LANGS else negotiate(accept_language)

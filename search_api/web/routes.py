@@ -1,0 +1,463 @@
+"""The web pages: search (`/`), documents, sign-in, and the owners' pages.
+
+Pages are rendered on the server by calling the API's own route functions in-process
+(`search_api.routes`), so a page shows exactly what the JSON API answers, with the same
+checks and roles. The page's JavaScript (`static/app.js`) fetches the results fragment
+(`/_results`) and posts to the JSON API with the sign-in cookie.
+
+Auth in the browser: the sign-in form takes an API key and stores it in the HttpOnly,
+SameSite=Strict cookie `sopkg_key` (Secure over https); `search_api.auth.principal`
+accepts that cookie beside the headers. Forms that change state (sign-in, sign-out, the
+language switch) are refused unless their Origin/Referer is this site. In open mode
+every visitor is admin and no sign-in is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from kg.errors import InvalidInput, NotFound, SopkgError
+from kg.settings import Settings, get_settings
+from ontology.vocabulary import ALL_MARKETS, LANGUAGES, MARKETS
+from search_api import routes as api
+from search_api.auth import (
+    ROLE_RANK,
+    SESSION_COOKIE,
+    Principal,
+    key_role,
+    principal,
+    same_origin,
+)
+from search_api.deps import Runtime, get_runtime
+from search_api.errors import status_of
+from search_api.models import SearchRequest, SearchResponse
+from search_api.web import owner_data
+from search_api.web.i18n import LANG_COOKIE, UI_LANGS, Labels, pick_lang
+from search_api.web.render import render
+from search_api.web.views import document_link, document_view, related_groups
+
+log = logging.getLogger("sopkg.web")
+
+SESSION_SECONDS = 12 * 3600
+LANG_COOKIE_SECONDS = 365 * 24 * 3600
+FEEDBACK_PATH = "/v1/feedback"
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+pages = APIRouter(include_in_schema=False)
+
+
+# --- who is asking, in which language ---------------------------------------------------
+def who(request: Request, settings: Settings) -> Principal | None:
+    """The visitor's principal from the sign-in cookie (or a key header), None when
+    signed out or the key is no longer known. Same rules as the API (`auth.principal`)."""
+    try:
+        return principal(
+            request,
+            settings,
+            x_api_key=request.headers.get("x-api-key"),
+            authorization=None,
+            cookie_key=request.cookies.get(SESSION_COOKIE),
+        )
+    except HTTPException:
+        return None
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go back to after a form; anything else is the search page."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _path_with_query(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _has_route(request: Request, path: str, method: str) -> bool:
+    for route in request.app.routes:
+        if getattr(route, "path", None) == path and method in (getattr(route, "methods", None) or ()):
+            return True
+    return False
+
+
+class Page:
+    """The context every page shares: labels, the visitor, the navigation."""
+
+    def __init__(self, request: Request, settings: Settings, user: Principal | None) -> None:
+        self.request = request
+        self.settings = settings
+        self.user = user
+        self.ui_lang = pick_lang(request.cookies, request.headers.get("accept-language"))
+        self.t = Labels(self.ui_lang)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.user is not None and ROLE_RANK[self.user.role] >= ROLE_RANK["owner"]
+
+    def context(self, **values: Any) -> dict[str, Any]:
+        return {
+            "t": self.t,
+            "ui_lang": self.ui_lang,
+            "ui_langs": UI_LANGS,
+            "user": self.user,
+            "is_owner": self.is_owner,
+            "open_mode": self.settings.open_mode,
+            "here": _path_with_query(self.request),
+            "path": self.request.url.path,
+            "nav": self._nav(),
+            **values,
+        }
+
+    def _nav(self) -> list[tuple[str, str]]:
+        items = [("/", "nav.search")]
+        if self.is_owner:
+            items += [
+                ("/coverage", "nav.coverage"),
+                ("/findings", "nav.findings"),
+                ("/changes", "nav.changes"),
+            ]
+        return items
+
+    def render(self, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        return render(name, self.context(**values), status=status)
+
+    def error(self, status: int, message: str) -> HTMLResponse:
+        return self.render("error.html", status=status, status_code=status, message=message)
+
+
+def _signin_redirect(request: Request) -> RedirectResponse:
+    target = urlencode({"next": _path_with_query(request)})
+    response = RedirectResponse(f"/signin?{target}", status_code=303)
+    if request.cookies.get(SESSION_COOKIE):  # a key no longer known: forget it
+        response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _graph_error(page: Page, e: SopkgError) -> HTMLResponse:
+    status, _ = status_of(e)
+    log.warning("page %s: %s", page.request.url.path, e)
+    return page.error(status if status >= 500 else 503, page.t("error.unavailable"))
+
+
+# --- search -----------------------------------------------------------------------------
+def _blank(v: str | None) -> str | None:
+    return v if v else None
+
+
+def _run_search(
+    page: Page,
+    runtime: Runtime,
+    q: str | None,
+    market: str | None,
+    topic: str | None,
+    language: str | None,
+) -> dict[str, Any]:
+    """The search as the results template needs it: `response`, or `message`."""
+    out: dict[str, Any] = {"response": None, "message": None, "query": q or ""}
+    if q is None:
+        return out
+    t = page.t
+    if not q.strip():
+        out["message"] = t("search.empty")
+        return out
+    limit = page.settings.max_query_chars
+    if len(q) > limit:
+        out["message"] = t("search.too_long", n=len(q), max=limit)
+        return out
+    try:
+        body = SearchRequest(query=q, market=market, topic=topic, language=language)  # type: ignore[arg-type]
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in e.errors()
+        )
+        out["message"] = t("search.invalid", message=problems)
+        return out
+    assert page.user is not None
+    try:
+        out["response"] = api.search(body, runtime, page.settings, page.user)
+    except InvalidInput as e:
+        out["message"] = t("search.invalid", message=str(e))
+    return out
+
+
+def _results_context(page: Page, found: dict[str, Any]) -> dict[str, Any]:
+    response: SearchResponse | None = found["response"]
+    query_id = getattr(response, "query_id", None) if response is not None else None
+    feedback = bool(query_id) and _has_route(page.request, FEEDBACK_PATH, "POST")
+    return {
+        **found,
+        "query_id": query_id,
+        "feedback": feedback,
+        "related_groups": related_groups,
+        "document_link": document_link,
+        "other_lang": lambda lang: next((x for x in LANGUAGES if x != lang), lang),
+    }
+
+
+def _filters(runtime: Runtime, page: Page) -> dict[str, Any]:
+    assert page.user is not None
+    topics = api.topics(runtime, page.user).topics
+    return {"markets": [*MARKETS, ALL_MARKETS], "topics": topics, "languages": LANGUAGES}
+
+
+@pages.get("/", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    q: Annotated[str | None, Query()] = None,
+    market: Annotated[str | None, Query()] = None,
+    topic: Annotated[str | None, Query()] = None,
+    language: Annotated[str | None, Query()] = None,
+) -> Response:
+    user = who(request, settings)
+    if user is None:
+        return _signin_redirect(request)
+    page = Page(request, settings, user)
+    market, topic, language = _blank(market), _blank(topic), _blank(language)
+    try:
+        found = _run_search(page, runtime, q, market, topic, language)
+        filters = _filters(runtime, page)
+    except SopkgError as e:
+        return _graph_error(page, e)
+    return page.render(
+        "search.html",
+        selected={"market": market, "topic": topic, "language": language},
+        **filters,
+        **_results_context(page, found),
+    )
+
+
+@pages.get("/_results", response_class=HTMLResponse)
+def results_fragment(
+    request: Request,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    q: Annotated[str | None, Query()] = None,
+    market: Annotated[str | None, Query()] = None,
+    topic: Annotated[str | None, Query()] = None,
+    language: Annotated[str | None, Query()] = None,
+) -> Response:
+    """The results part of the search page, for the page's script (no full reload)."""
+    user = who(request, settings)
+    page = Page(request, settings, user)
+    if user is None:
+        return page.render("_message.html", status=401, message=page.t("search.signed_out"))
+    try:
+        found = _run_search(page, runtime, q or "", _blank(market), _blank(topic), _blank(language))
+    except SopkgError as e:
+        status, _ = status_of(e)
+        log.warning("results: %s", e)
+        return page.render(
+            "_message.html", status=status, message=page.t("error.unavailable")
+        )
+    return page.render("_results.html", **_results_context(page, found))
+
+
+# --- documents --------------------------------------------------------------------------
+@pages.get("/documents/{doc_id}", response_class=HTMLResponse)
+def document_page(
+    request: Request,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    doc_id: Annotated[str, Path(max_length=200)],
+    item: Annotated[str | None, Query(max_length=100)] = None,
+    section: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    user = who(request, settings)
+    if user is None:
+        return _signin_redirect(request)
+    page = Page(request, settings, user)
+    try:
+        doc = api.document(doc_id, runtime, user)
+        changes = owner_data.document_changes(runtime, settings, doc_id)
+    except NotFound:
+        return page.error(404, page.t("error.not_found", doc_id=doc_id))
+    except SopkgError as e:
+        return _graph_error(page, e)
+    view = document_view(
+        doc,
+        page.ui_lang,
+        item,
+        section,
+        settings.effective_today(),
+        settings.due_within_days,
+    )
+    return page.render("document.html", view=view, changes=changes)
+
+
+# --- owners -----------------------------------------------------------------------------
+def _owner_page(
+    request: Request,
+    settings: Settings,
+    build: Callable[[Page], Response],
+) -> Response:
+    user = who(request, settings)
+    if user is None:
+        return _signin_redirect(request)
+    page = Page(request, settings, user)
+    if not page.is_owner:
+        role = page.t(f"role.{user.role}")
+        return page.error(403, page.t("error.forbidden", role=role))
+    try:
+        return build(page)
+    except NotFound as e:
+        return page.error(404, str(e))
+    except InvalidInput as e:
+        return page.error(422, str(e))
+    except SopkgError as e:
+        return _graph_error(page, e)
+
+
+@pages.get("/coverage", response_class=HTMLResponse)
+def coverage_page(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
+    def build(page: Page) -> Response:
+        assert page.user is not None
+        matrix = owner_data.coverage(runtime, settings, page.user)
+        return page.render("coverage.html", matrix=matrix)
+
+    return _owner_page(request, settings, build)
+
+
+@pages.get("/findings", response_class=HTMLResponse)
+def findings_page(
+    request: Request,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    kind: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    def build(page: Page) -> Response:
+        assert page.user is not None
+        found = owner_data.findings(runtime, settings, page.user, _blank(owner), _blank(kind))
+        return page.render("findings.html", found=found)
+
+    return _owner_page(request, settings, build)
+
+
+@pages.get("/owners/{owner}", response_class=HTMLResponse)
+def dashboard_page(
+    request: Request,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    owner: Annotated[str, Path(max_length=200)],
+) -> Response:
+    def build(page: Page) -> Response:
+        assert page.user is not None
+        board = owner_data.dashboard(runtime, settings, page.user, owner)
+        return page.render("dashboard.html", owner=owner, board=board)
+
+    return _owner_page(request, settings, build)
+
+
+@pages.get("/changes", response_class=HTMLResponse)
+def changes_page(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
+    def build(page: Page) -> Response:
+        assert page.user is not None
+        feed = owner_data.changes(runtime, settings, page.user)
+        return page.render("changes.html", feed=feed)
+
+    return _owner_page(request, settings, build)
+
+
+# --- sign-in, sign-out, language ---------------------------------------------------------
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded form body (no multipart dependency needed for three small forms)."""
+    body = (await request.body())[:8192].decode("utf-8", "replace")
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
+@pages.get("/signin", response_class=HTMLResponse)
+def signin_page(
+    request: Request,
+    settings: SettingsDep,
+    next: Annotated[str | None, Query(max_length=2000)] = None,  # noqa: A002
+    signed_out: Annotated[bool, Query()] = False,
+) -> Response:
+    page = Page(request, settings, who(request, settings))
+    return page.render(
+        "signin.html",
+        next=safe_next(next),
+        error=None,
+        notice=page.t("signin.signed_out") if signed_out else None,
+    )
+
+
+@pages.post("/signin", response_class=HTMLResponse)
+async def signin(request: Request, settings: SettingsDep) -> Response:
+    page = Page(request, settings, None)
+    if not same_origin(request):
+        return page.error(403, page.t("error.cross_site"))
+    form = await _form(request)
+    target = safe_next(form.get("next"))
+    if settings.open_mode:
+        return RedirectResponse(target, status_code=303)
+    key = form.get("key", "").strip()
+    role = key_role(key, settings) if key else None
+    if role is None:
+        # The key is never echoed back, logged or put in a URL.
+        message = page.t("signin.unknown" if key else "signin.empty")
+        return page.render("signin.html", status=401, next=target, error=message, notice=None)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        key,
+        max_age=SESSION_SECONDS,
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+    log.info("web sign-in: role %s", role)
+    return response
+
+
+@pages.post("/signout", response_class=HTMLResponse)
+async def signout(request: Request, settings: SettingsDep) -> Response:
+    page = Page(request, settings, None)
+    if not same_origin(request):
+        return page.error(403, page.t("error.cross_site"))
+    response = RedirectResponse("/signin?signed_out=true", status_code=303)
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+@pages.post("/ui-lang", response_class=HTMLResponse)
+async def set_ui_lang(request: Request, settings: SettingsDep) -> Response:
+    page = Page(request, settings, None)
+    if not same_origin(request):
+        return page.error(403, page.t("error.cross_site"))
+    form = await _form(request)
+    response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+    lang = form.get("lang")
+    if lang in UI_LANGS:
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=LANG_COOKIE_SECONDS,
+            path="/",
+            secure=request.url.scheme == "https",
+            samesite="lax",
+        )
+    return response
+
+
+def query_string(values: Mapping[str, str | None]) -> str:
+    return urlencode({k: v for k, v in values.items() if v})

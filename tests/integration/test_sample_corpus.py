@@ -1,0 +1,91 @@
+"""The shipped sample corpus ingests into exactly the graph its files describe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from neo4j import Driver
+
+from ingest.corpus import load_corpus
+from ingest.pipeline import ingest_corpus
+from tests.conftest import count
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample_corpus"
+EXPECTED: dict[str, Any] = json.loads(
+    (ROOT / "tests" / "data" / "sample_corpus_expected.json").read_text(encoding="utf-8")
+)
+
+
+def test_sample_corpus_lints_clean_with_only_the_deliberate_warnings() -> None:
+    corpus = load_corpus(SAMPLE)
+    assert corpus.errors == []
+    kinds = {i.rule for i in corpus.warnings}
+    assert kinds <= {"missing-translation", "outdated-translation", "dangling-link",
+                     "missing-applies-to"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sample_graph(neo4j_driver: Driver, embedder) -> Driver:  # type: ignore[no-untyped-def]
+    with neo4j_driver.session(database="neo4j") as s:
+        s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    summary = ingest_corpus(SAMPLE, neo4j_driver, "neo4j", embedder, corpus_name="sample")
+    assert summary.errors == []
+    return neo4j_driver
+
+
+EXPECTED_COUNTS = [
+    ("MATCH (d:Document {status: 'active'}) RETURN count(d)", EXPECTED["documents"]),
+    ("MATCH (v:DocumentVersion {current: true}) RETURN count(v)", EXPECTED["files"]),
+    ("MATCH (v:DocumentVersion {current: true, lang: 'en'}) RETURN count(v)",
+     EXPECTED["files_by_lang"]["en"]),
+    ("MATCH (v:DocumentVersion {current: true, lang: 'ja'}) RETURN count(v)",
+     EXPECTED["files_by_lang"]["ja"]),
+    ("MATCH (s:Policy {current: true}) RETURN count(s)", EXPECTED["statements_by_kind"]["policy"]),
+    ("MATCH (s:Exception {current: true}) RETURN count(s)",
+     EXPECTED["statements_by_kind"]["exception"]),
+    ("MATCH (s:EnforcementAction {current: true}) RETURN count(s)",
+     EXPECTED["statements_by_kind"]["enforcement"]),
+    ("MATCH (s:EscalationStep {current: true}) RETURN count(s)",
+     EXPECTED["statements_by_kind"]["escalation"]),
+    ("MATCH (:Passage {current: true})-[r:STATES]->(:Statement) RETURN count(r)",
+     EXPECTED["statement_passages"]),
+    ("MATCH (:Statement)-[r:APPLIES_TO]->(:Statement) RETURN count(r)",
+     EXPECTED["applies_to_edges"]),
+    ("MATCH (:DocumentVersion)-[r:TRANSLATION_OF]->(:DocumentVersion) RETURN count(r)",
+     EXPECTED["translation_pairs"]),
+    ("MATCH (p:Passage {current: true})-[:REFERENCES]->(t) "
+     "RETURN count(DISTINCT [p.doc_id, coalesce(t.id, t.target)])", EXPECTED["links"]),
+    ("MATCH (p:Passage)-[:REFERENCES]->(x:DanglingReference) "
+     "RETURN count(DISTINCT [p.doc_id, x.target])", len(EXPECTED["dangling_links"])),
+    # Every passage (statement or prose) is embedded and has a fulltext field; the English
+    # field is empty only for Japanese text without Latin words.
+    ("MATCH (p:Passage {current: true}) WHERE p.embedding IS NULL OR p.search_ja IS NULL "
+     "OR (p.search_en IS NULL AND p.lang = 'en') RETURN count(p)", 0),
+    # Each applies_to of the files is an edge: count them from the statements' own lists.
+    ("MATCH (s:Statement {current: true}) RETURN sum(size(s.applies_to))",
+     EXPECTED["applies_to_edges"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("query", "expected"), EXPECTED_COUNTS)
+def test_sample_graph_counts(sample_graph: Driver, query: str, expected: int) -> None:
+    assert count(sample_graph, query) == expected
+
+
+def test_dangling_links_are_the_expected_ones(sample_graph: Driver) -> None:
+    recs, _, _ = sample_graph.execute_query(
+        "MATCH (p:Passage)-[:REFERENCES]->(x:DanglingReference) "
+        "RETURN DISTINCT p.doc_id AS doc, x.target AS target ORDER BY doc, target"
+    )
+    assert [r.data() for r in recs] == EXPECTED["dangling_links"]
+
+
+def test_statement_passages_match_the_parsed_files(sample_graph: Driver) -> None:
+    corpus = load_corpus(SAMPLE)
+    parsed = sum(len(f.items()) for f in corpus.files)
+    assert parsed == EXPECTED["statement_passages"]
