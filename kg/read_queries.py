@@ -164,3 +164,17 @@ RETURN p.key AS key, 0.0 AS score, p.lang AS lang, p.doc_id AS doc_id,
        p.statement_key AS statement_key, p.align_key AS align_key,
        p.statement_kind AS statement_kind, d.markets AS markets
 """
+
+# Every passage of a few documents scored against the query embedding (no index needed:
+# a handful of documents hold at most a few hundred passages).
+DOCUMENT_PASSAGE_SIMILARITY = """
+UNWIND $doc_ids AS doc_id
+MATCH (p:Passage {doc_id: doc_id})
+WHERE p.retired = false AND p.lang = $lang AND p.embedding IS NOT NULL
+  AND p.effective <= $as_of AND (p.valid_until IS NULL OR p.valid_until > $as_of)
+MATCH (d:Document {id: doc_id})
+RETURN p.key AS key, vector.similarity.cosine(p.embedding, $embedding) AS score,
+       p.lang AS lang, p.doc_id AS doc_id, p.statement_key AS statement_key,
+       p.align_key AS align_key, p.statement_kind AS statement_kind, d.markets AS markets
+ORDER BY score DESC
+"""

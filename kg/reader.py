@@ -145,6 +145,16 @@ class GraphReader:
             out.setdefault(r["key"], []).append(r)
         return out
 
+    def document_passages(
+        self, embedding: Sequence[float], lang: str, doc_ids: Sequence[str], as_of: dt.date
+    ) -> list[Hit]:
+        """All passages in `lang` of the given documents, by similarity to `embedding`."""
+        rows = self._read(
+            q.DOCUMENT_PASSAGE_SIMILARITY,
+            embedding=list(embedding), lang=lang, doc_ids=list(doc_ids), as_of=as_of,
+        )  # fmt: skip
+        return _hits(rows)
+
     def statement_neighbours(self, keys: Sequence[str]) -> dict[str, list[str]]:
         rows = self._read(q.STATEMENT_NEIGHBOURS, keys=list(keys))
         return {r["key"]: r["neighbours"] for r in rows}

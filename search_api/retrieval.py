@@ -49,13 +49,19 @@ class FusionConfig:
     # so a statement found in both languages' fulltext indexes is not counted twice, and a
     # document written in one language only competes on equal terms.
     families: dict[str, tuple[str, ...]] = field(
-        default_factory=lambda: {"lexical": ("lexical", "lexical_cross"), "dense": ("dense",)}
+        default_factory=lambda: {
+            "lexical": ("lexical", "lexical_cross"), "dense": ("dense",), "focus": ("focus",)
+        }
     )
-    weights: dict[str, float] = field(default_factory=lambda: {"lexical": 1.0, "dense": 1.0})
+    # "focus" is the second stage inside the leading documents (Retriever.focus).
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"lexical": 1.0, "dense": 1.0, "focus": 1.0}
+    )
     default_gap: float = 0.02  # dense language gap when too few units show it (see merge_dense)
     graph: float = 0.3  # share of a linked statement's score given through APPLIES_TO
     document: float = 0.3  # share of the document's best unit score added to each unit
     candidates: int = 100  # units kept after fusion for propagation and re-ranking
+    focus_docs: int = 2  # how many leading documents the second stage reads
     intent_kind: float = 0.0  # boost for statements of the kind the query asks for
     intent_market: float = 0.2  # boost for documents of a market the query names
 
@@ -203,13 +209,14 @@ class Retriever:
 
     def retrieve(
         self, p: SearchParams, timings: dict[str, float]
-    ) -> tuple[str, Expansion, dict[str, list[Hit]]]:
+    ) -> tuple[str, Expansion, dict[str, list[Hit]], dict[str, list[float]]]:
         qlang = p.lang or detect_language(p.query)
         flt = self._filter(p)
         depth = self.fusion.depth
         use = RETRIEVERS_BY_MODE[p.mode]
         expansion = self.glossary.expand(p.query, qlang) if "lexical_cross" in use else Expansion()
         ranked: dict[str, list[Hit]] = {}
+        qvecs: dict[str, list[float]] = {}
         t = time.perf_counter()
         if "lexical" in use:
             own_index = "passage_ja" if qlang == "ja" else "passage_en"
@@ -244,21 +251,43 @@ class Retriever:
             vectors = dict(zip(distinct, self.embedder.embed_queries(distinct), strict=True))
             timings["embed"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            per_lang = {
-                lang: self.reader.vector([float(x) for x in vectors[texts[lang]]], lang, flt, depth)
-                for lang in langs
-            }
+            qvecs = {lang: [float(x) for x in vectors[texts[lang]]] for lang in langs}
+            per_lang = {lang: self.reader.vector(qvecs[lang], lang, flt, depth) for lang in langs}
             ranked["dense"] = merge_dense(per_lang, qlang, self.fusion.default_gap)
             timings["dense"] = (time.perf_counter() - t) * 1000
-        return qlang, expansion, ranked
+        return qlang, expansion, ranked, qvecs
+
+    def focus(
+        self, units: list[UnitCandidate], qvecs: dict[str, list[float]], qlang: str, as_of: dt.date
+    ) -> list[Hit]:
+        """Second stage: every passage of the leading documents, ranked by meaning.
+
+        Retrievers return the passages nearest the query over the whole corpus; once the
+        documents that answer are known, their other statements (the exception to the
+        policy found, its penalty) are ranked against the query too.
+        """
+        docs: list[str] = []
+        for u in units:
+            if doc_of(u.unit) not in docs:
+                docs.append(doc_of(u.unit))
+            if len(docs) == self.fusion.focus_docs:
+                break
+        per_lang = {
+            lang: self.reader.document_passages(vec, lang, docs, as_of)
+            for lang, vec in qvecs.items()
+        }
+        return merge_dense(per_lang, qlang, self.fusion.default_gap)
 
     def search(self, p: SearchParams) -> SearchOutcome:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        qlang, expansion, ranked = self.retrieve(p, timings)
+        qlang, expansion, ranked, qvecs = self.retrieve(p, timings)
         t = time.perf_counter()
         as_of = p.as_of or self._today()
         units = fuse(ranked, self.fusion)[: self.fusion.candidates]
+        if self.fusion.weights.get("focus") and qvecs and units:
+            ranked["focus"] = self.focus(units, qvecs, qlang, as_of)
+            units = fuse(ranked, self.fusion)[: self.fusion.candidates]
         if self.fusion.graph or self.fusion.document:
             statements = [u.unit for u in units if u.hits and u.hits[0][1].statement_key]
             neighbours = self.reader.statement_neighbours(statements) if self.fusion.graph else {}
