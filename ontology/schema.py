@@ -31,6 +31,7 @@ class Label(StrEnum):
     TERM = "Term"
     DANGLING = "DanglingReference"
     META = "GraphMeta"
+    QUERY_LOG = "QueryLog"  # one logged search (bounded; see search_api.querylog)
 
 
 STATEMENT_LABELS: dict[StatementKind, Label] = {
@@ -95,6 +96,8 @@ RANGE_INDEXES: tuple[RangeIndex, ...] = (
     RangeIndex("passage_doc", Label.PASSAGE, ("doc_id", "current")),
     RangeIndex("version_doc", Label.VERSION, ("doc_id", "lang")),
     RangeIndex("statement_doc", Label.STATEMENT, ("doc_id",)),
+    RangeIndex("query_log_id", Label.QUERY_LOG, ("id",)),
+    RangeIndex("query_log_at", Label.QUERY_LOG, ("at",)),
 )
 
 

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from kg.embedders import Embedder, make_embedder
 from kg.settings import Settings, get_settings
 from search_api.auth import check_access_settings
+from search_api.coverage_routes import governance
 from search_api.deps import IngestRunner, Runtime
 from search_api.errors import install_error_handlers
 from search_api.routes import admin, probes, v1
@@ -63,6 +64,10 @@ def create_app(
         openapi_tags=[
             {"name": "search", "description": "bilingual hybrid search"},
             {"name": "browse", "description": "documents, statements and topics"},
+            {
+                "name": "governance",
+                "description": "coverage, owner dashboards, change feed, search feedback",
+            },
             {"name": "admin", "description": "ingest (role admin)"},
             {"name": "probes", "description": "liveness and readiness, no key needed"},
         ],
@@ -71,6 +76,7 @@ def create_app(
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
     app.include_router(v1)
+    app.include_router(governance)
     if ingest_runner is not None:
         app.include_router(admin)
     app.include_router(probes)

@@ -91,8 +91,9 @@ def principal(
     if not presented and cookie_key:
         if request.method not in SAFE_METHODS and not same_origin(request):
             raise HTTPException(
-                403, "cross-site request refused: a cookie-authenticated request must come "
-                "from this site (Origin or Referer)"
+                403,
+                "cross-site request refused: a cookie-authenticated request must come "
+                "from this site (Origin or Referer)",
             )
         presented = cookie_key
     if not presented:

@@ -27,6 +27,7 @@ from kg.schema import EmbedderInfo, check_embedder, schema_ready
 from kg.settings import Settings
 from search_api.expansion import Glossary
 from search_api.models import Check, ReadyResponse, SearchRequest
+from search_api.querylog import QueryLogger
 from search_api.retrieval import Retriever, SearchParams
 
 log = logging.getLogger("sopkg.api")
@@ -54,6 +55,7 @@ class Runtime:
         self._driver: Driver | None = None
         self._database = settings.neo4j_database
         self._glossary: Glossary | None = None
+        self.query_log = QueryLogger(settings.query_log_max, self.driver)
 
     # --- resources --------------------------------------------------------------------
     def warm_embedder(self) -> None:
@@ -99,6 +101,7 @@ class Runtime:
         )
 
     def close(self) -> None:
+        self.query_log.close()  # pending log writes first, while the driver is still open
         with self._lock:
             if self._driver is not None:
                 self._driver.close()

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from ontology.governance import ChangeKind, FindingKind
 from ontology.vocabulary import ALL_MARKETS, LANGUAGES, MARKETS
 
 Market = Literal["JP", "SG", "MY", "TH", "VN", "PH", "ID", "ALL"]
@@ -240,6 +241,11 @@ class QueryExpansion(BaseModel):
 
 
 class SearchResponse(BaseModel):
+    query_id: str | None = Field(
+        default=None,
+        description="this search in the query log: send it to POST /v1/feedback with whether "
+        "the results answered the question",
+    )
     query: str
     query_lang: str
     mode: str
@@ -421,3 +427,152 @@ def statement_key(statement_id: str) -> str:
             "neither part containing '.'"
         )
     return f"{parts[0]}#{parts[1]}"
+
+
+# --- governance: coverage, owner dashboard, change feed, feedback ------------------------
+class FindingOut(BaseModel):
+    kind: FindingKind
+    doc: str = Field(description="document id; the topic path for topic-without-document")
+    lang: str = Field(description="language version(s) concerned, e.g. `en,ja`; `-` for none")
+    item: str = Field(description="statement item id, section anchor, or `-`")
+    reason: str = Field(description="why, in one line")
+    owner: str | None
+    topic: str | None
+    markets: list[str]
+    related: list[str] = Field(description="the other side of a pair, `<doc>#<item>`")
+
+
+class MatrixRowOut(BaseModel):
+    path: str
+    en: str
+    ja: str
+    depth: int
+    leaf: bool
+    state: Literal["covered", "partial", "none"] = Field(
+        description="covered in every market, in some, or in none"
+    )
+    documents: list[str] = Field(description="active documents in this topic or below it")
+    markets: dict[str, list[str]] = Field(
+        description="market -> documents covering the topic there (ALL covers every market)"
+    )
+
+
+class DocumentStatusOut(BaseModel):
+    id: str
+    title: str | None
+    owner: str | None
+    topic: str
+    markets: list[str]
+    versions: dict[str, str] = Field(description="language -> current version")
+    review_by: Date | None
+    state: Literal["ok", "stale", "due-soon", "superseded"]
+    superseded_by: list[str]
+
+
+class DemandQuery(BaseModel):
+    query: str
+    count: int
+
+
+class DemandGroupOut(BaseModel):
+    label: str = Field(description="the topic, or the first question of a wording group")
+    count: int
+    feedback_no: int = Field(description='of which answered "no" by the searcher')
+    topics: dict[str, int]
+    queries: list[DemandQuery]
+    last_at: dt.datetime | None
+
+
+class DemandOut(BaseModel):
+    logged: int = Field(description="searches in the query log")
+    unanswered: int
+    weak_score: float = Field(description="best fused score below which a search is weak")
+    by_topic: list[DemandGroupOut]
+    by_wording: list[DemandGroupOut]
+
+
+class QueryLogStats(BaseModel):
+    max: int = Field(description="SOPKG_QUERY_LOG_MAX: the log keeps this many searches")
+    written: int = Field(description="entries written by this server process")
+    failed: int = Field(description="entries that could not be stored (search unaffected)")
+    dropped: int = Field(description="entries dropped because the writer fell behind")
+    trimmed: int = Field(description="old entries removed to keep the bound")
+
+
+class CoverageResponse(BaseModel):
+    today: dt.date
+    due_within_days: int
+    generated_at: dt.datetime
+    counts: dict[str, int] = Field(description="findings per kind")
+    findings: list[FindingOut]
+    markets: list[str]
+    matrix: list[MatrixRowOut] = Field(description="the topic-by-market matrix, taxonomy order")
+    documents: list[DocumentStatusOut]
+    demand: DemandOut
+    query_log: QueryLogStats
+
+
+class OwnerDashboardResponse(BaseModel):
+    owner: str
+    today: dt.date
+    due_within_days: int
+    documents: list[DocumentStatusOut]
+    stale: list[str]
+    due_soon: list[str]
+    topics: list[str] = Field(description="topics of the owner's documents")
+    counts: dict[str, int]
+    findings: list[FindingOut]
+    demand: DemandOut = Field(description="unanswered searches in the owner's topics")
+
+
+class ChangeOut(BaseModel):
+    change: ChangeKind
+    section: str
+    heading: str | None
+    item_id: str | None
+    statement_key: str | None
+    kind: str | None = Field(description="statement kind, else section kind")
+    old_text: str | None
+    new_text: str | None
+
+
+class VersionChangesOut(BaseModel):
+    doc_id: str
+    lang: str
+    version: str
+    title: str | None
+    effective: Date | None
+    previous_version: str | None
+    previous_effective: Date | None
+    new_document: bool = Field(description="no earlier version in the graph to compare with")
+    owner: str | None
+    topic: str | None
+    markets: list[str]
+    current: bool
+    counts: dict[str, int]
+    changes: list[ChangeOut]
+
+
+class ChangesResponse(BaseModel):
+    since: dt.date
+    until: dt.date | None
+    versions: list[VersionChangesOut]
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"query_id": "3f2a9c0e8b7d4e1f9a6b5c4d3e2f1a0b",
+                                         "answered": False}]},
+    )  # fmt: skip
+
+    query_id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+        description="the query_id of a search response",
+    )  # fmt: skip
+    answered: bool = Field(description="did the results answer the question?")
+
+
+class FeedbackResponse(BaseModel):
+    query_id: str
+    answered: bool

@@ -61,12 +61,15 @@ admin = APIRouter(prefix="/v1", tags=["admin"])
     responses=error_responses(400, 401, 403, 422, 503),
 )
 def search(
-    body: SearchRequest, runtime: RuntimeDep, settings: SettingsDep, _: Reader
+    body: SearchRequest, runtime: RuntimeDep, settings: SettingsDep, who: Reader
 ) -> SearchResponse:
     check_query(body.query, settings.max_query_chars)
     check_topic(runtime.reader(), body.topic)
-    outcome = runtime.retriever().search(search_params(body))
+    params = search_params(body)
+    outcome = runtime.retriever().search(params)
+    logged = runtime.query_log.record(params, outcome, who.role)  # written in the background
     return SearchResponse(
+        query_id=logged.id,
         query=outcome.query,
         query_lang=outcome.query_lang,
         mode=outcome.mode,

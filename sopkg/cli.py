@@ -230,6 +230,66 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- governance ------------------------------------------------------------------------
+def _write_out(text: str, out: str | None) -> None:
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        print(f"written to {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def _coverage(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.coverage import CoverageReader
+    from search_api.coverage import build_report, owner_dashboard
+    from search_api.coverage.render import dashboard_markdown, report_html, report_markdown
+
+    if args.owner and args.format == "html":
+        raise InvalidInput("--format", "an owner dashboard is Markdown or JSON")
+    _ensure_local_server(settings)
+    conn = resolve_connection(settings)
+    today = args.today or settings.effective_today()
+    with conn.driver() as driver:
+        report = build_report(
+            CoverageReader(driver, conn.database), today, settings.due_within_days,
+            log_limit=settings.query_log_max,
+        )  # fmt: skip
+    if args.owner:
+        dash = owner_dashboard(report, args.owner)
+        if dash is None:
+            known = ", ".join(report.owners())
+            raise InvalidInput("--owner", f"no active document is owned by it; owners: {known}")
+        text = (json.dumps(dash.as_json(), ensure_ascii=False, indent=2) + "\n"
+                if args.format == "json" else dashboard_markdown(dash))  # fmt: skip
+    elif args.format == "json":
+        text = json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n"
+    elif args.format == "html":
+        text = report_html(report)
+    else:
+        text = report_markdown(report)
+    _write_out(text, args.out)
+    return 0
+
+
+def _changes(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.coverage import CoverageReader
+    from search_api.coverage import change_feed
+    from search_api.coverage.render import changes_markdown
+
+    _ensure_local_server(settings)
+    conn = resolve_connection(settings)
+    with conn.driver() as driver:
+        feed = change_feed(CoverageReader(driver, conn.database), args.since, args.until,
+                           doc_id=args.doc, owner=args.owner)  # fmt: skip
+    if args.format == "json":
+        data = {"since": args.since.isoformat(), "versions": [v.as_json() for v in feed]}
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = changes_markdown(feed, args.since.isoformat())
+    _write_out(text, args.out)
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -331,6 +391,34 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     up.add_argument("corpus", nargs="?", help="corpus to ingest (default: the sample corpus)")
     up.set_defaults(handler=_up)
+    cov = sub.add_parser(
+        "coverage", help="coverage report: gaps, stale documents, contradictions, demand",
+        description="Coverage and governance report over the graph (see docs/coverage.md): "
+        "Markdown for people, JSON for tools, HTML with the topic-by-market matrix.",
+        epilog="example: sopkg coverage --format html --out coverage.html; "
+        'sopkg coverage --owner "IPR Policy JP"',
+    )  # fmt: skip
+    cov.add_argument("--format", choices=["markdown", "json", "html"], default="markdown",
+                     help="output format (default markdown)")  # fmt: skip
+    cov.add_argument("--out", help="write to this file instead of standard output")
+    cov.add_argument("--owner", help="one owner's dashboard instead of the whole report")
+    cov.add_argument("--today", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                     help="judge review dates as of this day (default SOPKG_TODAY or today)")  # fmt: skip
+    cov.set_defaults(handler=_coverage)
+
+    chg = sub.add_parser(
+        "changes", help="change feed: what new versions changed, by section and statement",
+        epilog="example: sopkg changes --since 2026-11-01",
+    )  # fmt: skip
+    chg.add_argument("--since", required=True, type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                     help="versions effective from this date")  # fmt: skip
+    chg.add_argument("--until", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                     help="versions effective up to this date")  # fmt: skip
+    chg.add_argument("--doc", help="one document id")
+    chg.add_argument("--owner", help="one owner's documents")
+    chg.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    chg.add_argument("--out", help="write to this file instead of standard output")
+    chg.set_defaults(handler=_changes)
     return p
 
 

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from kg.analysis import en_terms, ja_terms
 from ontology.vocabulary import MARKET_NAMES
 
 # --- numbers ------------------------------------------------------------------------------
@@ -103,15 +104,9 @@ SANCTIONS: tuple[tuple[str, str, str], ...] = (
         "account suspension",
         r"\b(account|shop|store)s?\b[^.;,]{0,40}?\b(suspend\w*|clos\w*|terminat\w*|banned|delet\w*)"
         r"|\b(suspend\w*|terminat\w*|ban|clos\w*)\b[^.;,]{0,15}\b(the |their )?(account|shop|store)\b"
-        r"|\baccount (suspension|ban|termination)",
-        r"アカウント[をのは]?[^。、]{0,6}(停止|削除|凍結|閉鎖|取り消)|ショップ[をのは]?[^。、]{0,6}(停止|閉鎖)"
+        r"|\baccount (suspension|ban|termination)|\bpermanent(ly)? ban\w*",
+        r"(アカウント|ショップ)[をはも]?[^。、の]{0,6}?(停止|削除|凍結|閉鎖|取り消)"
         r"|(アカウント|ショップ)(停止|削除|凍結|閉鎖)",
-    ),
-    (
-        "listing restriction",
-        r"\blisting\w*\b[^.;,]{0,25}\b(suspend\w*|restrict\w*)|\b(listing|selling) (suspension|restriction|ban)"
-        r"|\brestrict\w*",
-        r"出品[をのは]?[^。、]{0,8}(停止|制限)|出品(停止|制限)|販売を?[^。、]{0,6}停止|ロック",
     ),
     (
         "feature suspension",
@@ -119,19 +114,36 @@ SANCTIONS: tuple[tuple[str, str, str], ...] = (
         r"|\b(disable|suspend)\w*\b[^.;,]{0,20}\b(live|stream\w*|gift\w*|feature)",
         r"(機能|配信|ライブ|投稿|ギフト)[をのは]?[^。、]{0,10}(停止|制限|外す)",
     ),
-    ("payout hold", r"\bpayouts?\b[^.;,]{0,20}\b(held|hold|withheld|frozen)|\bhold\w*\b[^.;,]{0,10}payouts?", r"(売上金|振込|支払|収益)[^。]{0,12}保留"),
+    (
+        "listing restriction",
+        r"\blisting\w*\b[^.;,]{0,25}\b(suspend\w*|restrict\w*)|\b(listing|selling) (suspension|restriction|ban)"
+        r"|\bselling is (suspended|restricted)|\brestrict\w*|\block(ed|s)?\b",
+        r"出品[をのは]?[^。、]{0,8}(停止|制限)|出品(停止|制限)|販売[をの]?[^。、]{0,6}(停止|制限)|ロック",
+    ),
+    (
+        "payout hold",
+        r"\b(payouts?|earnings|proceeds|revenue)\b[^.;,]{0,25}\b(held|hold|withheld|frozen)"
+        r"|\bhold\w*\b[^.;,]{0,10}(payouts?|earnings|proceeds)",
+        r"(売上金|振込|支払|収益)[^。]{0,12}保留",
+    ),
     ("strike", r"\bstrikes?\b", r"ストライク"),
     ("removal", r"\b(remov\w*|delet\w*|taken down|take\w* down)", r"削除|取り下げ"),
     ("hiding", r"\b(hid(e|den|ing)|unlist\w*|made private)\b", r"非公開|非表示"),
     ("warning", r"\bwarn\w*", r"警告"),
     ("demotion", r"\b(demot\w*|ranked lower|lower in search)", r"順位を下げ"),
-    ("edit request", r"\b(edit request|asked to (edit|fix|correct|add|change)|request\w* (an? )?(edit|correction|change))", r"修正[^。、]{0,3}依頼|依頼"),
+    (
+        "edit request",
+        r"\b(edit request|asked to (edit|fix|correct|add|change)|request\w* (an? )?(edit|correction|change))",
+        r"修正[^。、]{0,3}依頼|依頼",
+    ),
 )
 _SANCTION_RES = [
     (name, re.compile(en, re.IGNORECASE), re.compile(ja)) for name, en, ja in SANCTIONS
 ]
 _NEGATION_EN = re.compile(r"\b(no|without|not|never)\s+(\w+\s+){0,2}$", re.IGNORECASE)
-_NEGATION_JA = re.compile(r"^(なし|なく|なしに|は(行わ|し)ない|を?付与しない|の段階は設けない|を?設けず)")
+_NEGATION_JA = re.compile(
+    r"^(なし|なく|なしに|は(行わ|し)ない|を?付与しない|の段階は設けない|を?設けず)"
+)
 _LATER_STAGE_EN = re.compile(
     r"\b(second|third|fourth|2nd|3rd|repeat\w*|again|subsequent\w*|further (violation|offen[cs]e)s?"
     r"|(two|three|four|five|\d+) (strikes|violations|times|offen[cs]es))\b",
@@ -212,6 +224,28 @@ def mask_markets(text: str) -> str:
     return _SPACES.sub(" ", _MARKET_RE.sub("<market>", _fold(text))).strip().lower()
 
 
+# --- words ---------------------------------------------------------------------------------
+_EN_SUFFIXES = ("ing", "ed", "es", "s", "ly")
+_FILLER = frozenset(
+    "may must can any all other only also more than when which who from has have does do "
+    "its our your been being would should could per".split()
+)
+
+
+def _stem(word: str) -> str:
+    for suffix in _EN_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_words(text: str, lang: str) -> set[str]:
+    """Content words of a text, crudely stemmed in English (`names` and `name` meet)."""
+    if lang == "ja":
+        return {t for t in ja_terms(text) if len(t) > 1}
+    return {_stem(w) for w in en_terms(text) if w not in _FILLER and not w.isdigit()}
+
+
 # --- vectors -------------------------------------------------------------------------------
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=False))
@@ -221,5 +255,5 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def version_order(v: str | None) -> tuple[int, ...]:
-    """"1.10" > "1.9": versions compare by their numbers."""
+    """ "1.10" > "1.9": versions compare by their numbers."""
     return tuple(int(x) for x in re.findall(r"\d+", v or ""))

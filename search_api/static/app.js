@@ -29,6 +29,16 @@
     cited.scrollIntoView({ block: "center" });
   }
 
+  // --- the sign-in page: already signed in? ------------------------------------------
+  // A link followed from another site (chat, a ticket) arrives without the SameSite=Strict
+  // cookie and lands here; this same-site request carries it, so go on to the link.
+  const signin = document.querySelector(".signin[data-next]");
+  if (signin && document.getElementById("key")) {
+    fetch("/_session", { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 204) window.location.replace(signin.dataset.next);
+    }).catch(function () {});
+  }
+
   if (!form || !results) return;
 
   function params() {

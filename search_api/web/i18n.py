@@ -12,7 +12,6 @@ from collections.abc import Mapping
 UI_LANGS: tuple[str, ...] = ("en", "ja")
 DEFAULT_LANG = "en"
 LANG_COOKIE = "sopkg_lang"
-LANG_NAMES: dict[str, str] = {"en": "English", "ja": "日本語"}
 
 # key -> (English, Japanese). `{name}` placeholders are filled by `Labels.__call__`.
 LABELS: dict[str, tuple[str, str]] = {
@@ -30,6 +29,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "nav.open_mode": ("Local open mode", "ローカル（認証なし）"),
     "nav.skip": ("Skip to content", "本文へスキップ"),
     "ui.language": ("Display language", "表示言語"),
+    "lang.en": ("English", "英語"),
+    "lang.ja": ("Japanese", "日本語"),
     "role.reader": ("reader", "閲覧者"),
     "role.owner": ("owner", "オーナー"),
     "role.admin": ("admin", "管理者"),
@@ -143,6 +144,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "doc.superseded_by": ("Superseded by", "置き換え先"),
     "doc.review_by": ("Review by", "レビュー期限"),
     "doc.contents": ("Contents", "本文"),
+    "doc.original": ("original", "原文"),
     "doc.cited": ("Cited item", "引用された項目"),
     "doc.no_current": (
         "This document has no current version.",
@@ -151,10 +153,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "doc.missing_lang": ("Not written in {lang}", "{lang}版はありません"),
     "doc.versions": ("Version history", "版の履歴"),
     "doc.changes": ("Changes in the latest version", "最新版の変更点"),
-    "doc.changes_unavailable": (
-        "The change feed is not available on this server yet.",
-        "このサーバーでは変更フィードはまだ利用できません。",
-    ),
     "doc.no_changes": ("No changes recorded.", "記録された変更はありません。"),
     "ver.lang": ("Language", "言語"),
     "ver.version": ("Version", "版"),
@@ -168,13 +166,24 @@ LABELS: dict[str, tuple[str, str]] = {
     "ver.retired": ("retired", "廃止"),
     "ver.past": ("past", "過去"),
     # --- owner pages ------------------------------------------------------------------
-    "owner.unavailable": (
-        "This page needs the coverage service, which this server does not provide yet.",
-        "このページにはカバレッジ機能が必要ですが、このサーバーではまだ提供されていません。",
-    ),
     "coverage.title": ("Coverage: topics × markets", "カバレッジ: トピック × マーケット"),
     "coverage.topic": ("Topic", "トピック"),
     "coverage.legend": ("Legend", "凡例"),
+    "coverage.generated": (
+        "As of {today} (review due within {days} days)",
+        "{today} 時点（レビュー期限 {days} 日以内を警告）",
+    ),
+    "coverage.findings": ("Findings by kind", "種類別の指摘事項"),
+    "coverage.owners": ("Owners", "オーナー"),
+    "coverage.documents": ("Documents", "文書"),
+    "cell.covered": ("covered", "カバー済み"),
+    "cell.due-soon": ("review due soon", "レビュー期限間近"),
+    "cell.stale": ("review overdue", "レビュー期限切れ"),
+    "cell.none": ("no SOP", "SOPなし"),
+    "docstate.ok": ("ok", "正常"),
+    "docstate.stale": ("review overdue", "レビュー期限切れ"),
+    "docstate.due-soon": ("review due soon", "レビュー期限間近"),
+    "docstate.superseded": ("superseded", "置き換え済み"),
     "findings.title": ("Findings", "指摘事項"),
     "findings.owner": ("Owner", "オーナー"),
     "findings.kind": ("Kind", "種類"),
@@ -182,13 +191,60 @@ LABELS: dict[str, tuple[str, str]] = {
     "findings.any_kind": ("All kinds", "すべての種類"),
     "findings.apply": ("Filter", "絞り込む"),
     "findings.none": ("No findings.", "指摘事項はありません。"),
+    "findings.shown": ("{n} of {total} findings", "{total} 件中 {n} 件を表示"),
     "findings.document": ("Document", "文書"),
-    "findings.detail": ("Detail", "内容"),
+    "findings.lang": ("Language", "言語"),
+    "findings.item": ("Item", "項目"),
+    "findings.reason": ("Why", "理由"),
+    "finding.topic-without-document": ("Topic without document", "文書のないトピック"),
+    "finding.missing-translation": ("Missing translation", "翻訳なし"),
+    "finding.outdated-translation": ("Outdated translation", "古い翻訳"),
+    "finding.stale": ("Review overdue", "レビュー期限切れ"),
+    "finding.due-soon": ("Review due soon", "レビュー期限間近"),
+    "finding.policy-without-enforcement": ("Policy without enforcement", "措置のないポリシー"),
+    "finding.policy-without-escalation": (
+        "Policy without escalation",
+        "エスカレーションのないポリシー",
+    ),
+    "finding.missing-applies-to": ("Missing applies_to", "適用先の指定なし"),
+    "finding.dangling-link": ("Dangling link", "リンク切れ"),
+    "finding.near-duplicate": ("Near-duplicate", "ほぼ重複"),
+    "finding.contradiction": ("Contradiction", "矛盾"),
     "dashboard.title": ("Dashboard: {owner}", "ダッシュボード: {owner}"),
-    "dashboard.pick": ("Owner", "オーナー"),
-    "dashboard.open": ("Open", "開く"),
+    "dashboard.unknown": (
+        "No document is owned by “{owner}”.",
+        "「{owner}」が所有する文書はありません。",
+    ),
+    "dashboard.pick": ("Owners", "オーナー"),
+    "dashboard.documents": ("Documents owned", "所有する文書"),
+    "dashboard.summary": (
+        "{docs} documents · {stale} overdue · {due} due soon · {findings} findings",
+        "文書 {docs} 件 · 期限切れ {stale} 件 · 期限間近 {due} 件 · 指摘 {findings} 件",
+    ),
+    "dashboard.topics": ("Topics", "トピック"),
+    "dashboard.demand": ("Unanswered questions in these topics", "これらのトピックで未解決の質問"),
+    "dashboard.no_demand": (
+        "No unanswered questions logged.",
+        "未解決の質問は記録されていません。",
+    ),
+    "dashboard.asked": ("asked {n}×", "{n} 回"),
+    "doc.title": ("Title", "タイトル"),
+    "doc.versions_short": ("Versions", "版"),
+    "doc.state": ("State", "状態"),
     "changes.title": ("Change feed", "変更フィード"),
-    "changes.none": ("No changes.", "変更はありません。"),
+    "changes.since": ("Since", "開始日"),
+    "changes.show": ("Show", "表示"),
+    "changes.none": (
+        "No version took effect in this period.",
+        "この期間に施行された版はありません。",
+    ),
+    "changes.new_document": ("first version", "初版"),
+    "changes.from": ("v{old} → v{new}", "v{old} → v{new}"),
+    "change.added": ("added", "追加"),
+    "change.removed": ("removed", "削除"),
+    "change.reworded": ("reworded", "変更"),
+    "change.old": ("Before", "変更前"),
+    "change.new": ("After", "変更後"),
     # --- sign-in and errors -----------------------------------------------------------
     "signin.title": ("Sign in", "サインイン"),
     "signin.key": ("API key", "APIキー"),
@@ -209,7 +265,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "error.title": ("Error {status}", "エラー {status}"),
     "error.forbidden": (
         "This page is for SOP owners. Your key's role is {role}.",
-        "このページはSOPオーナー向けです。あなたのキーのロールは {role} です。",
+        "このページはSOPオーナー向けです。あなたのキーのロールは「{role}」です。",
     ),
     "error.not_found": ("There is no document “{doc_id}”.", "文書「{doc_id}」はありません。"),
     "error.unavailable": (
@@ -243,7 +299,8 @@ class Labels:
         return self(key) if key in LABELS else (kind or "")
 
     def lang_name(self, lang: str) -> str:
-        return LANG_NAMES.get(lang, lang)
+        key = f"lang.{lang}"
+        return self(key) if key in LABELS else lang
 
 
 def negotiate(accept_language: str | None) -> str:

@@ -14,6 +14,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from search_api.web.views import document_link
+
 PACKAGE = Path(__file__).resolve().parents[1]
 TEMPLATES = PACKAGE / "templates"
 STATIC = PACKAGE / "static"
@@ -65,6 +67,7 @@ def _date(value: Any) -> str:
 
 
 env.globals["static_url"] = static_url
+env.globals["document_link"] = document_link
 env.filters["date"] = _date
 
 

@@ -14,8 +14,10 @@ every visitor is admin and no sign-in is needed.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -41,13 +43,12 @@ from search_api.models import SearchRequest, SearchResponse
 from search_api.web import owner_data
 from search_api.web.i18n import LANG_COOKIE, UI_LANGS, Labels, pick_lang
 from search_api.web.render import render
-from search_api.web.views import document_link, document_view, related_groups
+from search_api.web.views import document_view, related_groups
 
 log = logging.getLogger("sopkg.web")
 
 SESSION_SECONDS = 12 * 3600
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
-FEEDBACK_PATH = "/v1/feedback"
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -83,13 +84,6 @@ def _path_with_query(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def _has_route(request: Request, path: str, method: str) -> bool:
-    for route in request.app.routes:
-        if getattr(route, "path", None) == path and method in (getattr(route, "methods", None) or ()):
-            return True
-    return False
-
-
 class Page:
     """The context every page shares: labels, the visitor, the navigation."""
 
@@ -121,11 +115,9 @@ class Page:
     def _nav(self) -> list[tuple[str, str]]:
         items = [("/", "nav.search")]
         if self.is_owner:
-            items += [
-                ("/coverage", "nav.coverage"),
-                ("/findings", "nav.findings"),
-                ("/changes", "nav.changes"),
-            ]
+            items += [("/coverage", "nav.coverage"), ("/findings", "nav.findings")]
+        if self.user is not None:
+            items.append(("/changes", "nav.changes"))  # role reader, as GET /v1/changes
         return items
 
     def render(self, name: str, status: int = 200, **values: Any) -> HTMLResponse:
@@ -194,13 +186,12 @@ def _run_search(
 def _results_context(page: Page, found: dict[str, Any]) -> dict[str, Any]:
     response: SearchResponse | None = found["response"]
     query_id = getattr(response, "query_id", None) if response is not None else None
-    feedback = bool(query_id) and _has_route(page.request, FEEDBACK_PATH, "POST")
+    feedback = bool(query_id)  # answered through POST /v1/feedback (static/app.js)
     return {
         **found,
         "query_id": query_id,
         "feedback": feedback,
         "related_groups": related_groups,
-        "document_link": document_link,
         "other_lang": lambda lang: next((x for x in LANGUAGES if x != lang), lang),
     }
 
@@ -254,15 +245,22 @@ def results_fragment(
     page = Page(request, settings, user)
     if user is None:
         return page.render("_message.html", status=401, message=page.t("search.signed_out"))
+    t0 = time.perf_counter()
     try:
         found = _run_search(page, runtime, q or "", _blank(market), _blank(topic), _blank(language))
     except SopkgError as e:
         status, _ = status_of(e)
         log.warning("results: %s", e)
-        return page.render(
-            "_message.html", status=status, message=page.t("error.unavailable")
-        )
-    return page.render("_results.html", **_results_context(page, found))
+        return page.render("_message.html", status=status, message=page.t("error.unavailable"))
+    t1 = time.perf_counter()
+    response = page.render("_results.html", **_results_context(page, found))
+    # How long the search and the rendering took (read by benchmarks/browser_latency.py).
+    retrieval = found["response"].timings_ms.get("total", 0.0) if found["response"] else 0.0
+    response.headers["Server-Timing"] = (
+        f"retrieval;dur={retrieval:.1f}, search;dur={(t1 - t0) * 1000:.1f}, "
+        f"render;dur={(time.perf_counter() - t1) * 1000:.1f}"
+    )
+    return response
 
 
 # --- documents --------------------------------------------------------------------------
@@ -281,7 +279,7 @@ def document_page(
     page = Page(request, settings, user)
     try:
         doc = api.document(doc_id, runtime, user)
-        changes = owner_data.document_changes(runtime, settings, doc_id)
+        changes = owner_data.document_changes(runtime, user, doc)
     except NotFound:
         return page.error(404, page.t("error.not_found", doc_id=doc_id))
     except SopkgError as e:
@@ -303,6 +301,7 @@ def _owner_page(
     settings: Settings,
     build: Callable[[Page], Response],
 ) -> Response:
+    """An owner page: signed-out visitors sign in, readers get a 403 page."""
     user = who(request, settings)
     if user is None:
         return _signin_redirect(request)
@@ -312,10 +311,6 @@ def _owner_page(
         return page.error(403, page.t("error.forbidden", role=role))
     try:
         return build(page)
-    except NotFound as e:
-        return page.error(404, str(e))
-    except InvalidInput as e:
-        return page.error(422, str(e))
     except SopkgError as e:
         return _graph_error(page, e)
 
@@ -324,8 +319,9 @@ def _owner_page(
 def coverage_page(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
     def build(page: Page) -> Response:
         assert page.user is not None
-        matrix = owner_data.coverage(runtime, settings, page.user)
-        return page.render("coverage.html", matrix=matrix)
+        return page.render(
+            "coverage.html", matrix=owner_data.coverage(runtime, settings, page.user)
+        )
 
     return _owner_page(request, settings, build)
 
@@ -355,20 +351,39 @@ def dashboard_page(
 ) -> Response:
     def build(page: Page) -> Response:
         assert page.user is not None
-        board = owner_data.dashboard(runtime, settings, page.user, owner)
-        return page.render("dashboard.html", owner=owner, board=board)
+        board, owners = owner_data.dashboard(runtime, settings, page.user, owner)
+        return page.render(
+            "dashboard.html",
+            status=200 if board else 404,
+            owner=board.owner if board else owner,
+            board=board,
+            owners=owners,
+        )
 
     return _owner_page(request, settings, build)
 
 
 @pages.get("/changes", response_class=HTMLResponse)
-def changes_page(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
-    def build(page: Page) -> Response:
-        assert page.user is not None
-        feed = owner_data.changes(runtime, settings, page.user)
-        return page.render("changes.html", feed=feed)
-
-    return _owner_page(request, settings, build)
+def changes_page(
+    request: Request,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+) -> Response:
+    """The change feed: role reader, as GET /v1/changes."""
+    user = who(request, settings)
+    if user is None:
+        return _signin_redirect(request)
+    page = Page(request, settings, user)
+    try:
+        start = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        start = None
+    try:
+        feed = owner_data.changes(runtime, settings, user, start)
+    except SopkgError as e:
+        return _graph_error(page, e)
+    return page.render("changes.html", feed=feed)
 
 
 # --- sign-in, sign-out, language ---------------------------------------------------------
@@ -392,6 +407,14 @@ def signin_page(
         error=None,
         notice=page.t("signin.signed_out") if signed_out else None,
     )
+
+
+@pages.get("/_session")
+def session_check(request: Request, settings: SettingsDep) -> Response:
+    """204 when this browser is signed in, else 401. The sign-in page asks this: a link
+    followed from another site arrives without the SameSite=Strict cookie, and the page's
+    own same-site request then finds it and goes on to where the link pointed."""
+    return Response(status_code=204 if who(request, settings) else 401)
 
 
 @pages.post("/signin", response_class=HTMLResponse)
@@ -457,7 +480,3 @@ async def set_ui_lang(request: Request, settings: SettingsDep) -> Response:
             samesite="lax",
         )
     return response
-
-
-def query_string(values: Mapping[str, str | None]) -> str:
-    return urlencode({k: v for k, v in values.items() if v})

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from urllib.parse import quote
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
-from search_api.models import DocumentResponse, SearchResult, SectionPassage, VersionOut
+from search_api.models import (
+    DocumentResponse,
+    SearchResult,
+    SectionOut,
+    SectionPassage,
+    VersionOut,
+)
 
 
 def version_key(v: str | None) -> tuple[int, ...]:
@@ -62,7 +68,7 @@ class SectionRow:
 @dataclass
 class DocumentView:
     doc: DocumentResponse
-    langs: list[str]  # the languages of the current versions, the source language first
+    langs: list[str]  # the languages of the current versions, the reader's language first
     current: dict[str, VersionOut]
     sections: list[SectionRow]
     title: str
@@ -83,16 +89,16 @@ def document_view(
     due_within_days: int,
 ) -> DocumentView:
     current = {v.lang: v for v in doc.versions if v.current and not v.retired}
-    langs = sorted(current, key=lambda lang: (lang != doc.source_lang, lang))
+    langs = sorted(current, key=lambda lang: (lang != ui_lang, lang != doc.source_lang, lang))
     order: list[str] = []
-    by_key: dict[str, dict[str, Any]] = {}
+    by_key: dict[str, dict[str, SectionOut]] = {}
     for lang in langs:
-        for s in current[lang].sections or []:
-            k = s.align_key or s.anchor or s.key
+        for sec_out in current[lang].sections or []:
+            k = sec_out.align_key or sec_out.anchor or sec_out.key
             if k not in by_key:
                 order.append(k)
                 by_key[k] = {}
-            by_key[k][lang] = s
+            by_key[k][lang] = sec_out
     sections: list[SectionRow] = []
     cited_item = None
     cited_section = None
@@ -127,6 +133,11 @@ def document_view(
             sec.cited = True
             cited_section = sec.anchor
         sections.append(sec)
+    if item and cited_item is None:  # `?item=` naming a section's anchor
+        for sec in sections:
+            if item == sec.anchor:
+                sec.cited = True
+                cited_section = sec.anchor
     title_lang = ui_lang if ui_lang in current else (langs[0] if langs else ui_lang)
     title_version = current.get(title_lang) or (doc.versions[0] if doc.versions else None)
     title = (title_version.title if title_version else None) or doc.id

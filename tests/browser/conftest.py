@@ -45,8 +45,11 @@ NARROW = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def web_url(
-    mini_graph: dict[str, Any], api_settings: Settings, ingest_runner: Any, embedder: Embedder
+def web_url(  # noqa: F811  (the parameters are the e2e fixtures imported above)
+    mini_graph: dict[str, Any],  # noqa: F811
+    api_settings: Settings,  # noqa: F811
+    ingest_runner: Any,  # noqa: F811
+    embedder: Embedder,
 ) -> Iterator[str]:
     """The app with API keys (reader, owner, admin) on the mini corpus."""
     app = create_app(api_settings, ingest_runner=ingest_runner, embedder=embedder)
@@ -56,7 +59,9 @@ def web_url(
 
 @pytest.fixture(scope="module")
 def open_url(
-    mini_graph: dict[str, Any], api_settings: Settings, embedder: Embedder
+    mini_graph: dict[str, Any],  # noqa: F811
+    api_settings: Settings,  # noqa: F811
+    embedder: Embedder,
 ) -> Iterator[str]:
     """The same app in open mode (the local quickstart): no sign-in."""
     settings = api_settings.model_copy(update={"open_mode": True, "api_keys": {}})
@@ -64,8 +69,10 @@ def open_url(
         yield server.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module (closed after it, so that no browser and no
+    Playwright loop outlive the browser tests in a whole-suite run)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -17,7 +17,6 @@ import pytest
 from tests.browser.conftest import (
     DOCS,
     NARROW,
-    OWNER_KEY,
     READER_KEY,
     WIDE,
     new_page,
@@ -103,7 +102,9 @@ def test_copy_citation_puts_the_ticket_line_on_the_clipboard(reader_page: Any) -
     card.get_by_role("button", name="Copy citation").click()
     page.wait_for_function("() => document.querySelector('#results .card').dataset.copied")
     copied = page.evaluate("() => navigator.clipboard.readText()")
-    assert copied.startswith("[mini-fakes v1.0 ja] 偽ブランド品 > ポリシー #p1 (effective 2026-01-01;")
+    assert copied.startswith(
+        "[mini-fakes v1.0 ja] 偽ブランド品 > ポリシー #p1 (effective 2026-01-01;"
+    )
     assert copied == shown(card).locator(".ticket-line").input_value()
     assert card.locator(".copy-status").inner_text() == "Copied"
 
@@ -119,7 +120,7 @@ def test_switching_the_result_language(reader_page: Any) -> None:
     assert text.get_attribute("lang") == "en"
     assert "replica" in text.inner_text()
     assert toggle.get_attribute("aria-pressed") == "true"
-    assert toggle.inner_text() == "Show in 日本語"
+    assert toggle.inner_text() == "Show in Japanese"
     # The citation and the copied line follow the language shown.
     assert "Fake branded goods" in shown(card).locator(".citation").inner_text()
     card.get_by_role("button", name="Copy citation").click()
@@ -213,6 +214,21 @@ def test_keyboard_slash_focuses_the_box_and_enter_searches(reader_page: Any) -> 
     assert page.locator("#q").input_value().endswith("/")
 
 
+def test_did_this_answer_it(reader_page: Any) -> None:
+    """Yes/no on a search: posted to POST /v1/feedback with the search's query_id."""
+    page = reader_page
+    search(page, JA_QUERY)
+    box = page.locator("#results .feedback")
+    assert box.get_attribute("data-query-id")
+    with page.expect_response(lambda r: r.url.endswith("/v1/feedback")) as answer:
+        box.get_by_role("button", name="No").click()
+    assert answer.value.status == 200
+    assert answer.value.json()["answered"] is False
+    page.wait_for_function("() => document.querySelector('#results .feedback').dataset.sent")
+    assert box.get_attribute("data-sent") == "false"
+    assert "Thank you" in box.locator(".feedback-status").inner_text()
+
+
 # --- documents --------------------------------------------------------------------------
 def test_document_page_opens_on_the_cited_statement(reader_page: Any) -> None:
     page = reader_page
@@ -255,7 +271,7 @@ def test_unknown_document_is_a_404_page(reader_page: Any) -> None:
 
 
 # --- roles ------------------------------------------------------------------------------
-OWNER_PAGES = ["/coverage", "/findings", "/changes", "/owners/IPR%20Team"]
+OWNER_PAGES = ["/coverage", "/findings", "/owners/IPR%20Team"]
 
 
 def test_a_reader_never_sees_the_owner_pages(reader_page: Any) -> None:
@@ -263,8 +279,10 @@ def test_a_reader_never_sees_the_owner_pages(reader_page: Any) -> None:
     page.goto("/")
     nav = page.locator("header nav")
     assert nav.get_by_role("link", name="Search").count() == 1
-    for name in ("Coverage", "Findings", "Changes"):
+    for name in ("Coverage", "Findings"):
         assert nav.get_by_role("link", name=name).count() == 0
+    # The change feed is for readers too, as GET /v1/changes.
+    assert nav.get_by_role("link", name="Changes").count() == 1
     for path in OWNER_PAGES:
         response = page.goto(path)
         assert response.status == 403, path
@@ -330,6 +348,30 @@ def test_sign_in_keeps_the_key_in_a_strict_http_only_cookie(browser: Any, web_ur
     page.context.close()
 
 
+def test_a_link_from_another_site_opens_for_a_signed_in_moderator(
+    browser: Any, web_url: str
+) -> None:
+    """A cross-site click does not send the SameSite=Strict cookie; the sign-in page then
+    finds the session itself and goes on to the linked results."""
+    page = new_page(browser, web_url)
+    sign_in(page, READER_KEY)
+    target = f"{web_url}/?q=replica&market=JP"
+    page.route(
+        "http://chat.example/**",
+        lambda route: route.fulfill(
+            content_type="text/html", body=f'<a id="go" href="{target}">shared result</a>'
+        ),
+    )
+    page.goto("http://chat.example/thread")
+    seen: list[str] = []
+    page.on("framenavigated", lambda frame: seen.append(urlsplit(frame.url).path))
+    page.click("#go")
+    page.wait_for_url(re.compile(r"/\?q=replica&market=JP$"))
+    assert "/signin" in seen  # the cookie did not come with the cross-site click
+    assert first_card(page).count() == 1
+    page.context.close()
+
+
 def test_open_mode_needs_no_sign_in(browser: Any, open_url: str) -> None:
     page = new_page(browser, open_url)
     page.goto("/")
@@ -344,8 +386,10 @@ def test_open_mode_needs_no_sign_in(browser: Any, open_url: str) -> None:
 @pytest.mark.parametrize("viewport", [WIDE, NARROW], ids=["1280px", "390px"])
 def test_pages_fit_the_screen(browser: Any, web_url: str, viewport: dict[str, int]) -> None:
     page = new_page(browser, web_url, viewport=viewport)
+    page.goto("/signin")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
     sign_in(page, READER_KEY)
-    for path in (f"/?q={JA_QUERY}", "/documents/mini-fakes?item=p1", "/signin"):
+    for path in (f"/?q={JA_QUERY}", "/documents/mini-fakes?item=p1", "/changes"):
         page.goto(path)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= viewport["width"], (path, width)

@@ -1,0 +1,176 @@
+"""The change feed: what each new version of a document changed, by section and statement.
+
+Old versions stay in the graph with their passages (see `kg.write_queries.UPSERT_VERSION`),
+linked by PREVIOUS_VERSION, so a version is diffed against the one it replaced:
+
+- statements align by their key (`<doc>#<item id>`), the same in every version;
+- section paragraphs align by section (anchor, or order) and paragraph position;
+- a unit in the new version only is `added`, in the old only `removed`, in both with other
+  text `reworded` (both texts given); unchanged units are not listed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kg.coverage import CoverageReader, PassageFacts, VersionEvent
+from ontology.governance import ChangeKind
+
+_SPACES = " \t\n"
+
+
+@dataclass(frozen=True)
+class Change:
+    change: ChangeKind
+    section: str  # the section's anchor or alignment key
+    heading: str | None  # the section heading (new version's, else the old one's)
+    item_id: str | None  # statement item id; None for a section paragraph
+    statement_key: str | None
+    kind: str | None  # statement kind, else section kind
+    old_text: str | None
+    new_text: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["change"] = self.change.value
+        return out
+
+
+@dataclass
+class VersionChanges:
+    """One new version of one language of a document, against the version it replaced."""
+
+    doc_id: str
+    lang: str
+    version: str
+    title: str | None
+    effective: dt.date | None
+    previous_version: str | None  # None: the first version the graph holds
+    previous_effective: dt.date | None
+    owner: str | None
+    topic: str | None
+    markets: tuple[str, ...]
+    current: bool
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def new_document(self) -> bool:
+        return self.previous_version is None
+
+    def counts(self) -> dict[str, int]:
+        out = {k.value: 0 for k in ChangeKind}
+        for c in self.changes:
+            out[c.change.value] += 1
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "lang": self.lang,
+            "version": self.version,
+            "title": self.title,
+            "effective": self.effective.isoformat() if self.effective else None,
+            "previous_version": self.previous_version,
+            "previous_effective": (
+                self.previous_effective.isoformat() if self.previous_effective else None
+            ),
+            "new_document": self.new_document,
+            "owner": self.owner,
+            "topic": self.topic,
+            "markets": list(self.markets),
+            "current": self.current,
+            "counts": self.counts(),
+            "changes": [c.as_json() for c in self.changes],
+        }
+
+
+def unit_of(p: PassageFacts) -> str:
+    """What a passage stands for across versions: its statement, else its place."""
+    return p.statement_key or f"{p.section}/{p.suffix}"
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+def diff_passages(old: Sequence[PassageFacts], new: Sequence[PassageFacts]) -> list[Change]:
+    """Statements and paragraphs added, removed or reworded from `old` to `new`, in the new
+    version's order (a removed unit where it stood)."""
+    before = {unit_of(p): p for p in old}
+    after = {unit_of(p): p for p in new}
+    section_order = {p.section: p.section_order for p in old}
+    section_order.update({p.section: p.section_order for p in new})
+    out: list[tuple[tuple[int, float], Change]] = []
+    for unit, p in after.items():
+        q = before.get(unit)
+        if q is not None and _same(q.text, p.text):
+            continue
+        change = Change(
+            change=ChangeKind.ADDED if q is None else ChangeKind.REWORDED,
+            section=p.section,
+            heading=p.heading,
+            item_id=p.item_id,
+            statement_key=p.statement_key,
+            kind=p.statement_kind or p.section_kind,
+            old_text=q.text if q is not None else None,
+            new_text=p.text,
+        )
+        out.append(((p.section_order, p.order), change))
+    for unit, q in before.items():
+        if unit in after:
+            continue
+        change = Change(
+            change=ChangeKind.REMOVED,
+            section=q.section,
+            heading=q.heading,
+            item_id=q.item_id,
+            statement_key=q.statement_key,
+            kind=q.statement_kind or q.section_kind,
+            old_text=q.text,
+            new_text=None,
+        )
+        out.append(((section_order[q.section], q.order + 0.5), change))
+    return [c for _, c in sorted(out, key=lambda x: x[0])]
+
+
+def statement_changes(changes: Sequence[Change]) -> list[Change]:
+    return [c for c in changes if c.statement_key]
+
+
+def change_feed(
+    reader: CoverageReader,
+    since: dt.date,
+    until: dt.date | None = None,
+    doc_id: str | None = None,
+    owner: str | None = None,
+) -> list[VersionChanges]:
+    """Every version that took effect in [since, until], newest first, with its changes."""
+    events: list[VersionEvent] = [
+        e
+        for e in reader.versions_since(since, until)
+        if (doc_id is None or e.doc_id == doc_id) and (owner is None or e.owner == owner)
+    ]
+    keys = sorted({e.key for e in events} | {e.previous_key for e in events if e.previous_key})
+    passages = reader.version_passages(keys) if keys else {}
+    out = []
+    for e in events:
+        item = VersionChanges(
+            doc_id=e.doc_id,
+            lang=e.lang,
+            version=e.version,
+            title=e.title,
+            effective=e.effective,
+            previous_version=e.previous_version,
+            previous_effective=e.previous_effective,
+            owner=e.owner,
+            topic=e.topic,
+            markets=e.markets,
+            current=e.current,
+        )
+        if e.previous_key:
+            item.changes = diff_passages(passages.get(e.previous_key, []), passages[e.key])
+        out.append(item)
+    return out

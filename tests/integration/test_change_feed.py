@@ -1,0 +1,130 @@
+"""The change feed and the query log, in a real Neo4j.
+
+A sample document (reg-vape-th, en + ja) is ingested, then a new English version of it
+with one statement reworded, one added and one removed: the change feed must show exactly
+those three edits, and the coverage report must name them on the now outdated Japanese
+translation (the old English version is in the graph, so the diff is exact)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from neo4j import Driver
+
+from ingest.pipeline import ingest_corpus
+from kg.coverage import CoverageReader, QueryLogEntry
+from kg.embedders import Embedder
+from ontology.governance import ChangeKind, FindingKind
+from search_api.coverage import build_report, change_feed
+from search_api.coverage.render import changes_markdown
+from tests.conftest import count
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_corpus"
+DOC = "reg-vape-th"
+OLD_P2 = (
+    "Creators and sellers may not show or promote vaping in videos or live streams shown to "
+    "Thai audiences."
+)
+NEW_P2 = (
+    "Creators and sellers may not show, promote or sell vaping products in videos, live "
+    "streams or posts shown to Thai audiences."
+)
+NEW_P4 = "Listings may not link to chat groups or websites that sell vaping products."
+
+
+def _edit(path: Path) -> str:
+    """Bump the version, reword p2, add p4, remove x2; returns the removed x2 text."""
+    text = path.read_text(encoding="utf-8")
+    removed = re.search(r"- \{#x2 [^}]*\} (.*)\n", text)
+    assert removed is not None
+    text = text.replace('version: "1.0"', 'version: "1.1"')
+    text = text.replace("effective: 2026-08-15", "effective: 2026-12-01")
+    assert OLD_P2 in text
+    text = text.replace(OLD_P2, NEW_P2)
+    p3 = re.search(r"- \{#p3\} .*\n", text)
+    assert p3 is not None
+    text = text[: p3.end()] + f"- {{#p4}} {NEW_P4}\n" + text[p3.end() :]
+    text = text.replace(removed.group(0), "")
+    path.write_text(text, encoding="utf-8")
+    return removed.group(1)
+
+
+def test_change_feed_shows_exactly_the_edits_of_a_new_version(
+    clean_driver: Driver, embedder: Embedder, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for f in (SAMPLE / "listings").glob(f"{DOC}.*.md"):
+        shutil.copy(f, corpus / f.name)
+    first = ingest_corpus(corpus, clean_driver, "neo4j", embedder, corpus_name="cf")
+    assert first.errors == []
+    reader = CoverageReader(clean_driver, "neo4j")
+    assert change_feed(reader, dt.date(2026, 12, 1)) == []
+
+    x2 = _edit(corpus / f"{DOC}.en.md")
+    second = ingest_corpus(corpus, clean_driver, "neo4j", embedder, corpus_name="cf")
+    assert second.errors == [] and second.written == 1
+
+    feed = change_feed(reader, dt.date(2026, 12, 1))
+    assert [(v.doc_id, v.lang, v.version, v.previous_version) for v in feed] == [
+        (DOC, "en", "1.1", "1.0")
+    ]
+    got = {(c.change, c.item_id, c.old_text, c.new_text) for c in feed[0].changes}
+    assert got == {
+        (ChangeKind.REWORDED, "p2", OLD_P2, NEW_P2),
+        (ChangeKind.ADDED, "p4", None, NEW_P4),
+        (ChangeKind.REMOVED, "x2", x2, None),
+    }
+    assert [c.item_id for c in feed[0].changes] == ["p2", "p4", "x2"]  # document order
+    assert {c.section for c in feed[0].changes} == {"policy", "escalation"}
+    assert feed[0].counts() == {"added": 1, "removed": 1, "reworded": 1}
+    md = changes_markdown(feed, "2026-12-01")
+    assert "**reworded** policy p2" in md and NEW_P4 in md
+
+    # The first versions are in the feed from their own effective date, with nothing to diff.
+    older = change_feed(reader, dt.date(2026, 8, 15), dt.date(2026, 8, 31))
+    assert {(v.lang, v.version, v.new_document) for v in older} == {
+        ("en", "1.0", True),
+        ("ja", "1.0", True),
+    }
+
+    # The Japanese translation now follows en@1.0: the report names the changed statements.
+    report = build_report(reader, dt.date(2026, 12, 2), 30)
+    outdated = {
+        (f.lang, f.item) for f in report.findings if f.kind is FindingKind.OUTDATED_TRANSLATION
+    }
+    assert outdated == {("ja", "p2"), ("ja", "p4"), ("ja", "x2")}
+
+
+def _entry(n: int) -> QueryLogEntry:
+    return QueryLogEntry(
+        id=f"q{n}",
+        at=dt.datetime(2026, 11, 1, 9, 0, n, tzinfo=dt.UTC),
+        query=f"question {n}",
+        query_lang="en",
+        mode="hybrid",
+        result_count=1,
+        best_score=0.01 * n,
+        top_scores=[0.01 * n],
+        result_ids=[f"doc#p{n}"],
+        result_topics=["ipr/counterfeit"],
+    )
+
+
+def test_query_log_is_bounded_and_takes_feedback(clean_driver: Driver) -> None:
+    reader = CoverageReader(clean_driver, "neo4j")
+    trimmed = [reader.log_query(_entry(n), keep=3) for n in range(1, 6)]
+    assert trimmed == [0, 0, 0, 1, 1]
+    assert count(clean_driver, "MATCH (q:QueryLog) RETURN count(q)") == 3
+    assert [e.id for e in reader.query_log(10)] == ["q5", "q4", "q3"]  # newest kept
+    assert reader.query_feedback("q4", answered=False)
+    assert not reader.query_feedback("q1", answered=True)  # trimmed away
+    logged = {e.id: e for e in reader.query_log(10)}
+    assert logged["q4"].answered is False and logged["q5"].answered is None
+    assert logged["q5"].result_topics == ["ipr/counterfeit"]

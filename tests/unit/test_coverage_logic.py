@@ -1,0 +1,240 @@
+"""Coverage logic without a database: text signals, the checks on hand-made facts, the
+version diff and unanswered-demand grouping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kg.coverage import (
+    DocumentFacts,
+    PassageFacts,
+    QueryLogEntry,
+    StatementFacts,
+    StatementText,
+    TopicFacts,
+    VersionFacts,
+)
+from ontology.governance import ChangeKind, FindingKind
+from search_api.coverage.changes import diff_passages
+from search_api.coverage.demand import demand, likely_topic, why_unanswered
+from search_api.coverage.findings import Analysis, CoverageFacts
+from search_api.coverage.signals import (
+    conflicting_numbers,
+    first_offence,
+    first_stage,
+    mask_markets,
+    numbers,
+    version_order,
+)
+
+TODAY = dt.date(2026, 11, 1)
+
+
+# --- signals ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("First violation: the listing is removed and the seller receives a warning. "
+         "Second violation within 90 days: listing suspended for 14 days.", "en",
+         {"removal", "warning"}),
+        ("First confirmed violation: the listing is removed and the shop is suspended "
+         "immediately, with no warning stage.", "en", {"removal", "account suspension"}),
+        ("Listings judged counterfeit are removed. First violation: a warning and one strike; "
+         "second within 90 days: 7-day listing suspension; third: account suspension.", "en",
+         {"removal", "warning", "strike"}),
+        ("The listing is removed and the seller receives one strike; three strikes within 180 "
+         "days lead to account suspension.", "en", {"removal", "strike"}),
+        ("初回は出品を削除し、セラーに警告する。90日以内の2回目は14日間の出品停止とする。", "ja",
+         {"removal", "warning"}),
+        ("違反が確認された場合は初回から、出品を削除しショップを即時停止する。警告の段階は設けない。",
+         "ja", {"removal", "account suspension"}),
+        ("鑑定で模倣品と判定された場合は、初回であっても出品を削除し、アカウントを即時停止する。", "ja",
+         {"removal", "account suspension"}),
+    ],
+)  # fmt: skip
+def test_first_offence_sanctions(text: str, lang: str, expected: set[str]) -> None:
+    assert first_offence(text, lang) == expected
+
+
+def test_first_stage_stops_at_the_second_violation() -> None:
+    text = "First violation: warning. Second violation within 90 days: suspension."
+    assert first_stage(text, "en") == "First violation: warning."
+    assert first_stage("初回は警告、90日以内の2回目は停止する。", "ja") == "初回は警告、"
+
+
+def test_numbers_fold_japanese_units_and_words() -> None:
+    assert numbers("5万円以上") == {"50000"}
+    assert numbers("at least 3 real photos, including one that shows damage") == {"1", "3"}
+    assert numbers("90日以内の2回目は") == {"90"}  # 2回目 is a stage, not a quantity
+    assert numbers("before 16:00 on 10,000 items") == {"16", "10000"}
+
+
+def test_conflicting_numbers_need_the_same_unit() -> None:
+    assert conflicting_numbers("within 24 hours", "within 48 hours") == [("hour", "24", "48")]
+    assert conflicting_numbers("within 24 hours", "after 3 days") == []
+    assert conflicting_numbers("18歳未満", "21歳未満") == [("歳", "18", "21")]
+
+
+def test_mask_markets_and_versions() -> None:
+    assert mask_markets("Alcohol in Singapore") == mask_markets("Alcohol in  Malaysia")
+    assert mask_markets("酒類（シンガポール）") == mask_markets("酒類（マレーシア）")
+    assert version_order("1.10") > version_order("1.9")
+
+
+# --- checks on hand-made facts --------------------------------------------------------------
+def _doc(
+    doc_id: str, topic: str = "t/a", markets: tuple[str, ...] = ("JP",),
+    langs: tuple[str, ...] = ("en", "ja"), review_by: dt.date | None = dt.date(2027, 6, 1),
+    translation: tuple[str, str] | None = None, source_version: str = "1.0",
+) -> DocumentFacts:  # fmt: skip
+    """The first language is the source; the others translate `translation` (lang, version),
+    by default the source's version."""
+    source, *others = langs
+    versions = [VersionFacts(f"{doc_id}@{source}@{source_version}", source, source_version,
+                             doc_id, dt.date(2026, 1, 1), review_by, True, None, None)]  # fmt: skip
+    tr_lang, tr_version = translation or (source, source_version)
+    versions += [
+        VersionFacts(f"{doc_id}@{lang}@{tr_version}", lang, tr_version, doc_id,
+                     dt.date(2026, 1, 1), review_by, True, tr_lang, tr_version)
+        for lang in others
+    ]  # fmt: skip
+    return DocumentFacts(doc_id, topic, markets, f"owner of {doc_id}", source, (), tuple(versions))
+
+
+def _st(
+    doc: str, item: str, kind: str, texts: dict[str, str], applies_to: tuple[str, ...] = (),
+    vec: tuple[float, ...] | None = None,
+) -> StatementFacts:  # fmt: skip
+    return StatementFacts(
+        f"{doc}#{item}", doc, item, kind, None, tuple(f"{doc}#{a}" for a in applies_to),
+        tuple(StatementText(lang, t, kind, 1, vec) for lang, t in texts.items()),
+    )  # fmt: skip
+
+
+def _facts(docs: list[DocumentFacts], sts: list[StatementFacts]) -> CoverageFacts:
+    topics = [TopicFacts("t", "T", "T", None, False), TopicFacts("t/a", "A", "A", "t", True),
+              TopicFacts("t/b", "B", "B", "t", True)]  # fmt: skip
+    return CoverageFacts(docs, sts, [], topics)
+
+
+def _keys(facts: CoverageFacts) -> set[tuple[str, str, str, str]]:
+    return {f.key for f in Analysis(facts, TODAY).findings()}
+
+
+def test_structural_checks() -> None:
+    docs = [
+        _doc("d1", langs=("en",), review_by=dt.date(2026, 10, 1)),
+        _doc("d2", review_by=dt.date(2026, 11, 20)),
+    ]
+    sts = [
+        _st("d1", "p1", "policy", {"en": "Do not."}),
+        _st("d1", "a1", "enforcement", {"en": "Removed."}, ("p1",)),
+        _st("d1", "e1", "exception", {"en": "Unless."}),
+        _st("d2", "p1", "policy", {"en": "No.", "ja": "禁止。"}),
+        _st("d2", "x1", "escalation", {"en": "Escalate.", "ja": "回す。"}, ("p1",)),
+    ]
+    assert _keys(_facts(docs, sts)) == {
+        ("topic-without-document", "t/b", "-", "-"),
+        ("missing-translation", "d1", "ja", "-"),
+        ("stale", "d1", "en", "-"),
+        ("due-soon", "d2", "en,ja", "-"),
+        ("policy-without-escalation", "d1", "en", "p1"),
+        ("policy-without-enforcement", "d2", "en,ja", "p1"),
+        ("missing-applies-to", "d1", "en", "e1"),
+    }
+
+
+def test_outdated_translation_without_the_old_source_names_the_changed_statement() -> None:
+    docs = [_doc("d", translation=("en", "1.0"), source_version="1.1")]
+    sts = [
+        _st("d", "p1", "policy", {"en": "Sell at most 3 items.", "ja": "出品は1点まで。"}),
+        _st("d", "p2", "policy", {"en": "Never lie.", "ja": "嘘は禁止。"}),
+    ]
+    rows = [f for f in Analysis(_facts(docs, sts), TODAY).findings()
+            if f.kind is FindingKind.OUTDATED_TRANSLATION]  # fmt: skip
+    assert [(f.lang, f.item) for f in rows] == [("ja", "p1")]
+    assert rows[0].reason.startswith("ja follows en@1.0 but en is 1.1")
+
+
+def _pair_facts(markets_b: tuple[str, ...], text_b: str) -> CoverageFacts:
+    vec = (1.0, 0.0, 0.0)
+    docs = [_doc("a", markets=("JP",)), _doc("b", markets=markets_b)]
+    sts = []
+    for doc, text in (("a", "First violation: the listing is removed and a warning."),
+                      ("b", text_b)):  # fmt: skip
+        sts += [
+            _st(doc, "p1", "policy", {"en": f"Rule of {doc}.", "ja": "規則。"}, vec=vec),
+            _st(doc, "a1", "enforcement", {"en": text, "ja": text}, ("p1",), vec=vec),
+            _st(doc, "x1", "escalation", {"en": "Escalate.", "ja": "回す。"}, ("p1",), vec=vec),
+        ]
+    return _facts(docs, sts)
+
+
+def test_contradiction_needs_a_shared_market() -> None:
+    harsher = "First violation: the listing is removed and the account is suspended."
+    found = _keys(_pair_facts(("JP", "SG"), harsher))
+    assert ("contradiction", "a", "en,ja", "a1") in found
+    assert ("contradiction", "b", "en,ja", "a1") in found
+    # the same documents for different markets are not contradictions (near-duplicates)
+    other_market = _keys(_pair_facts(("SG",), harsher))
+    assert not any(k[0] == "contradiction" for k in other_market)
+    assert ("near-duplicate", "a", "en,ja", "a1") in other_market
+
+
+def test_same_requirements_are_no_contradiction() -> None:
+    same = "First violation: the listing is removed and the seller is warned."
+    assert not any(k[0] == "contradiction" for k in _keys(_pair_facts(("JP",), same)))
+
+
+# --- change diff ----------------------------------------------------------------------------
+def _p(version: str, section: str, suffix: str, text: str, item: str | None = None,
+       order: int = 0) -> PassageFacts:  # fmt: skip
+    return PassageFacts(version, section, section.title(), section, 1, f"{version}#{section}/{suffix}",
+                        item, f"d#{item}" if item else None, "policy" if item else None, order, text)  # fmt: skip
+
+
+def test_diff_passages() -> None:
+    old = [_p("v1", "overview", "b1", "Intro."), _p("v1", "policy", "p1", "A.", "p1", 0),
+           _p("v1", "policy", "p2", "B.", "p2", 1), _p("v1", "policy", "p3", "C.", "p3", 2)]  # fmt: skip
+    new = [_p("v2", "overview", "b1", "Intro."), _p("v2", "policy", "p1", "A!", "p1", 0),
+           _p("v2", "policy", "p3", "C.", "p3", 1), _p("v2", "policy", "p4", "D.", "p4", 2)]  # fmt: skip
+    got = [(c.change, c.item_id, c.old_text, c.new_text) for c in diff_passages(old, new)]
+    assert got == [
+        (ChangeKind.REWORDED, "p1", "A.", "A!"),
+        (ChangeKind.REMOVED, "p2", "B.", None),
+        (ChangeKind.ADDED, "p4", None, "D."),
+    ]
+
+
+# --- demand ---------------------------------------------------------------------------------
+def _q(n: int, query: str, score: float | None, answered: bool | None = None,
+       topics: tuple[str, ...] = ("ipr/counterfeit",)) -> QueryLogEntry:  # fmt: skip
+    return QueryLogEntry(
+        id=f"q{n}", at=dt.datetime(2026, 11, 1, 9, n, tzinfo=dt.UTC), query=query,
+        query_lang="en", mode="hybrid", result_count=0 if score is None else 3,
+        best_score=score, top_scores=[] if score is None else [score],
+        result_topics=list(topics) if score is not None else [], answered=answered,
+    )  # fmt: skip
+
+
+def test_unanswered_demand() -> None:
+    entries = [
+        _q(1, "fake perfume samples", 0.03),
+        _q(2, "Fake perfume sample", 0.02),
+        _q(3, "counterfeit watch", 0.12, answered=False),
+        _q(4, "counterfeit watch strap", 0.12, answered=True),
+        _q(5, "drone batteries", None),
+        _q(6, "replica bags", 0.12),
+    ]
+    assert [why_unanswered(e, 0.07) for e in entries] == [
+        "weak", "weak", "feedback", None, "no results", None,
+    ]  # fmt: skip
+    assert likely_topic(entries[4]) == "(no result)"
+    d = demand(entries, 0.07)
+    assert d.logged == 6 and len(d.unanswered) == 4
+    assert [(g.label, g.count) for g in d.by_topic] == [("ipr/counterfeit", 3), ("(no result)", 1)]
+    wording = {g.label: g.count for g in d.by_wording}
+    assert wording == {"fake perfume samples": 2, "counterfeit watch": 1, "drone batteries": 1}
+    assert d.for_topics(["ipr"]).by_topic[0].count == 3
