@@ -10,6 +10,7 @@ from typing import Any
 
 from neo4j import Driver, Query
 from neo4j.exceptions import (
+    ClientError,
     DriverError,
     Neo4jError,
     ServiceUnavailable,
@@ -79,6 +80,13 @@ def _graph_errors() -> Iterator[None]:
         yield
     except (ServiceUnavailable, SessionExpired) as e:
         raise GraphUnavailable(f"Neo4j is not reachable: {e}") from e
+    except ClientError as e:
+        if "no such" in (e.message or "").lower() and "index" in (e.message or "").lower():
+            # A graph nothing was ingested into yet has no search indexes.
+            raise GraphUnavailable(
+                "the graph has no search indexes yet: ingest a corpus first (sopkg ingest)"
+            ) from e
+        raise
     except TransientError as e:
         # Database starting, stopping or briefly unavailable: worth a retry, not a 500.
         raise GraphUnavailable(f"Neo4j is temporarily unavailable: {e.message}") from e
