@@ -3,7 +3,8 @@
 The benchmarks run against a local Neo4j instance of their own (default `bench`), never the
 user's `main` graph nor the `test` / `eval` instances that the test suite and `sopkg eval`
 wipe. The instance is started on demand and left running, so the next script reuses it;
-stop it with `sopkg neo4j stop --instance bench` (or `--stop` on the scripts).
+stop it with `sopkg neo4j stop --instance bench` (or `--stop` on the ingest script). The
+synthetic graph has its own instance, `bench-synthetic`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from kg.settings import Settings  # noqa: E402
 
 RESERVED_INSTANCES = frozenset({"main", "test", "eval"})
 DEFAULT_INSTANCE = "bench"
+# The synthetic graph takes minutes to build: it lives apart, so that a script ingesting a
+# corpus into `bench` (which wipes anything else there) does not destroy it.
+SYNTHETIC_INSTANCE = "bench-synthetic"
 
 
 def bench_settings() -> Settings:
@@ -102,6 +106,10 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else math.nan
 
 
+# Environment variables that change the figures (thread pools of the embedding engines).
+_RELEVANT_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "SOPKG_EMBEDDER")
+
+
 def machine() -> dict[str, Any]:
     load1, load5, _ = os.getloadavg()
     return {
@@ -109,6 +117,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "loadavg_1m": round(load1, 2),
         "loadavg_5m": round(load5, 2),
+        "env": {k: os.environ[k] for k in _RELEVANT_ENV if k in os.environ},
     }
 
 

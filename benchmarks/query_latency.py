@@ -5,7 +5,7 @@
     python benchmarks/query_latency.py --queries queries.jsonl --corpus sample_corpus
     python benchmarks/query_latency.py --queries queries.jsonl            # graph as it is
 
-The graph lives on the local `bench` Neo4j instance:
+The graph lives on a local Neo4j instance: `bench`, or `bench-synthetic` with --synthetic:
   --corpus DIR     ingests DIR (incrementally; the graph is wiped first if it holds
                    anything else, e.g. a synthetic graph);
   --synthetic N    builds a synthetic graph of N passages with synthetic_corpus.py
@@ -113,14 +113,22 @@ class RunResult:
             "empty_results": sum(1 for s in ok if s.results == 0),
         }
         if ok and ok[0].server:
-            split = {k: _pcts([s.server.get(k, 0.0) for s in ok]) for k in SPLIT}
-            out["server_ms"] = split
+            keys = split_keys(ok)
+            out["server_ms"] = {k: _pcts([s.server.get(k, 0.0) for s in ok]) for k in keys}
             total = sum(s.server.get("total", 0.0) for s in ok) or 1.0
             out["server_share_of_total"] = {
-                k: round(sum(s.server.get(k, 0.0) for s in ok) / total, 3) for k in SPLIT[:-1]
+                k: round(sum(s.server.get(k, 0.0) for s in ok) / total, 3)
+                for k in keys
+                if k != "total"
             }
             out["overhead_ms"] = _pcts([s.ms - s.server.get("total", 0.0) for s in ok])
         return out
+
+
+def split_keys(samples: Sequence[Sample]) -> list[str]:
+    """The timings the responses carry: the known ones in order, then any others."""
+    seen = {k for s in samples for k in s.server}
+    return [k for k in SPLIT if k in seen] + sorted(seen - set(SPLIT))
 
 
 def _pcts(values: Sequence[float]) -> dict[str, float]:
@@ -293,6 +301,52 @@ def serve() -> None:
 
 
 # --- the in-process path --------------------------------------------------------------
+class CypherTimer:
+    """Times every read query of `kg.reader.GraphReader` (wrapped for the in-process runs
+    only; the product code is not changed), by the name of its constant in kg.read_queries."""
+
+    def __init__(self) -> None:
+        from kg import read_queries
+
+        self.names = {
+            v: k for k, v in vars(read_queries).items() if isinstance(v, str) and k.isupper()
+        }
+        self.calls: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+        self.active = False
+
+    def install(self) -> None:
+        from kg.reader import GraphReader
+
+        orig = GraphReader._read
+        timer = self
+
+        def timed(reader: Any, cypher: Any, **params: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return orig(reader, cypher, **params)
+            finally:
+                if timer.active:
+                    ms = (time.perf_counter() - t) * 1000
+                    text = cypher if isinstance(cypher, str) else str(getattr(cypher, "text", ""))
+                    name = timer.names.get(text) or text.strip().split("\n")[0][:40]
+                    with timer.lock:
+                        timer.calls.setdefault(name, []).append(ms)
+
+        GraphReader._read = timed  # type: ignore[method-assign,assignment]
+
+    def summary(self, searches: int) -> dict[str, dict[str, float]]:
+        out = {}
+        for name, ms in sorted(self.calls.items(), key=lambda kv: -sum(kv[1])):
+            out[name] = {
+                "calls_per_search": round(len(ms) / max(searches, 1), 2),
+                "p50": round(b.percentile(ms, 50), 2),
+                "p95": round(b.percentile(ms, 95), 2),
+                "ms_per_search": round(sum(ms) / max(searches, 1), 2),
+            }
+        return out
+
+
 def in_process_sender(retriever: Any) -> Callable[[], Send]:
     from search_api.retrieval import SearchParams
 
@@ -349,9 +403,7 @@ def print_run(r: dict[str, Any], label: str) -> None:
           f"{r['errors']:>3} err  {r['throughput_qps']:>7.1f} q/s   "
           f"p50 {lat['p50']:7.1f}  p95 {lat['p95']:7.1f}  p99 {lat['p99']:7.1f} ms")  # fmt: skip
     if "server_ms" in r:
-        parts = "  ".join(
-            f"{k} {r['server_ms'][k]['p50']:.1f}/{r['server_ms'][k]['p95']:.1f}" for k in SPLIT
-        )
+        parts = "  ".join(f"{k} {v['p50']:.1f}/{v['p95']:.1f}" for k, v in r["server_ms"].items())
         shares = ", ".join(f"{k} {v:.0%}" for k, v in r["server_share_of_total"].items())
         print(f"  {'':<22}server p50/p95 ms: {parts}")
         print(f"  {'':<22}share of server time: {shares}")
@@ -402,10 +454,16 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="extra environment of the API process (repeatable), e.g. OMP_NUM_THREADS=1",
     )
-    ap.add_argument("--instance", default=b.DEFAULT_INSTANCE)
+    ap.add_argument(
+        "--instance",
+        help=f"local Neo4j instance (default: {b.SYNTHETIC_INSTANCE} with --synthetic, "
+        f"else {b.DEFAULT_INSTANCE})",
+    )
     ap.add_argument("--heap", default="2g")
     ap.add_argument("--pagecache", default="1g")
     args = ap.parse_args()  # fmt: skip
+    if args.instance is None:
+        args.instance = b.SYNTHETIC_INSTANCE if args.synthetic else b.DEFAULT_INSTANCE
     clients = [int(c) for c in args.clients.split(",") if c.strip()]
     queries = load_queries(args.queries)
     requests = min(args.max_requests, args.rounds * len(queries))
@@ -453,12 +511,18 @@ def main() -> None:
         extra["embed_only_ms"] = _pcts(emb)
 
         if args.in_process:
+            timer = CypherTimer()
+            timer.install()
             retriever = build_retriever(driver, conn.database, embedder, settings)
             make = in_process_sender(retriever)
             run_clients("warm-up", make, queries, 1, args.warmup, args.max_seconds)
             for c in clients:
+                timer.active = c == clients[0]
                 res = run_clients("in-process", make, queries, c, requests, args.max_seconds)
                 runs[f"in_process_{c}"] = res.summary()
+                if c == clients[0]:
+                    extra["cypher_ms"] = timer.summary(len(res.samples))
+                timer.active = False
                 b.log(f"in-process, {c} client(s): {len(res.samples)} requests in "
                       f"{res.wall_s:.1f} s")  # fmt: skip
 
@@ -476,6 +540,11 @@ def main() -> None:
     print()
     for name, r in runs.items():
         print_run(r, name.rsplit("_", 1)[0].replace("_", "-"))
+    if "cypher_ms" in extra:
+        print(f"\n  Cypher read queries, in-process at {clients[0]} client (ms):")
+        for name, v in extra["cypher_ms"].items():
+            print(f"    {name:<28}{v['calls_per_search']:>5} calls/search  p50 {v['p50']:6.1f}"
+                  f"  p95 {v['p95']:6.1f}  {v['ms_per_search']:6.1f} ms/search")  # fmt: skip
     e = extra["embed_only_ms"]
     print(f"\n  query embedding alone (in-process, {len(emb)} queries): "
           f"p50 {e['p50']:.1f}  p95 {e['p95']:.1f}  p99 {e['p99']:.1f} ms")  # fmt: skip

@@ -21,7 +21,7 @@ Embedding 100,000 passages would take hours on a laptop CPU. Instead:
    document, as ingest does), then `finish_corpus`, then the indexes are awaited.
 
 N counts all passages in the graph (seed + synthetic). The graph lives on the local
-`bench` Neo4j instance, which is wiped first. The build is described on the `synthetic`
+`bench-synthetic` Neo4j instance (`--instance`), which is wiped first. The build is described on the `synthetic`
 Corpus node (`root`), so `query_latency.py --synthetic N` can reuse a matching graph.
 Prints how long each step took.
 """
@@ -412,7 +412,7 @@ def main() -> None:
         action="store_true",
         help="embed every seed passage, even those already embedded in the graph",
     )
-    ap.add_argument("--instance", default=b.DEFAULT_INSTANCE)
+    ap.add_argument("--instance", default=b.SYNTHETIC_INSTANCE)
     ap.add_argument("--heap", default="2g")
     ap.add_argument("--pagecache", default="1g")
     args = ap.parse_args()  # fmt: skip

@@ -19,13 +19,13 @@ from typing import Any, TextIO
 from neo4j import Driver
 from neo4j.exceptions import Neo4jError
 
-from ingest.concepts import build_document
+from ingest.concepts import build_document, version_key
 from ingest.corpus import load_corpus
 from ingest.model import Corpus, ParsedFile
 from kg.embedders import Embedder
 from kg.records import DocumentRecord, VersionRecord
 from kg.schema import EmbedderInfo, drop_vector_indexes, migrate
-from kg.writer import GraphWriter
+from kg.writer import ExistingVersion, GraphWriter
 
 Progress = Callable[[int, int, str], None]
 
@@ -62,20 +62,28 @@ class _Clock:
         return now
 
 
-def changed_versions(doc: DocumentRecord, writer: GraphWriter) -> list[VersionRecord] | None:
-    """Versions that need writing; None when the document is unchanged."""
-    existing = {e.key: e for e in writer.existing_versions(doc.id)}
-    changed = [
+def unchanged(files: Sequence[ParsedFile], existing: Sequence[ExistingVersion]) -> bool:
+    """True when every file matches a live version with the same content hash and no other
+    version of the document is live: nothing to analyse, embed or write."""
+    live = {e.key: e for e in existing if e.current}
+    keys = {version_key(f.meta.id, f.meta.lang, f.meta.version): f for f in files}
+    return set(live) == set(keys) and all(
+        live[k].hash == f.content_hash for k, f in keys.items()
+    )
+
+
+def changed_versions(
+    doc: DocumentRecord, existing: Sequence[ExistingVersion]
+) -> list[VersionRecord]:
+    """Versions that need writing: new, edited in place, or not live."""
+    by_key = {e.key: e for e in existing}
+    return [
         v
         for v in doc.versions
-        if v.key not in existing
-        or existing[v.key].hash != v.content_hash
-        or not existing[v.key].current
+        if v.key not in by_key
+        or by_key[v.key].hash != v.content_hash
+        or not by_key[v.key].current
     ]
-    live_before = {k for k, e in existing.items() if e.current}
-    if not changed and live_before == {v.key for v in doc.versions}:
-        return None
-    return changed
 
 
 # Embeddings of passage texts seen by this process, so re-writing a document (a new
@@ -133,14 +141,15 @@ def ingest_corpus(
     for n, (doc_id, files) in enumerate(docs.items(), start=1):
         if progress:
             progress(n, len(docs), doc_id)
-        record = build_document(files, name)
-        t = clock.add("analyse", t)
-        changed = changed_versions(record, writer)
-        if changed is None:
+        existing = writer.existing_versions(doc_id)
+        if unchanged(files, existing):
             summary.skipped += 1
             t = clock.add("check", t)
             continue
         t = clock.add("check", t)
+        record = build_document(files, name)
+        changed = changed_versions(record, existing)
+        t = clock.add("analyse", t)
         embed_versions(changed, embedder, batch)
         t = clock.add("embed", t)
         try:

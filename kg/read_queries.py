@@ -165,15 +165,16 @@ RETURN p.key AS key, 0.0 AS score, p.lang AS lang, p.doc_id AS doc_id,
        p.statement_kind AS statement_kind, d.markets AS markets
 """
 
-# Every passage of a few documents scored against the query embedding (no index needed:
-# a handful of documents hold at most a few hundred passages).
+# Every passage of a few documents scored against the query embedding of its language
+# ($embeddings: lang -> vector). Reached from the documents (an index seek), not by a
+# property scan of all passages; a handful of documents hold a few hundred passages.
 DOCUMENT_PASSAGE_SIMILARITY = """
 UNWIND $doc_ids AS doc_id
-MATCH (p:Passage {doc_id: doc_id})
-WHERE p.retired = false AND p.lang = $lang AND p.embedding IS NOT NULL
+MATCH (d:Document {id: doc_id})-[:HAS_VERSION]->(:DocumentVersion)-[:HAS_SECTION]->(:Section)
+      -[:HAS_PASSAGE]->(p:Passage)
+WHERE p.retired = false AND p.lang IN keys($embeddings) AND p.embedding IS NOT NULL
   AND p.effective <= $as_of AND (p.valid_until IS NULL OR p.valid_until > $as_of)
-MATCH (d:Document {id: doc_id})
-RETURN p.key AS key, vector.similarity.cosine(p.embedding, $embedding) AS score,
+RETURN p.key AS key, vector.similarity.cosine(p.embedding, $embeddings[p.lang]) AS score,
        p.lang AS lang, p.doc_id AS doc_id, p.statement_key AS statement_key,
        p.align_key AS align_key, p.statement_kind AS statement_kind, d.markets AS markets
 ORDER BY score DESC

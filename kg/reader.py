@@ -154,14 +154,18 @@ class GraphReader:
         return out
 
     def document_passages(
-        self, embedding: Sequence[float], lang: str, doc_ids: Sequence[str], as_of: dt.date
-    ) -> list[Hit]:
-        """All passages in `lang` of the given documents, by similarity to `embedding`."""
+        self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
+    ) -> dict[str, list[Hit]]:
+        """All passages of the given documents, per language, by similarity to that
+        language's query embedding."""
         rows = self._read(
             q.DOCUMENT_PASSAGE_SIMILARITY,
-            embedding=list(embedding), lang=lang, doc_ids=list(doc_ids), as_of=as_of,
+            embeddings=embeddings, doc_ids=list(doc_ids), as_of=as_of,
         )  # fmt: skip
-        return _hits(rows)
+        out: dict[str, list[Hit]] = {lang: [] for lang in embeddings}
+        for h in _hits(rows):
+            out[h.lang].append(h)
+        return out
 
     def statement_neighbours(self, keys: Sequence[str]) -> dict[str, list[str]]:
         rows = self._read(q.STATEMENT_NEIGHBOURS, keys=list(keys))

@@ -272,10 +272,7 @@ class Retriever:
                 docs.append(doc_of(u.unit))
             if len(docs) == self.fusion.focus_docs:
                 break
-        per_lang = {
-            lang: self.reader.document_passages(vec, lang, docs, as_of)
-            for lang, vec in qvecs.items()
-        }
+        per_lang = self.reader.document_passages(qvecs, docs, as_of)
         return merge_dense(per_lang, qlang, self.fusion.default_gap)
 
     def search(self, p: SearchParams) -> SearchOutcome:
