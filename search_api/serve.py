@@ -46,6 +46,7 @@ def serve(
         roles = sorted(set(served.api_keys.values()))
         note = f"{len(served.api_keys)} API key(s) configured (roles: {', '.join(roles)})"
     print(f"sopkg API at {url}  (docs {url}/docs)", flush=True)
+    print(f"Search page: {url}/", flush=True)
     print(f"  Neo4j: {conn.redacted()}", file=sys.stderr)
     print(f"  {note}", file=sys.stderr)
     if ingest_runner is None:
