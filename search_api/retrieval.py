@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from statistics import median
 from typing import Any, Literal
@@ -20,6 +21,9 @@ from search_api.expansion import Expansion, Glossary
 from search_api.intent import QueryIntent, understand
 
 Mode = Literal["hybrid", "fused", "lexical", "dense"]
+# Neo4j round trips of one search that do not depend on each other run here.
+_POOL = ThreadPoolExecutor(max_workers=6, thread_name_prefix="retrieve")
+
 RETRIEVERS_BY_MODE: dict[str, tuple[str, ...]] = {
     "hybrid": ("lexical", "lexical_cross", "dense"),  # fused, with glossary expansion
     "fused": ("lexical", "dense"),
@@ -50,7 +54,9 @@ class FusionConfig:
     # document written in one language only competes on equal terms.
     families: dict[str, tuple[str, ...]] = field(
         default_factory=lambda: {
-            "lexical": ("lexical", "lexical_cross"), "dense": ("dense",), "focus": ("focus",)
+            "lexical": ("lexical", "lexical_cross"),
+            "dense": ("dense",),
+            "focus": ("focus",),
         }
     )
     # "focus" is the second stage inside the leading documents (Retriever.focus).
@@ -217,14 +223,17 @@ class Retriever:
         expansion = self.glossary.expand(p.query, qlang) if "lexical_cross" in use else Expansion()
         ranked: dict[str, list[Hit]] = {}
         qvecs: dict[str, list[float]] = {}
+        pending: dict[str, Future[list[Hit]]] = {}
         t = time.perf_counter()
+        # Fulltext queries run on the pool while the query is embedded here (the embedder's
+        # C engine releases the GIL), and the per-language vector queries run side by side.
         if "lexical" in use:
             own_index = "passage_ja" if qlang == "ja" else "passage_en"
             own_terms = ja_terms(p.query) if qlang == "ja" else en_terms(p.query)
             own_extra = expansion.ja_terms if qlang == "ja" else expansion.en_terms
             boosts = {t_: b for t_, b in own_extra.items() if t_ not in own_terms}
             q_own = fulltext_query([*own_terms, *boosts], boosts)
-            ranked["lexical"] = self.reader.fulltext(own_index, q_own, flt, depth)
+            pending["lexical"] = _POOL.submit(self.reader.fulltext, own_index, q_own, flt, depth)
         if "lexical_cross" in use:
             # The other language's index: glossary translations, plus for a Japanese query
             # the Latin words it carries ("LINE", "PayPay").
@@ -235,10 +244,10 @@ class Retriever:
                 cross_terms = dict(expansion.ja_terms)
                 index = "passage_ja"
             q_cross = fulltext_query(list(cross_terms), cross_terms)
-            ranked["lexical_cross"] = self.reader.fulltext(index, q_cross, flt, depth)
-        timings["lexical"] = (time.perf_counter() - t) * 1000
+            pending["lexical_cross"] = _POOL.submit(
+                self.reader.fulltext, index, q_cross, flt, depth
+            )
         if "dense" in use:
-            t = time.perf_counter()
             langs = [p.language] if p.language else list(LANGUAGES)
             # Other languages are searched with the query plus the glossary's words for the
             # ideas it names in that language: a partial translation the model can use.
@@ -248,13 +257,21 @@ class Retriever:
                 for lang in langs
             }  # fmt: skip
             distinct = sorted(set(texts.values()))
+            te = time.perf_counter()
             vectors = dict(zip(distinct, self.embedder.embed_queries(distinct), strict=True))
-            timings["embed"] = (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
+            timings["embed"] = (time.perf_counter() - te) * 1000
             qvecs = {lang: [float(x) for x in vectors[texts[lang]]] for lang in langs}
-            per_lang = {lang: self.reader.vector(qvecs[lang], lang, flt, depth) for lang in langs}
+            dense_jobs = {
+                lang: _POOL.submit(self.reader.vector, qvecs[lang], lang, flt, depth)
+                for lang in langs
+            }
+            td = time.perf_counter()
+            per_lang = {lang: job.result() for lang, job in dense_jobs.items()}
             ranked["dense"] = merge_dense(per_lang, qlang, self.fusion.default_gap)
-            timings["dense"] = (time.perf_counter() - t) * 1000
+            timings["dense"] = (time.perf_counter() - td) * 1000
+        for name, job in pending.items():
+            ranked[name] = job.result()
+        timings["retrieve"] = (time.perf_counter() - t) * 1000
         return qlang, expansion, ranked, qvecs
 
     def focus(
@@ -332,13 +349,14 @@ class Retriever:
             units = [u for u in units if u.hits]
         # The best passage of each unit, preferring the query language among its hits.
         chosen = {u.unit: _prefer_lang(u.hits, qlang) for u in units}
+        statements = [u.unit for u in units if chosen[u.unit].statement_key]
+        related_job = _POOL.submit(self.reader.related, statements, as_of) if statements else None
         twins = self.reader.twins([h.key for h in chosen.values()], as_of)
         keys = {h.key for h in chosen.values()}
         for k in chosen.values():
             keys.update(twins.get(k.key, []))
         details = self.reader.passage_details(sorted(keys))
-        statements = [u.unit for u in units if chosen[u.unit].statement_key]
-        related = self.reader.related(statements, as_of) if statements else {}
+        related = related_job.result() if related_job else {}
         out = []
         for rank, u in enumerate(units, start=1):
             hit = chosen[u.unit]
