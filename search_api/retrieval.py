@@ -251,9 +251,11 @@ class Retriever:
             langs = [p.language] if p.language else list(LANGUAGES)
             # Other languages are searched with the query plus the glossary's words for the
             # ideas it names in that language: a partial translation the model can use.
-            other = [x for x in langs if x != qlang and expansion.gloss(x)]
-            glossed = f"{p.query} ({expansion.gloss(other[0])})" if other else p.query
-            texts = {lang: glossed for lang in langs}
+            texts = {
+                lang: p.query if lang == qlang or not expansion.gloss(lang)
+                else f"{p.query} ({expansion.gloss(lang)})"
+                for lang in langs
+            }  # fmt: skip
             distinct = sorted(set(texts.values()))
             te = time.perf_counter()
             vectors = dict(zip(distinct, self.embedder.embed_queries(distinct), strict=True))
