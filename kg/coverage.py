@@ -17,31 +17,7 @@ from neo4j import Query
 
 from kg import coverage_queries as q
 from kg.reader import GraphReader, _graph_errors
-
-
-def _date(v: Any) -> dt.date | None:
-    """Neo4j Date / DateTime, datetime.date or an ISO string -> datetime.date."""
-    if v is None:
-        return None
-    to_native = getattr(v, "to_native", None)
-    if callable(to_native):
-        v = to_native()
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v)[:10])
-
-
-def _datetime(v: Any) -> dt.datetime | None:
-    if v is None:
-        return None
-    to_native = getattr(v, "to_native", None)
-    if callable(to_native):
-        v = to_native()
-    if isinstance(v, dt.datetime):
-        return v
-    return dt.datetime.fromisoformat(str(v))
+from kg.temporal import to_date, to_datetime
 
 
 @dataclass(frozen=True)
@@ -191,14 +167,14 @@ class QueryLogEntry:
     def from_props(cls, p: dict[str, Any]) -> QueryLogEntry:
         return cls(
             id=str(p["id"]),
-            at=_datetime(p["at"]) or dt.datetime.now(dt.UTC),
+            at=to_datetime(p["at"]) or dt.datetime.now(dt.UTC),
             query=str(p.get("query") or ""),
             query_lang=str(p.get("query_lang") or ""),
             mode=str(p.get("mode") or ""),
             market=p.get("market"),
             topic=p.get("topic"),
             language=p.get("language"),
-            as_of=_date(p.get("as_of")),
+            as_of=to_date(p.get("as_of")),
             source=str(p.get("source") or "api"),
             role=p.get("role"),
             result_count=int(p.get("result_count") or 0),
@@ -222,8 +198,8 @@ class CoverageReader(GraphReader):
                     lang=v["lang"],
                     version=str(v.get("version") or ""),
                     title=v.get("title"),
-                    effective=_date(v.get("effective")),
-                    review_by=_date(v.get("review_by")),
+                    effective=to_date(v.get("effective")),
+                    review_by=to_date(v.get("review_by")),
                     current=bool(v.get("current")),
                     translation_of_lang=v.get("translation_of_lang"),
                     translation_of_version=v.get("translation_of_version"),
@@ -320,11 +296,11 @@ class CoverageReader(GraphReader):
                 lang=r["lang"],
                 version=str(r.get("version") or ""),
                 title=r.get("title"),
-                effective=_date(r.get("effective")),
+                effective=to_date(r.get("effective")),
                 current=bool(r.get("current")),
                 previous_key=r.get("previous_key"),
                 previous_version=r.get("previous_version"),
-                previous_effective=_date(r.get("previous_effective")),
+                previous_effective=to_date(r.get("previous_effective")),
             )
             for r in self._read(q.VERSIONS_SINCE, since=since, until=until)
         ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from kg.temporal import to_date
 from ontology.governance import ChangeKind, FindingKind
 from ontology.vocabulary import ALL_MARKETS, LANGUAGES, MARKETS
 
@@ -29,21 +30,7 @@ TOPIC_PATTERN = r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$"
 MAX_LIMIT = 50
 
 
-def _native_date(v: Any) -> Any:
-    """Neo4j temporal values (neo4j.time.Date / DateTime) and ISO strings -> datetime.date."""
-    if v is None or (isinstance(v, dt.date) and not isinstance(v, dt.datetime)):
-        return v
-    to_native = getattr(v, "to_native", None)
-    if callable(to_native):
-        v = to_native()
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, str):
-        return dt.date.fromisoformat(v[:10])
-    return v
-
-
-Date = Annotated[dt.date, BeforeValidator(_native_date)]
+Date = Annotated[dt.date, BeforeValidator(to_date)]
 
 
 def _valid_text(value: str, what: str) -> str:

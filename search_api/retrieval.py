@@ -16,6 +16,7 @@ from typing import Any, Literal
 from kg.analysis import detect_language, en_terms, fulltext_query, ja_terms
 from kg.embedders import Embedder
 from kg.reader import GraphReader, Hit, HitFilter
+from kg.temporal import to_date
 from ontology.vocabulary import ALL_MARKETS, LANGUAGES
 from search_api.expansion import Expansion, Glossary
 from search_api.intent import QueryIntent, understand
@@ -393,7 +394,7 @@ class Retriever:
         qlang: str,
     ) -> dict[str, Any]:
         today = self._today()
-        review_by = _date(main.get("review_by"))
+        review_by = to_date(main.get("review_by"))
         return {
             "rank": rank,
             "unit": {
@@ -443,14 +444,6 @@ def _prefer_lang(hits: Sequence[tuple[int, Hit]], lang: str) -> Hit:
     return min(same or hits, key=lambda ph: ph[0])[1]
 
 
-def _date(v: Any) -> dt.date | None:
-    if v is None:
-        return None
-    if isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v))
-
-
 def _outdated(d: dict[str, Any]) -> bool:
     src = d.get("source_current_version")
     mine = d.get("translation_of_version")
@@ -458,7 +451,7 @@ def _outdated(d: dict[str, Any]) -> bool:
 
 
 def _citation(d: dict[str, Any]) -> dict[str, Any]:
-    effective = _date(d.get("effective"))
+    effective = to_date(d.get("effective"))
     heading_path = list(d.get("heading_path") or [])
     where = d["item_id"] or (d["anchor"] or d["align_key"])
     line = (
