@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from typing_extensions import TypeIs
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ingest.model import Block, FrontMatter, Issue, Item, Link, ParsedFile, Section, Severity
@@ -222,13 +223,20 @@ def _is_empty(node: Node) -> bool:
     return isinstance(node, SequenceNode | MappingNode) and not node.value
 
 
+def _given(node: Node | None, fields: _Fields, key: str, rep: _Reporter) -> TypeIs[Node]:
+    """True when the key has a value; an error when a required key is absent or empty."""
+    if node is not None and not _is_empty(node):
+        return True
+    if key in REQUIRED_KEYS:
+        what = "is missing" if node is None else "is empty"
+        rep.error(fields.line(key), "required-key", f"required key `{key}` {what}")
+    return False
+
+
 def _text(fields: _Fields, key: str, rep: _Reporter) -> str | None:
     """A scalar field as the author typed it; None (with an error if required) when absent."""
     node = fields.nodes.get(key)
-    if node is None or _is_empty(node):
-        if key in REQUIRED_KEYS:
-            what = "is missing" if node is None else "is empty"
-            rep.error(fields.line(key), "required-key", f"required key `{key}` {what}")
+    if not _given(node, fields, key, rep):
         return None
     if not isinstance(node, ScalarNode):
         rep.error(fields.line(key), "value-type", f"`{key}` must be text, not a {_node_kind(node)}")
@@ -239,10 +247,7 @@ def _text(fields: _Fields, key: str, rep: _Reporter) -> str | None:
 def _text_list(fields: _Fields, key: str, rep: _Reporter) -> list[tuple[str, int]] | None:
     """A list field as (text, line) pairs; None when absent or broken."""
     node = fields.nodes.get(key)
-    if node is None or _is_empty(node):
-        if key in REQUIRED_KEYS:
-            what = "is missing" if node is None else "is empty"
-            rep.error(fields.line(key), "required-key", f"required key `{key}` {what}")
+    if not _given(node, fields, key, rep):
         return None
     if not isinstance(node, SequenceNode):
         rep.error(fields.line(key), "value-type", f"`{key}` must be a list, e.g. `{key}: [a, b]`")
