@@ -172,21 +172,10 @@ OPTIONAL MATCH (p)-[r3:TRANSLATION_OF]-()
 DELETE r3
 """
 
-LINK_VERSION_TRANSLATIONS = """
+# One query per node kind ({label}: DocumentVersion, Section or Passage from the ontology).
+LINK_TRANSLATIONS = """
 UNWIND $pairs AS pr
-MATCH (a:DocumentVersion {key: pr[0]}), (b:DocumentVersion {key: pr[1]})
-MERGE (a)-[:TRANSLATION_OF]->(b)
-"""
-
-LINK_SECTION_TRANSLATIONS = """
-UNWIND $pairs AS pr
-MATCH (a:Section {key: pr[0]}), (b:Section {key: pr[1]})
-MERGE (a)-[:TRANSLATION_OF]->(b)
-"""
-
-LINK_PASSAGE_TRANSLATIONS = """
-UNWIND $pairs AS pr
-MATCH (a:Passage {key: pr[0]}), (b:Passage {key: pr[1]})
+MATCH (a:{label} {key: pr[0]}), (b:{label} {key: pr[1]})
 MERGE (a)-[:TRANSLATION_OF]->(b)
 """
 

@@ -11,7 +11,7 @@ from neo4j import Driver, ManagedTransaction
 from kg import write_queries as q
 from kg.records import DocumentRecord, VersionRecord
 from ontology.glossary import TermGroup
-from ontology.schema import STATEMENT_LABELS, passage_language_label
+from ontology.schema import STATEMENT_LABELS, Label, passage_language_label
 from ontology.taxonomy import Taxonomy
 from ontology.vocabulary import MARKETS, StatementKind
 
@@ -153,6 +153,10 @@ def _write_document(
     states = [[p.key, p.statement_key] for v in changed for p in v.passages if p.statement_key]
     tx.run(q.LINK_STATES, pairs=states).consume()
     tx.run(q.DROP_TRANSLATIONS, doc_id=doc.id).consume()
-    tx.run(q.LINK_VERSION_TRANSLATIONS, pairs=[list(p) for p in doc.version_pairs]).consume()
-    tx.run(q.LINK_SECTION_TRANSLATIONS, pairs=[list(p) for p in doc.section_pairs]).consume()
-    tx.run(q.LINK_PASSAGE_TRANSLATIONS, pairs=[list(p) for p in doc.passage_pairs]).consume()
+    for label, pairs in (
+        (Label.VERSION, doc.version_pairs),
+        (Label.SECTION, doc.section_pairs),
+        (Label.PASSAGE, doc.passage_pairs),
+    ):
+        query = q.LINK_TRANSLATIONS.replace("{label}", label.value)
+        tx.run(query, pairs=[list(p) for p in pairs]).consume()
