@@ -67,9 +67,7 @@ def unchanged(files: Sequence[ParsedFile], existing: Sequence[ExistingVersion]) 
     version of the document is live: nothing to analyse, embed or write."""
     live = {e.key: e for e in existing if e.current}
     keys = {version_key(f.meta.id, f.meta.lang, f.meta.version): f for f in files}
-    return set(live) == set(keys) and all(
-        live[k].hash == f.content_hash for k, f in keys.items()
-    )
+    return set(live) == set(keys) and all(live[k].hash == f.content_hash for k, f in keys.items())
 
 
 def changed_versions(
@@ -80,9 +78,7 @@ def changed_versions(
     return [
         v
         for v in doc.versions
-        if v.key not in by_key
-        or by_key[v.key].hash != v.content_hash
-        or not by_key[v.key].current
+        if v.key not in by_key or by_key[v.key].hash != v.content_hash or not by_key[v.key].current
     ]
 
 
