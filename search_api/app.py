@@ -22,6 +22,8 @@ from search_api.auth import check_access_settings
 from search_api.coverage_routes import governance
 from search_api.deps import IngestRunner, Runtime
 from search_api.errors import install_error_handlers
+from search_api.http import document_conditional_reads, install_http
+from search_api.openapi_extras import add_examples
 from search_api.routes import admin, probes, v1
 from search_api.web import install_web
 
@@ -81,6 +83,7 @@ def create_app(
         app.include_router(admin)
     app.include_router(probes)
     install_web(app)  # the web pages (/, /documents/..., /signin) and /static
+    install_http(app)  # HEAD on every GET, ETag and 304 on reads, gzip
     _document_query_limit(app, settings.max_query_chars)
     return app
 
@@ -100,6 +103,8 @@ def _document_query_limit(app: FastAPI, max_chars: int) -> None:
         )
         if query is not None:
             query["maxLength"] = max_chars
+        add_examples(schema)
+        document_conditional_reads(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
