@@ -93,9 +93,12 @@ def new_page(
     base_url: str,
     locale: str = "en-US",
     viewport: dict[str, int] = WIDE,
+    bypass_csp: bool = False,
 ) -> Any:
+    """`bypass_csp` lets a test inject a script (axe-core) past the pages' CSP."""
     context = browser.new_context(
         base_url=base_url,
+        bypass_csp=bypass_csp,
         locale=locale,
         viewport=viewport,
         permissions=["clipboard-read", "clipboard-write"],
