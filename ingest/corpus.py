@@ -8,7 +8,6 @@ allows them, their owners should still hear about them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -18,6 +17,7 @@ import yaml
 from ingest.model import Corpus, Issue, ParsedFile, Severity
 from ingest.parser import parse_file
 from ontology.glossary import GlossaryError, TermGroup, glossary_from_yaml
+from ontology.rules import compare_versions
 from ontology.taxonomy import Taxonomy, TaxonomyError, default_taxonomy
 from ontology.vocabulary import LANGUAGES
 
@@ -237,28 +237,6 @@ def _check_supersedes(files: list[ParsedFile], by_id: dict[str, Versions]) -> li
     ]
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    """ "2.3" -> (2, 3); trailing zeros dropped so that "2" and "2.0" are the same version."""
-    parts = [int(x) for x in re.findall(r"\d+", version)]
-    while parts and parts[-1] == 0:
-        parts.pop()
-    return tuple(parts)
-
-
-def _compare_versions(a: str, b: str) -> int:
-    """-1, 0 or 1 as version a is older than, equal to or newer than b.
-
-    Versions without digits cannot be ordered: any difference counts as older, so that a
-    translation that follows another text than the source's current one is reported.
-    """
-    if a == b:
-        return 0
-    if not (re.search(r"\d", a) and re.search(r"\d", b)):
-        return -1
-    ka, kb = version_key(a), version_key(b)
-    return (ka > kb) - (ka < kb)
-
-
 def _check_translations(doc_id: str, versions: Versions) -> list[Issue]:
     issues: list[Issue] = []
     ref = reference_version(versions)
@@ -289,7 +267,7 @@ def _check_translations(doc_id: str, versions: Versions) -> list[Issue]:
             )
             continue
         current = source.meta.version
-        order = _compare_versions(src_version, current)
+        order = compare_versions(src_version, current)
         if order < 0:
             issues.append(
                 _warn(

@@ -156,6 +156,9 @@ class QueryLogEntry:
     result_count: int = 0
     best_score: float | None = None
     top_scores: list[float] = field(default_factory=list)
+    # answer confidence (search_api.retrieval.Confidence); None for entries logged before it
+    agreement: float | None = None
+    separation: float | None = None
     result_ids: list[str] = field(default_factory=list)  # unit keys, best first
     result_topics: list[str] = field(default_factory=list)  # topic of each result's document
     answered: bool | None = None  # feedback: None until someone answers "did this answer it?"
@@ -180,6 +183,8 @@ class QueryLogEntry:
             result_count=int(p.get("result_count") or 0),
             best_score=p.get("best_score"),
             top_scores=[float(x) for x in p.get("top_scores") or []],
+            agreement=p.get("agreement"),
+            separation=p.get("separation"),
             result_ids=[str(x) for x in p.get("result_ids") or []],
             result_topics=[str(x) for x in p.get("result_topics") or []],
             answered=p.get("answered"),

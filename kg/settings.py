@@ -7,11 +7,13 @@ everything else is prefixed `SOPKG_`. See docs/operations.md for the full list.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Role = Literal["reader", "owner", "admin"]
@@ -19,6 +21,24 @@ Role = Literal["reader", "owner", "admin"]
 # The project root when installed editable from a clone; the state folder lives there
 # (git-ignored) so a clone carries its own Neo4j, password and caches.
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class ApiKeySpec(BaseModel):
+    key: str = Field(min_length=1)
+    role: Role
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    name: str
+    key: str = field(repr=False)
+    role: Role
+
+
+def legacy_key_name(key: str) -> str:
+    """The name of a key configured in the older `{"<key>": "<role>"}` form: a short digest,
+    so that logs can tell two keys apart without ever holding one."""
+    return "key-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 class Settings(BaseSettings):
@@ -54,8 +74,10 @@ class Settings(BaseSettings):
     embed_batch: int = 32
 
     # --- API -----------------------------------------------------------------------------
-    # API keys as JSON: {"<key>": "reader" | "owner" | "admin"}.
-    api_keys: dict[str, Role] = Field(default_factory=dict)
+    # API keys as JSON, each with a name that audit logs and per-key limits show:
+    # {"<name>": {"key": "<key>", "role": "reader" | "owner" | "admin"}}. The older form
+    # {"<key>": "<role>"} is still accepted; such a key is named by a digest of it.
+    api_keys: dict[str, Role | ApiKeySpec] = Field(default_factory=dict)
     open_mode: bool = False  # explicit local quickstart mode: no key needed, role admin
     host: str = "127.0.0.1"
     port: int = 8000
@@ -70,6 +92,16 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, v: Path) -> Path:
         return v.expanduser().resolve()
+
+    def keys(self) -> list[ApiKey]:
+        """Every configured key with its name and role, whichever form configured it."""
+        out = []
+        for name, spec in self.api_keys.items():
+            if isinstance(spec, ApiKeySpec):
+                out.append(ApiKey(name=name, key=spec.key, role=spec.role))
+            else:
+                out.append(ApiKey(name=legacy_key_name(name), key=name, role=spec))
+        return out
 
     def effective_today(self) -> dt.date:
         return self.today or dt.date.today()

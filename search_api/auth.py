@@ -25,7 +25,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from kg.errors import ConfigError
-from kg.settings import Settings, get_settings
+from kg.settings import ApiKey, Settings, get_settings
 from search_api.models import Role
 
 ROLE_RANK: dict[str, int] = {"reader": 1, "owner": 2, "admin": 3}
@@ -47,19 +47,25 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="sopkg"'}
 
 
+OPEN_MODE_NAME = "open-mode"
+
+
 @dataclass(frozen=True)
 class Principal:
+    """Who calls: the configured key's name (never the key) and its role."""
+
     role: Role
+    name: str
     open_mode: bool = False
 
 
-def _match(presented: str, keys: dict[str, Role]) -> Role | None:
-    """The role of the presented key; every configured key is compared (constant time)."""
-    found: Role | None = None
+def _match(presented: str, keys: list[ApiKey]) -> ApiKey | None:
+    """The configured key presented; every key is compared (constant time)."""
+    found: ApiKey | None = None
     given = presented.encode("utf-8", "surrogatepass")
-    for key, role in keys.items():
-        if hmac.compare_digest(given, key.encode("utf-8", "surrogatepass")):
-            found = role
+    for k in keys:
+        if hmac.compare_digest(given, k.key.encode("utf-8", "surrogatepass")):
+            found = k
     return found
 
 
@@ -73,9 +79,10 @@ def same_origin(request: Request) -> bool:
     return urlsplit(source).netloc.lower() == host.lower()
 
 
-def key_role(presented: str, settings: Settings) -> Role | None:
-    """The role of a key, None when unknown (constant time); for the sign-in page."""
-    return _match(presented, settings.api_keys)
+def key_principal(presented: str, settings: Settings) -> Principal | None:
+    """Who a key is, None when unknown (constant time); for the sign-in page."""
+    found = _match(presented, settings.keys())
+    return Principal(role=found.role, name=found.name) if found else None
 
 
 def principal(
@@ -86,7 +93,7 @@ def principal(
     cookie_key: Annotated[str | None, Security(api_key_cookie)] = None,
 ) -> Principal:
     if settings.open_mode:
-        return Principal(role="admin", open_mode=True)
+        return Principal(role="admin", name=OPEN_MODE_NAME, open_mode=True)
     presented = x_api_key or (authorization.credentials if authorization else None)
     if not presented and cookie_key:
         if request.method not in SAFE_METHODS and not same_origin(request):
@@ -100,10 +107,10 @@ def principal(
         raise HTTPException(
             401, "an API key is required (header X-API-Key or Authorization: Bearer)", _CHALLENGE
         )
-    role = _match(presented, settings.api_keys)
-    if role is None:
+    found = _match(presented, settings.keys())
+    if found is None:
         raise HTTPException(401, "unknown API key", _CHALLENGE)
-    return Principal(role=role)
+    return Principal(role=found.role, name=found.name)
 
 
 def require(role: Role) -> Any:
@@ -138,7 +145,7 @@ def check_access_settings(settings: Settings) -> None:
     if not settings.open_mode and not settings.api_keys:
         raise ConfigError(
             "no API keys configured: set SOPKG_API_KEYS, e.g. "
-            """SOPKG_API_KEYS='{"<a long random key>": "reader"}' """
+            """SOPKG_API_KEYS='{"moderation-web": {"key": "<a long random key>", "role": "reader"}}' """
             "(roles: reader, owner, admin), or run `sopkg serve --open` for a local-only "
             "quickstart without keys"
         )

@@ -473,7 +473,10 @@ class DemandGroupOut(BaseModel):
 class DemandOut(BaseModel):
     logged: int = Field(description="searches in the query log")
     unanswered: int
-    weak_score: float = Field(description="best fused score below which a search is weak")
+    weak_agreement: float = Field(
+        description="a search is weak when fewer than this share of the retriever families "
+        "used put its top result near the top of their own lists"
+    )
     by_topic: list[DemandGroupOut]
     by_wording: list[DemandGroupOut]
 

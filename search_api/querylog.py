@@ -18,7 +18,6 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Any
 
 from neo4j import Driver
 from neo4j.exceptions import DriverError, Neo4jError
@@ -42,7 +41,8 @@ def log_entry(
     params: SearchParams, outcome: SearchOutcome, role: str | None = None
 ) -> QueryLogEntry:
     """What is logged of one search (no I/O)."""
-    results: list[dict[str, Any]] = outcome.results
+    results = outcome.results
+    sure = outcome.confidence
     return QueryLogEntry(
         id=new_query_id(),
         at=dt.datetime.now(dt.UTC),
@@ -55,10 +55,12 @@ def log_entry(
         as_of=params.as_of,
         role=role,
         result_count=len(results),
-        best_score=float(results[0]["score"]) if results else None,
-        top_scores=[float(r["score"]) for r in results[:TOP_SCORES]],
-        result_ids=[str(r["unit"]["key"]) for r in results[:RESULT_IDS]],
-        result_topics=[str(r["document"]["topic"] or "") for r in results[:RESULT_IDS]],
+        best_score=results[0].score if results else None,
+        top_scores=[r.score for r in results[:TOP_SCORES]],
+        agreement=sure.agreement if sure else None,
+        separation=sure.separation if sure else None,
+        result_ids=[r.unit.key for r in results[:RESULT_IDS]],
+        result_topics=[r.document.topic or "" for r in results[:RESULT_IDS]],
     )
 
 

@@ -5,7 +5,6 @@ expansion of each result. The API and `sopkg eval` both call `Retriever.search`.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,9 +16,18 @@ from kg.analysis import detect_language, en_terms, fulltext_query, ja_terms
 from kg.embedders import Embedder
 from kg.reader import GraphReader, Hit, HitFilter
 from kg.temporal import to_date
+from ontology.rules import is_due_soon, is_outdated_translation, is_stale
 from ontology.vocabulary import ALL_MARKETS, LANGUAGES
 from search_api.expansion import Expansion, Glossary
 from search_api.intent import QueryIntent, understand
+from search_api.models import (
+    Citation,
+    DocumentFacts,
+    RelatedItem,
+    SearchResult,
+    Translation,
+    Unit,
+)
 
 Mode = Literal["hybrid", "fused", "lexical", "dense"]
 # Neo4j round trips of one search that do not depend on each other run here.
@@ -82,14 +90,43 @@ class UnitCandidate:
     hits: list[tuple[int, Hit]] = field(default_factory=list)  # (position in its list, hit)
 
 
+@dataclass(frozen=True)
+class Confidence:
+    """How sure retrieval is of its top result, on a scale that does not depend on the
+    fusion's scores (so the demand report's "weak search" survives ranking changes).
+
+    `agreement`: the share of the retriever families used (lexical, dense) that put the top
+    unit among their own first `AGREEMENT_DEPTH` units. A one-language document found by
+    dense retrieval alone in hybrid mode has 0.5; the top of a single-arm mode has 1.0 when
+    that arm ranked it first-ish. `separation`: the top fused score over the median score
+    of the first ten results (1.0: the top stands out from nothing).
+    """
+
+    agreement: float
+    separation: float
+
+    @property
+    def weak(self) -> bool:
+        return is_weak(self.agreement)
+
+
+AGREEMENT_DEPTH = 3
+WEAK_AGREEMENT = 0.5  # below: fewer than half the retriever families ranked it near the top
+
+
+def is_weak(agreement: float) -> bool:
+    return agreement < WEAK_AGREEMENT
+
+
 @dataclass
 class SearchOutcome:
     query: str
     query_lang: str
     mode: str
-    results: list[dict[str, Any]]
+    results: list[SearchResult]
     expansion: Expansion
     timings_ms: dict[str, float]
+    confidence: Confidence | None = None  # None: no results
 
 
 def fuse(ranked: dict[str, list[Hit]], cfg: FusionConfig) -> list[UnitCandidate]:
@@ -120,6 +157,28 @@ def fuse(ranked: dict[str, list[Hit]], cfg: FusionConfig) -> list[UnitCandidate]
     for (unit, _), sc in family_score.items():
         units[unit].score += sc
     return sorted(units.values(), key=lambda c: (-c.score, c.unit))
+
+
+def confidence(
+    units: Sequence[UnitCandidate], cfg: FusionConfig, used: Sequence[str]
+) -> Confidence | None:
+    """The answer-confidence of a ranked list (see `Confidence`); `used` names the
+    retrievers that ran (the second stage, "focus", is not an independent vote)."""
+    if not units:
+        return None
+    family_of = {r: f for f, members in cfg.families.items() for r in members}
+    families = sorted({family_of.get(r, r) for r in used if family_of.get(r, r) != "focus"})
+    top = units[0]
+    near = {
+        family_of.get(r, r)
+        for r, rank in top.retrievers.items()
+        if rank <= AGREEMENT_DEPTH and r in used
+    }
+    agreement = len(near & set(families)) / len(families) if families else 0.0
+    scores = [u.score for u in units[:10]]
+    mid = median(scores)
+    separation = top.score / mid if mid > 0 else 1.0
+    return Confidence(round(agreement, 4), round(separation, 4))
 
 
 def doc_of(unit: str) -> str:
@@ -179,10 +238,6 @@ def merge_dense(per_lang: dict[str, list[Hit]], qlang: str, default_gap: float) 
         gap = median(gaps) if len(gaps) >= 3 else default_gap
         merged += [replace(h, score=h.score + gap) for h in hits]
     return sorted(merged, key=lambda h: -h.score)
-
-
-def _vkey(v: str | None) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", v or ""))
 
 
 class Retriever:
@@ -308,21 +363,29 @@ class Retriever:
             neighbours = self.reader.statement_neighbours(statements) if self.fusion.graph else {}
             units = rerank(units, neighbours, self.fusion)
         if self.fusion.intent_kind or self.fusion.intent_market:
-            units = self._apply_intent(units, understand(p.query), as_of)
+            units = self._apply_intent(units, understand(p.query), as_of, p.language)
+        sure = confidence(units, self.fusion, RETRIEVERS_BY_MODE[p.mode])
         units = units[: p.limit]
         results = self._present(units, qlang, p)
         timings["present"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
-        return SearchOutcome(p.query, qlang, p.mode, results, expansion, timings)
+        return SearchOutcome(
+            p.query, qlang, p.mode, results, expansion, timings, sure if results else None
+        )
 
     def _apply_intent(
-        self, units: list[UnitCandidate], intent: QueryIntent, as_of: dt.date
+        self,
+        units: list[UnitCandidate],
+        intent: QueryIntent,
+        as_of: dt.date,
+        language: str | None,
     ) -> list[UnitCandidate]:
         if not intent.kinds and not intent.markets:
             return units
         unseen = [u for u in units if not u.hits]
         if unseen:  # units reached through the graph: fetch a passage to know them
-            found = self.reader.statement_passages([u.unit for u in unseen], as_of, None)
+            # In the filter's language only: the passage fetched here is the one shown.
+            found = self.reader.statement_passages([u.unit for u in unseen], as_of, language)
             for u in unseen:
                 u.hits = [(0, h) for h in found if h.statement_key == u.unit]
         for u in units:
@@ -338,7 +401,7 @@ class Retriever:
     # --- presentation: one card per unit, in the query's language when it exists ------
     def _present(
         self, units: Sequence[UnitCandidate], qlang: str, p: SearchParams
-    ) -> list[dict[str, Any]]:
+    ) -> list[SearchResult]:
         if not units:
             return []
         as_of = p.as_of or self._today()
@@ -358,8 +421,8 @@ class Retriever:
             keys.update(twins.get(k.key, []))
         details = self.reader.passage_details(sorted(keys))
         related = related_job.result() if related_job else {}
-        out = []
-        for rank, u in enumerate(units, start=1):
+        out: list[SearchResult] = []
+        for u in units:
             hit = chosen[u.unit]
             main_key = hit.key
             twin_keys = twins.get(hit.key, [])
@@ -381,6 +444,7 @@ class Retriever:
                 ),
                 None,
             )
+            rank = len(out) + 1
             out.append(self._card(rank, u, main, translation, related.get(u.unit, []), qlang))
         return out
 
@@ -392,50 +456,47 @@ class Retriever:
         translation: dict[str, Any] | None,
         related: list[dict[str, Any]],
         qlang: str,
-    ) -> dict[str, Any]:
+    ) -> SearchResult:
         today = self._today()
         review_by = to_date(main.get("review_by"))
-        return {
-            "rank": rank,
-            "unit": {
-                "type": "statement" if main["statement_key"] else "section",
-                "key": u.unit,
-                "doc_id": main["doc_id"],
-                "item_id": main["item_id"],
-                "section": main["anchor"] or main["align_key"],
-            },
-            "kind": main["statement_kind"] or main["section_kind"],
-            "severity": main.get("severity"),
-            "text": main["text"],
-            "lang": main["lang"],
-            "citation": _citation(main),
-            "translation": (
-                {
-                    "text": translation["text"],
-                    "lang": translation["lang"],
-                    "citation": _citation(translation),
-                }
+        return SearchResult(
+            rank=rank,
+            unit=Unit(
+                type="statement" if main["statement_key"] else "section",
+                key=u.unit,
+                doc_id=main["doc_id"],
+                item_id=main["item_id"],
+                section=main["anchor"] or main["align_key"],
+            ),
+            kind=main["statement_kind"] or main["section_kind"],
+            severity=main.get("severity"),
+            text=main["text"],
+            lang=main["lang"],
+            citation=_citation(main),
+            translation=(
+                Translation(
+                    text=translation["text"],
+                    lang=translation["lang"],
+                    citation=_citation(translation),
+                )
                 if translation
                 else None
-            ),  # fmt: skip
-            "score": round(u.score, 6),
-            "retrievers": sorted(u.retrievers),
-            "retriever_ranks": dict(sorted(u.retrievers.items())),
-            "document": {
-                "owner": main["owner"],
-                "topic": main["topic"],
-                "markets": main["markets"],
-                "review_by": review_by.isoformat() if review_by else None,
-                "stale": bool(review_by and review_by < today),
-                "due_soon": bool(
-                    review_by
-                    and today <= review_by <= today + dt.timedelta(days=self.due_within_days)
-                ),
-                "translation_outdated": _outdated(main)
+            ),
+            score=round(u.score, 6),
+            retrievers=sorted(u.retrievers),
+            retriever_ranks=dict(sorted(u.retrievers.items())),
+            document=DocumentFacts(
+                owner=main["owner"],
+                topic=main["topic"],
+                markets=main["markets"],
+                review_by=review_by,
+                stale=is_stale(review_by, today),
+                due_soon=is_due_soon(review_by, today, self.due_within_days),
+                translation_outdated=_outdated(main)
                 or (translation is not None and _outdated(translation)),
-            },
-            "related": [_related(r, qlang) for r in related],
-        }
+            ),
+            related=[_related(r, qlang) for r in related],
+        )
 
 
 def _prefer_lang(hits: Sequence[tuple[int, Hit]], lang: str) -> Hit:
@@ -445,12 +506,10 @@ def _prefer_lang(hits: Sequence[tuple[int, Hit]], lang: str) -> Hit:
 
 
 def _outdated(d: dict[str, Any]) -> bool:
-    src = d.get("source_current_version")
-    mine = d.get("translation_of_version")
-    return bool(src and mine and _vkey(mine) < _vkey(src))
+    return is_outdated_translation(d.get("translation_of_version"), d.get("source_current_version"))
 
 
-def _citation(d: dict[str, Any]) -> dict[str, Any]:
+def _citation(d: dict[str, Any]) -> Citation:
     effective = to_date(d.get("effective"))
     heading_path = list(d.get("heading_path") or [])
     where = d["item_id"] or (d["anchor"] or d["align_key"])
@@ -460,31 +519,31 @@ def _citation(d: dict[str, Any]) -> dict[str, Any]:
         f"(effective {effective.isoformat() if effective else '?'}; "
         f"{d['source_path']}:{d['line_start']}-{d['line_end']})"
     )
-    return {
-        "doc_id": d["doc_id"],
-        "title": d["title"],
-        "version": d["version"],
-        "effective": effective.isoformat() if effective else None,
-        "lang": d["lang"],
-        "section": d["anchor"] or d["align_key"],
-        "heading_path": heading_path,
-        "item_id": d["item_id"],
-        "source_path": d["source_path"],
-        "line_start": d["line_start"],
-        "line_end": d["line_end"],
-        "ticket_line": line,
-    }
+    return Citation(
+        doc_id=d["doc_id"],
+        title=d["title"],
+        version=d["version"],
+        effective=effective,
+        lang=d["lang"],
+        section=d["anchor"] or d["align_key"],
+        heading_path=heading_path,
+        item_id=d["item_id"],
+        source_path=d["source_path"],
+        line_start=d["line_start"],
+        line_end=d["line_end"],
+        ticket_line=line,
+    )
 
 
-def _related(r: dict[str, Any], qlang: str) -> dict[str, Any]:
+def _related(r: dict[str, Any], qlang: str) -> RelatedItem:
     texts = r["texts"]
     pick = next((t for t in texts if t["lang"] == qlang), texts[0] if texts else None)
-    return {
-        "relation": r["relation"],
-        "statement_key": r["statement_key"],
-        "kind": r["kind"],
-        "item_id": r["item_id"],
-        "severity": r["severity"],
-        "text": pick["text"] if pick else None,
-        "lang": pick["lang"] if pick else None,
-    }
+    return RelatedItem(
+        relation=r["relation"],
+        statement_key=r["statement_key"],
+        kind=r["kind"],
+        item_id=r["item_id"],
+        severity=r["severity"],
+        text=pick["text"] if pick else None,
+        lang=pick["lang"] if pick else None,
+    )

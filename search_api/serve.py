@@ -43,8 +43,9 @@ def serve(
         if served.api_keys:
             note += "; the configured API keys are not checked"
     else:
-        roles = sorted(set(served.api_keys.values()))
-        note = f"{len(served.api_keys)} API key(s) configured (roles: {', '.join(roles)})"
+        keys = served.keys()
+        named = ", ".join(f"{k.name} ({k.role})" for k in keys)
+        note = f"{len(keys)} API key(s) configured: {named}"
     print(f"sopkg API at {url}  (docs {url}/docs)", flush=True)
     print(f"Search page: {url}/", flush=True)
     print(f"  Neo4j: {conn.redacted()}", file=sys.stderr)

@@ -24,6 +24,7 @@ from kg.local_neo4j import LocalNeo4j
 from kg.reader import GraphReader
 from kg.settings import Settings
 from search_api.expansion import Glossary
+from search_api.models import SearchResult
 from search_api.retrieval import Mode, Retriever, SearchParams
 
 EVAL_CORPUS = "eval"
@@ -56,11 +57,11 @@ def load_queries(path: Path) -> list[Judged]:
     return out
 
 
-def result_unit(r: dict[str, Any]) -> tuple[str, str, str]:
-    u = r["unit"]
-    if u["type"] == "statement":
-        return (u["doc_id"], "item", u["item_id"] or u["key"].split("#", 1)[1])
-    return (u["doc_id"], "section", u["section"])
+def result_unit(r: SearchResult) -> tuple[str, str, str]:
+    u = r.unit
+    if u.type == "statement":
+        return (u.doc_id, "item", u.item_id or u.key.split("#", 1)[1])
+    return (u.doc_id, "section", u.section)
 
 
 def ndcg(
@@ -118,7 +119,7 @@ def evaluate(
         out = retriever.search(params)
         latencies.append((time.perf_counter() - t) * 1000)
         ranked = [result_unit(r) for r in out.results]
-        in_lang = [r["lang"] == out.query_lang for r in out.results]
+        in_lang = [r.lang == out.query_lang for r in out.results]
         per_query.append({
             "id": q.id, "lang": q.lang, "kind": q.kind,
             "ndcg@10": ndcg(ranked, q.grades, k),

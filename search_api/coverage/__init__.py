@@ -13,7 +13,7 @@ The graph is read through `kg.coverage.CoverageReader`; nothing here speaks Cyph
 from __future__ import annotations
 
 from search_api.coverage.changes import Change, VersionChanges, change_feed, diff_passages
-from search_api.coverage.demand import WEAK_SCORE, Demand, demand
+from search_api.coverage.demand import Demand, demand
 from search_api.coverage.findings import CoverageConfig, Finding, MatrixRow
 from search_api.coverage.report import (
     CoverageReport,
@@ -24,7 +24,6 @@ from search_api.coverage.report import (
 )
 
 __all__ = [
-    "WEAK_SCORE",
     "Change",
     "CoverageConfig",
     "CoverageReport",

@@ -2,11 +2,11 @@
 similar wording, with counts.
 
 A logged search is unanswered when someone answered "no" to "did this answer it?", or,
-without a "yes", when it returned nothing or its best fused score is below `weak_score`.
-Fused scores are reciprocal-rank scores (`search_api.retrieval.fuse`): a unit ranked first by
-both the lexical and the dense retriever scores about 0.12 with the default fusion, one
-found by a single retriever alone about 0.06, so the default threshold 0.07 means "no
-retriever family agreed on the best result".
+without a "yes", when it returned nothing or retrieval was not confident of its top result
+(`search_api.retrieval.Confidence`: fewer than half of the retriever families used put it
+near the top of their own lists). That signal is a share of retrievers, not a fused score,
+so it means the same in every mode and survives changes to the fusion. Entries logged
+before it existed carry no confidence and are never counted as weak.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 from kg.analysis import detect_language
 from kg.coverage import QueryLogEntry
 from search_api.coverage.signals import content_words
+from search_api.retrieval import WEAK_AGREEMENT, is_weak
 
-WEAK_SCORE = 0.07
 NO_TOPIC = "(no result)"
 WORDING_SIMILARITY = 0.5  # Jaccard of content words for "the same question"
 EXAMPLES = 5
@@ -66,7 +66,7 @@ class DemandGroup:
 @dataclass
 class Demand:
     logged: int  # searches in the log
-    weak_score: float
+    weak_agreement: float
     unanswered: list[Unanswered]
     by_topic: list[DemandGroup]
     by_wording: list[DemandGroup]
@@ -75,13 +75,13 @@ class Demand:
         """The part of the demand that falls in these topics (or below them)."""
         wanted = tuple(topics)
         kept = [u for u in self.unanswered if _within(u.topic, wanted)]
-        return Demand(self.logged, self.weak_score, kept, *group(kept))
+        return Demand(self.logged, self.weak_agreement, kept, *group(kept))
 
     def as_json(self) -> dict[str, Any]:
         return {
             "logged": self.logged,
             "unanswered": len(self.unanswered),
-            "weak_score": self.weak_score,
+            "weak_agreement": self.weak_agreement,
             "by_topic": [g.as_json() for g in self.by_topic],
             "by_wording": [g.as_json() for g in self.by_wording],
         }
@@ -102,14 +102,14 @@ def likely_topic(e: QueryLogEntry) -> str:
     return max(counts, key=lambda t: (counts[t], -top.index(t)))
 
 
-def why_unanswered(e: QueryLogEntry, weak_score: float) -> str | None:
+def why_unanswered(e: QueryLogEntry) -> str | None:
     if e.answered is False:
         return "feedback"
     if e.answered is True:
         return None
     if e.result_count == 0 or e.best_score is None:
         return "no results"
-    if e.best_score < weak_score:
+    if e.agreement is not None and is_weak(e.agreement):
         return "weak"
     return None
 
@@ -141,10 +141,10 @@ def group(unanswered: Sequence[Unanswered]) -> tuple[list[DemandGroup], list[Dem
     return sorted(by_topic.values(), key=order), sorted((g for _, g in clusters), key=order)
 
 
-def demand(entries: Sequence[QueryLogEntry], weak_score: float = WEAK_SCORE) -> Demand:
+def demand(entries: Sequence[QueryLogEntry]) -> Demand:
     found = []
     for e in entries:
-        why = why_unanswered(e, weak_score)
+        why = why_unanswered(e)
         if why:
             found.append(Unanswered(e, why, likely_topic(e)))
-    return Demand(len(entries), weak_score, found, *group(found))
+    return Demand(len(entries), WEAK_AGREEMENT, found, *group(found))

@@ -29,6 +29,7 @@ from kg.coverage import (
     TopicFacts,
 )
 from ontology.governance import ChangeKind, FindingKind
+from ontology.rules import ReviewState, is_outdated_translation, review_state
 from ontology.vocabulary import ALL_MARKETS, DEPENDENT_KINDS, LANGUAGES, MARKETS, StatementKind
 from search_api.coverage.changes import Change, diff_passages, statement_changes
 from search_api.coverage.signals import (
@@ -40,7 +41,6 @@ from search_api.coverage.signals import (
     first_stage,
     mask_markets,
     numbers,
-    version_order,
 )
 
 KIND_ORDER: tuple[FindingKind, ...] = tuple(FindingKind)
@@ -133,7 +133,7 @@ def _outdated_sources(d: DocumentFacts) -> list[tuple[str | None, str]]:
         if not t.translation_of_lang or not t.translation_of_version:
             continue
         src = d.current.get(t.translation_of_lang)
-        if src is None or version_order(t.translation_of_version) >= version_order(src.version):
+        if src is None or not is_outdated_translation(t.translation_of_version, src.version):
             continue
         old = d.version(t.translation_of_lang, t.translation_of_version)
         out.append((old.key if old else None, src.key))
@@ -323,7 +323,7 @@ class Analysis:
                     continue
                 src = d.current.get(t.translation_of_lang)
                 followed = t.translation_of_version
-                if src is None or version_order(followed) >= version_order(src.version):
+                if src is None or not is_outdated_translation(followed, src.version):
                     continue
                 head = f"{t.lang} follows {src.lang}@{followed} but {src.lang} is {src.version}"
                 old = d.version(src.lang, followed)
@@ -369,16 +369,14 @@ class Analysis:
 
     def review_dates(self) -> list[Finding]:
         out = []
-        soon = self.today + dt.timedelta(days=self.due_within_days)
         for d in self.docs.values():
             stale: dict[dt.date, list[str]] = defaultdict(list)
             due: dict[dt.date, list[str]] = defaultdict(list)
             for v in d.current.values():
-                if v.review_by is None:
-                    continue
-                if v.review_by < self.today:
+                state = review_state(v.review_by, self.today, self.due_within_days)
+                if state is ReviewState.STALE and v.review_by:
                     stale[v.review_by].append(v.lang)
-                elif v.review_by <= soon:
+                elif state is ReviewState.DUE_SOON and v.review_by:
                     due[v.review_by].append(v.lang)
             if stale:
                 dates = ", ".join(x.isoformat() for x in sorted(stale))

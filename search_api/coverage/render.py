@@ -44,7 +44,8 @@ def _demand_md(d: Demand) -> list[str]:
     out = [
         "",
         f'{len(d.unanswered)} of {d.logged} logged searches unanswered (feedback "no", no '
-        f"result, or best score below {d.weak_score}).",
+        f"result, or fewer than {d.weak_agreement:.0%} of the retrievers agreed on the top "
+        "result).",
     ]
     if d.by_topic:
         out += ["", "By topic:", ""]
@@ -239,7 +240,8 @@ def report_html(report: CoverageReport) -> str:
     d = report.demand
     out.append(
         f"<p>{len(d.unanswered)} of {d.logged} logged searches unanswered (feedback “no”, no "
-        f"result, or best score below {d.weak_score}).</p>"
+        f"result, or fewer than {d.weak_agreement:.0%} of the retrievers agreed on the top "
+        "result).</p>"
     )
     if d.by_topic:
         out.append("<table><thead><tr><th>topic</th><th>count</th><th>feedback no</th>"

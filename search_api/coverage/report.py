@@ -9,8 +9,9 @@ from typing import Any
 
 from kg.coverage import CoverageReader, DocumentFacts
 from ontology.governance import FindingKind
+from ontology.rules import ReviewState, review_state
 from ontology.vocabulary import MARKETS
-from search_api.coverage.demand import WEAK_SCORE, Demand, demand
+from search_api.coverage.demand import Demand, demand
 from search_api.coverage.findings import (
     Analysis,
     CoverageConfig,
@@ -81,16 +82,15 @@ class CoverageReport:
         }
 
 
-def _status(d: DocumentFacts, today: dt.date, soon: dt.date) -> DocumentStatus:
+def _status(d: DocumentFacts, today: dt.date, due_within_days: int) -> DocumentStatus:
     current = d.current
     reviews = [v.review_by for v in current.values() if v.review_by]
     review_by = min(reviews) if reviews else None
+    review = review_state(review_by, today, due_within_days)
     if d.superseded_by:
         state = "superseded"
-    elif review_by and review_by < today:
-        state = "stale"
-    elif review_by and review_by <= soon:
-        state = "due-soon"
+    elif review in (ReviewState.STALE, ReviewState.DUE_SOON):
+        state = review.value
     else:
         state = "ok"
     source = current.get(d.source_lang or "") or next(iter(current.values()), None)
@@ -113,20 +113,18 @@ def build_report(
     due_within_days: int = 30,
     *,
     config: CoverageConfig | None = None,
-    weak_score: float = WEAK_SCORE,
     log_limit: int = 10_000,
 ) -> CoverageReport:
     facts = collect_facts(reader)
     analysis = Analysis(facts, today, due_within_days, config)
-    soon = today + dt.timedelta(days=due_within_days)
     return CoverageReport(
         today=today,
         due_within_days=due_within_days,
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         findings=analysis.findings(),
         matrix=analysis.matrix(),
-        documents=[_status(d, today, soon) for d in facts.documents],
-        demand=demand(reader.query_log(log_limit), weak_score),
+        documents=[_status(d, today, due_within_days) for d in facts.documents],
+        demand=demand(reader.query_log(log_limit)),
     )
 
 

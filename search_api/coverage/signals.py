@@ -252,8 +252,3 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     na = math.sqrt(sum(x * x for x in a))
     nb = math.sqrt(sum(y * y for y in b))
     return dot / (na * nb) if na and nb else 0.0
-
-
-def version_order(v: str | None) -> tuple[int, ...]:
-    """ "1.10" > "1.9": versions compare by their numbers."""
-    return tuple(int(x) for x in re.findall(r"\d+", v or ""))

@@ -33,7 +33,7 @@ from search_api.auth import (
     ROLE_RANK,
     SESSION_COOKIE,
     Principal,
-    key_role,
+    key_principal,
     principal,
     same_origin,
 )
@@ -427,8 +427,8 @@ async def signin(request: Request, settings: SettingsDep) -> Response:
     if settings.open_mode:
         return RedirectResponse(target, status_code=303)
     key = form.get("key", "").strip()
-    role = key_role(key, settings) if key else None
-    if role is None:
+    who = key_principal(key, settings) if key else None
+    if who is None:
         # The key is never echoed back, logged or put in a URL.
         message = page.t("signin.unknown" if key else "signin.empty")
         return page.render("signin.html", status=401, next=target, error=message, notice=None)
@@ -442,7 +442,7 @@ async def signin(request: Request, settings: SettingsDep) -> Response:
         httponly=True,
         samesite="strict",
     )
-    log.info("web sign-in: role %s", role)
+    log.info("web sign-in: key %s, role %s", who.name, who.role)
     return response
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from ontology.rules import is_due_soon, is_outdated_translation, is_stale
 from search_api.models import (
     DocumentResponse,
     SearchResult,
@@ -15,10 +15,6 @@ from search_api.models import (
     SectionPassage,
     VersionOut,
 )
-
-
-def version_key(v: str | None) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", v or ""))
 
 
 # --- search cards -----------------------------------------------------------------------
@@ -141,16 +137,16 @@ def document_view(
     title_lang = ui_lang if ui_lang in current else (langs[0] if langs else ui_lang)
     title_version = current.get(title_lang) or (doc.versions[0] if doc.versions else None)
     title = (title_version.title if title_version else None) or doc.id
-    soon = today + dt.timedelta(days=due_within_days)
-    stale = [v for v in current.values() if v.review_by and v.review_by < today]
-    due = [v for v in current.values() if v.review_by and today <= v.review_by <= soon]
+    stale = [v for v in current.values() if is_stale(v.review_by, today)]
+    due = [v for v in current.values() if is_due_soon(v.review_by, today, due_within_days)]
     outdated = [
         v
         for v in current.values()
         if v.translation_of_lang
         and v.translation_of_lang in current
-        and version_key(v.translation_of_version)
-        < version_key(current[v.translation_of_lang].version)
+        and is_outdated_translation(
+            v.translation_of_version, current[v.translation_of_lang].version
+        )
     ]
     return DocumentView(
         doc=doc,

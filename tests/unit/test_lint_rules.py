@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.corpus import load_corpus, version_key
+from ingest.corpus import load_corpus
 from ingest.lint import format_issues, lint, run_lint
 from ingest.model import Issue, Severity
 
@@ -122,12 +122,6 @@ def test_sections_aligned_by_order_must_agree(tmp_path: Path) -> None:
         ("alignment", "d.ja.md", 0, Severity.WARNING),  # s3 has no en twin
         ("alignment", "d.ja.md", 11, Severity.WARNING),  # 1 id-less item vs 2
     }
-
-
-def test_versions_compare_numerically() -> None:
-    assert version_key("1.10") > version_key("1.9")
-    assert version_key("2") == version_key("2.0")
-    assert version_key("v3.1") == (3, 1)
 
 
 # ---------------------------------------------------------------------------- errors
