@@ -30,6 +30,7 @@ from neo4j import Driver  # noqa: E402
 from kg.connection import Connection, local_connection  # noqa: E402
 from kg.local_neo4j import LocalNeo4j  # noqa: E402
 from kg.settings import Settings  # noqa: E402
+from kg.writer import GraphWriter  # noqa: E402
 
 RESERVED_INSTANCES = frozenset({"main", "test", "eval"})
 DEFAULT_INSTANCE = "bench"
@@ -68,8 +69,7 @@ def wipe(driver: Driver, database: str) -> None:
             s.run(f"DROP CONSTRAINT `{rec['name']}` IF EXISTS").consume()
         for rec in list(s.run("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name")):
             s.run(f"DROP INDEX `{rec['name']}` IF EXISTS").consume()
-        # CALL ... IN TRANSACTIONS needs an auto-commit transaction (session.run).
-        s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
+    GraphWriter(driver, database).wipe()
 
 
 def graph_counts(driver: Driver, database: str) -> dict[str, int]:

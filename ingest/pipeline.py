@@ -160,28 +160,48 @@ def ingest_corpus(
         summary.passages += sum(len(v.passages) for v in changed)
         summary.statements += len(record.statements)
     summary.retired = writer.finish_corpus(name, docs.keys(), corpus.broken)
+    writer.stamp_corpus()  # running servers reload the glossary on seeing a new stamp
     clock.add("write", t)
     summary.timings = clock.spent
     summary.seconds = time.perf_counter() - t_start
     return summary
 
 
-def reembed_graph(driver: Driver, database: str, embedder: Embedder, batch: int = 32) -> int:
-    """Re-embed every current passage with `embedder` (another model or dimension)."""
+def reembed_graph(
+    driver: Driver,
+    database: str,
+    embedder: Embedder,
+    batch: int = 32,
+    progress: Progress | None = None,
+) -> int:
+    """Re-embed every current passage with `embedder` (another model or dimension).
+
+    The new vectors are written beside the live ones (`embedding_next`), so search keeps
+    working with the old model the whole time and an interrupted run loses nothing: the
+    next run embeds only what is not staged yet. When every passage is staged, the vector
+    indexes are switched in one short step. Returns the number of passages embedded now.
+    """
     writer = GraphWriter(driver, database)
-    rows = writer.current_passage_texts()
-    drop_vector_indexes(driver, database)
-    writer.clear_embeddings()
+    model = f"{embedder.name}:{embedder.dim}"
+    rows, total = writer.passages_to_reembed(model)
+    done = total - len(rows)
     for i in range(0, len(rows), batch):
         chunk = rows[i : i + batch]
         vectors = embedder.embed_passages([text for _, text in chunk])
-        writer.set_embeddings(
+        writer.stage_embeddings(
+            model,
             [
                 {"key": k, "embedding": [float(x) for x in v]}
                 for (k, _), v in zip(chunk, vectors, strict=True)
-            ]
+            ],
         )
+        done += len(chunk)
+        if progress:
+            progress(done, total, chunk[-1][0])
+    drop_vector_indexes(driver, database)
+    writer.promote_embeddings(model)
     migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim))
+    writer.stamp_corpus()
     return len(rows)
 
 

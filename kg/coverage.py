@@ -16,7 +16,8 @@ from typing import Any
 from neo4j import Query
 
 from kg import coverage_queries as q
-from kg.reader import GraphReader, _graph_errors
+from kg.driver_errors import graph_errors
+from kg.reader import GraphReader
 from kg.temporal import to_date, to_datetime
 
 
@@ -312,7 +313,7 @@ class CoverageReader(GraphReader):
 
     # --- the query log ----------------------------------------------------------------
     def _write(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
-        with _graph_errors():
+        with graph_errors():
             records, _, _ = self.driver.execute_query(
                 Query(cypher, timeout=self.timeout),  # type: ignore[arg-type]
                 parameters_=params,

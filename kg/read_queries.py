@@ -100,6 +100,8 @@ ORDER BY path
 
 GLOSSARY = "MATCH (t:Term) RETURN t.key AS key, t.en AS en, t.ja AS ja ORDER BY key"
 
+CORPUS_STAMP = "MATCH (m:GraphMeta {name: 'graph'}) RETURN m.corpus_stamp AS stamp"
+
 DOCUMENT = """
 MATCH (d:Document {id: $id})
 OPTIONAL MATCH (d)-[:OWNED_BY]->(o:Owner)

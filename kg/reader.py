@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from neo4j import Driver, Query
-from neo4j.exceptions import (
-    ClientError,
-    DriverError,
-    Neo4jError,
-    ServiceUnavailable,
-    SessionExpired,
-    TransientError,
-)
+from neo4j.exceptions import Neo4jError
 
 from kg import read_queries as q
-from kg.errors import GraphUnavailable
+from kg.driver_errors import graph_errors
 from ontology.schema import VECTOR_INDEXES
 
 
@@ -74,26 +66,6 @@ def _hits(rows: list[dict[str, Any]]) -> list[Hit]:
     ]
 
 
-@contextmanager
-def _graph_errors() -> Iterator[None]:
-    try:
-        yield
-    except (ServiceUnavailable, SessionExpired) as e:
-        raise GraphUnavailable(f"Neo4j is not reachable: {e}") from e
-    except ClientError as e:
-        if "no such" in (e.message or "").lower() and "index" in (e.message or "").lower():
-            # A graph nothing was ingested into yet has no search indexes.
-            raise GraphUnavailable(
-                "the graph has no search indexes yet: ingest a corpus first (sopkg ingest)"
-            ) from e
-        raise
-    except TransientError as e:
-        # Database starting, stopping or briefly unavailable: worth a retry, not a 500.
-        raise GraphUnavailable(f"Neo4j is temporarily unavailable: {e.message}") from e
-    except DriverError as e:
-        raise GraphUnavailable(f"Neo4j driver error: {e}") from e
-
-
 class GraphReader:
     def __init__(self, driver: Driver, database: str, timeout: float = 10.0) -> None:
         self.driver = driver
@@ -101,7 +73,7 @@ class GraphReader:
         self.timeout = timeout
 
     def _read(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
-        with _graph_errors():
+        with graph_errors():
             records, _, _ = self.driver.execute_query(
                 Query(cypher, timeout=self.timeout),  # type: ignore[arg-type]
                 parameters_=params,
@@ -186,6 +158,11 @@ class GraphReader:
 
     def glossary(self) -> list[dict[str, Any]]:
         return self._read(q.GLOSSARY)
+
+    def corpus_stamp(self) -> str | None:
+        """Changes with every ingest (see GraphWriter.stamp_corpus); None before any."""
+        rows = self._read(q.CORPUS_STAMP)
+        return str(rows[0]["stamp"]) if rows and rows[0]["stamp"] is not None else None
 
     def document(self, doc_id: str) -> dict[str, Any] | None:
         rows = self._read(q.DOCUMENT, id=doc_id)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from neo4j import Driver
 
+from kg.driver_errors import graph_errors
 from kg.errors import EmbedderMismatch
 from ontology.schema import (
     CONSTRAINTS,
@@ -76,6 +77,11 @@ def recorded_embedder(driver: Driver, database: str) -> EmbedderInfo | None:
 
 def migrate(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
     """Create what is missing; refuse to mix embeddings from different models."""
+    with graph_errors():
+        _migrate(driver, database, embedder)
+
+
+def _migrate(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
     for stmt in _ddl():
         driver.execute_query(stmt, database_=database)
     known = recorded_embedder(driver, database)
@@ -112,8 +118,9 @@ def migrate(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
 
 
 def drop_vector_indexes(driver: Driver, database: str) -> None:
-    for index in VECTOR_INDEXES.values():
-        driver.execute_query(f"DROP INDEX {index.name} IF EXISTS", database_=database)
+    with graph_errors():
+        for index in VECTOR_INDEXES.values():
+            driver.execute_query(f"DROP INDEX {index.name} IF EXISTS", database_=database)
 
 
 def check_embedder(driver: Driver, database: str, embedder: EmbedderInfo) -> None:

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_query_chars: int = 500
+    # How often a running server checks whether an ingest (maybe by another process)
+    # changed the corpus, and reloads the glossary if so.
+    corpus_check_seconds: float = 2.0
     query_log_max: int = 10_000
 
     # --- governance ----------------------------------------------------------------------

@@ -228,21 +228,40 @@ MATCH (old:Document {id: d.supersedes})
 MERGE (d)-[:SUPERSEDES]->(old)
 """
 
-SET_EMBEDDINGS = """
-UNWIND $rows AS r
-MATCH (p:Passage {key: r.key})
-SET p.embedding = r.embedding
+FORGET_EMBEDDER = "MATCH (m:GraphMeta {name: 'graph'}) REMOVE m.embedder, m.dim"
+
+# Every ingest ends by setting a new stamp; running servers reload corpus data on a change.
+STAMP_CORPUS = """
+MERGE (m:GraphMeta {name: 'graph'})
+SET m.corpus_stamp = $stamp, m.corpus_stamped_at = datetime()
 """
 
-CURRENT_PASSAGES_FOR_EMBEDDING = """
+# Deletes everything, in batches (a large graph would not fit one transaction). Needs an
+# auto-commit transaction (session.run), as CALL ... IN TRANSACTIONS does.
+WIPE_GRAPH = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+
+# --- re-embedding beside the live vectors (see ingest.pipeline.reembed_graph) -----------
+PASSAGES_TO_REEMBED = """
 MATCH (p:Passage {retired: false})
+WHERE p.embedding_next_model IS NULL OR p.embedding_next_model <> $model
 RETURN p.key AS key, p.embed_text AS text
 ORDER BY p.key
 """
 
-CLEAR_EMBEDDINGS = """
-MATCH (p:Passage) WHERE p.embedding IS NOT NULL
-SET p.embedding = null
+COUNT_CURRENT_PASSAGES = "MATCH (p:Passage {retired: false}) RETURN count(p) AS n"
+
+STAGE_EMBEDDINGS = """
+UNWIND $rows AS r
+MATCH (p:Passage {key: r.key})
+SET p.embedding_next = r.embedding, p.embedding_next_model = $model
 """
 
-FORGET_EMBEDDER = "MATCH (m:GraphMeta {name: 'graph'}) REMOVE m.embedder, m.dim"
+# The switch: staged vectors become the live ones; vectors of the old model that were not
+# re-embedded (history) are dropped, since a vector index must hold one model only.
+PROMOTE_EMBEDDINGS = """
+MATCH (p:Passage) WHERE p.embedding IS NOT NULL OR p.embedding_next_model IS NOT NULL
+CALL (p) {
+  SET p.embedding = CASE WHEN p.embedding_next_model = $model THEN p.embedding_next END
+  REMOVE p.embedding_next, p.embedding_next_model
+} IN TRANSACTIONS OF 5000 ROWS
+"""

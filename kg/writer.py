@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from neo4j import Driver, ManagedTransaction
+from neo4j import Driver, ManagedTransaction, Session
 
 from kg import write_queries as q
+from kg.driver_errors import graph_errors
 from kg.records import DocumentRecord, VersionRecord
 from ontology.glossary import TermGroup
 from ontology.schema import STATEMENT_LABELS, Label, passage_language_label
@@ -43,7 +46,7 @@ class GraphWriter:
             {"key": g.key, "en": list(g.terms.get("en", ())), "ja": list(g.terms.get("ja", ()))}
             for g in glossary
         ]
-        with self.driver.session(database=self.database) as s:
+        with self._session() as s:
             s.execute_write(_run, q.UPSERT_CORPUS, name=corpus, root=root)
             s.execute_write(_run, q.SYNC_TAXONOMY, topics=topics, source=taxonomy.source)
             s.execute_write(
@@ -54,9 +57,10 @@ class GraphWriter:
             s.execute_write(_run, q.DROP_OLD_TERMS, corpus=corpus, keys=[t["key"] for t in terms])
 
     def existing_versions(self, doc_id: str) -> list[ExistingVersion]:
-        recs, _, _ = self.driver.execute_query(
-            q.EXISTING_VERSIONS, doc_id=doc_id, database_=self.database
-        )
+        with graph_errors():
+            recs, _, _ = self.driver.execute_query(
+                q.EXISTING_VERSIONS, doc_id=doc_id, database_=self.database
+            )
         return [
             ExistingVersion(r["key"], r["lang"], r["hash"], bool(r["current"]), r["source_path"])
             for r in recs
@@ -71,14 +75,14 @@ class GraphWriter:
         protected_paths: Sequence[str] = (),
     ) -> None:
         """Write `doc` in one transaction; only `changed` versions get new content."""
-        with self.driver.session(database=self.database) as s:
+        with self._session() as s:
             s.execute_write(_write_document, doc, list(changed), list(protected_paths))
 
     # --- after every document ---------------------------------------------------------
     def finish_corpus(
         self, corpus: str, present_ids: Iterable[str], protected_paths: Sequence[str]
     ) -> int:
-        with self.driver.session(database=self.database) as s:
+        with self._session() as s:
             retired = s.execute_write(
                 _single,
                 q.RETIRE_MISSING,
@@ -92,21 +96,46 @@ class GraphWriter:
             s.execute_write(_run, q.RELINK_SUPERSEDES, corpus=corpus)
         return int(retired or 0)
 
-    def set_embeddings(self, rows: list[dict[str, object]]) -> None:
-        with self.driver.session(database=self.database) as s:
-            s.execute_write(_run, q.SET_EMBEDDINGS, rows=rows)
+    # --- corpus stamp, wipe -------------------------------------------------------------
+    def stamp_corpus(self) -> str:
+        """Mark that the corpus changed (see GraphReader.corpus_stamp); returns the stamp."""
+        stamp = uuid.uuid4().hex
+        with self._session() as s:
+            s.execute_write(_run, q.STAMP_CORPUS, stamp=stamp)
+        return stamp
 
-    def clear_embeddings(self) -> None:
-        """Forget every embedding and which embedder made them (before a re-embed)."""
-        with self.driver.session(database=self.database) as s:
-            s.execute_write(_run, q.CLEAR_EMBEDDINGS)
+    def wipe(self) -> None:
+        """Delete every node and relationship (tests, evaluation and benchmark graphs)."""
+        with self._session() as s:
+            s.run(q.WIPE_GRAPH).consume()
+
+    # --- re-embedding beside the live vectors -----------------------------------------
+    def passages_to_reembed(self, model: str) -> tuple[list[tuple[str, str]], int]:
+        """(key, text) of the current passages not yet staged for `model`, and how many
+        current passages there are in all."""
+        with graph_errors():
+            recs, _, _ = self.driver.execute_query(
+                q.PASSAGES_TO_REEMBED, model=model, database_=self.database
+            )
+            total, _, _ = self.driver.execute_query(
+                q.COUNT_CURRENT_PASSAGES, database_=self.database
+            )
+        return [(r["key"], r["text"] or "") for r in recs], int(total[0]["n"])
+
+    def stage_embeddings(self, model: str, rows: list[dict[str, object]]) -> None:
+        with self._session() as s:
+            s.execute_write(_run, q.STAGE_EMBEDDINGS, rows=rows, model=model)
+
+    def promote_embeddings(self, model: str) -> None:
+        """Staged vectors become the live ones (call with the vector indexes dropped)."""
+        with self._session() as s:
+            s.run(q.PROMOTE_EMBEDDINGS, model=model).consume()
             s.execute_write(_run, q.FORGET_EMBEDDER)
 
-    def current_passage_texts(self) -> list[tuple[str, str]]:
-        recs, _, _ = self.driver.execute_query(
-            q.CURRENT_PASSAGES_FOR_EMBEDDING, database_=self.database
-        )
-        return [(r["key"], r["text"] or "") for r in recs]
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with graph_errors(), self.driver.session(database=self.database) as s:
+            yield s
 
 
 def _run(tx: ManagedTransaction, query: str, **params: object) -> None:

@@ -1,9 +1,7 @@
 """The governance routes: coverage report, owner dashboard, change feed, and search feedback.
 
-Like the other routes they hold no Cypher (reads go through `kg.coverage.CoverageReader`,
-analysis through `search_api.coverage`) and raise project errors that `search_api.errors`
-maps to HTTP. The web pages may call these functions in-process, as they call
-`search_api.routes.search`.
+Like the other routes they hold no logic: each calls its service function
+(`search_api.services`), whose project errors `search_api.errors` maps to HTTP.
 """
 
 from __future__ import annotations
@@ -13,12 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from kg.coverage import CoverageReader
-from kg.errors import InvalidInput, NotFound
-from kg.settings import Settings, get_settings
 from ontology.governance import FindingKind
+from search_api import services
 from search_api.auth import Principal, require
-from search_api.coverage import build_report, change_feed, owner_dashboard
 from search_api.deps import Runtime, get_runtime
 from search_api.errors import error_responses
 from search_api.models import (
@@ -27,21 +22,13 @@ from search_api.models import (
     FeedbackRequest,
     FeedbackResponse,
     OwnerDashboardResponse,
-    QueryLogStats,
-    VersionChangesOut,
 )
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 Reader = Annotated[Principal, require("reader")]
 Owner = Annotated[Principal, require("owner")]
 
 governance = APIRouter(prefix="/v1", tags=["governance"])
-
-
-def coverage_reader(runtime: Runtime) -> CoverageReader:
-    driver, database = runtime.driver()
-    return CoverageReader(driver, database)
 
 
 @governance.get(
@@ -54,7 +41,6 @@ def coverage_reader(runtime: Runtime) -> CoverageReader:
 )
 def coverage(
     runtime: RuntimeDep,
-    settings: SettingsDep,
     _: Owner,
     kind: Annotated[
         list[FindingKind] | None, Query(description="only findings of these kinds")
@@ -63,21 +49,7 @@ def coverage(
         str | None, Query(max_length=200, description="only findings on this owner's documents")
     ] = None,
 ) -> CoverageResponse:
-    report = build_report(
-        coverage_reader(runtime),
-        settings.effective_today(),
-        settings.due_within_days,
-        log_limit=settings.query_log_max,
-    )
-    data = report.as_json()
-    if kind:
-        wanted = {k.value for k in kind}
-        data["findings"] = [f for f in data["findings"] if f["kind"] in wanted]
-    if owner:
-        data["findings"] = [f for f in data["findings"] if f["owner"] == owner]
-    return CoverageResponse.model_validate(
-        {**data, "query_log": QueryLogStats.model_validate(runtime.query_log.stats())}
-    )
+    return services.coverage(runtime, kind, owner)
 
 
 @governance.get(
@@ -90,19 +62,9 @@ def coverage(
 def dashboard(
     owner: Annotated[str, Path(max_length=200, examples=["IPR Policy JP"])],
     runtime: RuntimeDep,
-    settings: SettingsDep,
     _: Owner,
 ) -> OwnerDashboardResponse:
-    report = build_report(
-        coverage_reader(runtime),
-        settings.effective_today(),
-        settings.due_within_days,
-        log_limit=settings.query_log_max,
-    )
-    found = owner_dashboard(report, owner)
-    if found is None:
-        raise NotFound(f"no active document is owned by {owner!r}")
-    return OwnerDashboardResponse.model_validate(found.as_json())
+    return services.dashboard(runtime, owner)
 
 
 @governance.get(
@@ -121,14 +83,7 @@ def changes(
     doc_id: Annotated[str | None, Query(max_length=200, description="one document")] = None,
     owner: Annotated[str | None, Query(max_length=200, description="one owner's")] = None,
 ) -> ChangesResponse:
-    if until is not None and until < since:
-        raise InvalidInput("until", "must not be before since")
-    feed = change_feed(coverage_reader(runtime), since, until, doc_id=doc_id, owner=owner)
-    return ChangesResponse(
-        since=since,
-        until=until,
-        versions=[VersionChangesOut.model_validate(v.as_json()) for v in feed],
-    )
+    return services.changes(runtime, since, until, doc_id, owner)
 
 
 @governance.post(
@@ -139,11 +94,4 @@ def changes(
     responses=error_responses(400, 401, 403, 404, 422, 503),
 )
 def feedback(body: FeedbackRequest, runtime: RuntimeDep, _: Reader) -> FeedbackResponse:
-    reader = coverage_reader(runtime)
-    found = reader.query_feedback(body.query_id, body.answered)
-    if not found:
-        runtime.query_log.flush(timeout=5.0)  # the entry may still be on its way
-        found = reader.query_feedback(body.query_id, body.answered)
-    if not found:
-        raise NotFound(f"no logged search {body.query_id!r}")
-    return FeedbackResponse(query_id=body.query_id, answered=body.answered)
+    return services.feedback(runtime, body)

@@ -2,15 +2,18 @@
 checks that need the graph or the settings (shared with `sopkg search`).
 
 The driver is created on first use and kept: the Neo4j driver reconnects by itself, so
-the API answers 503 while Neo4j is away and recovers when it returns. The glossary is
-read from the graph on the first successful use and again after each ingest.
+the API answers 503 while Neo4j is away and recovers when it returns. The glossary (and
+any data learned from the corpus) is read from the graph on first use and again whenever
+the graph's corpus stamp changes: every ingest, from the API or from `sopkg ingest` in
+another process, sets a new stamp, and a running server checks it at most every
+SOPKG_CORPUS_CHECK_SECONDS.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,15 +23,16 @@ from neo4j import Driver
 from neo4j.exceptions import DriverError, Neo4jError
 
 from kg.connection import resolve_connection
+from kg.coverage import CoverageReader
 from kg.embedders import Embedder
-from kg.errors import ConfigError, EmbedderMismatch, GraphUnavailable, InvalidInput
+from kg.errors import ConfigError, EmbedderMismatch, GraphUnavailable
 from kg.reader import GraphReader
 from kg.schema import EmbedderInfo, check_embedder, schema_ready
 from kg.settings import Settings
 from search_api.expansion import Glossary
-from search_api.models import Check, ReadyResponse, SearchRequest
+from search_api.models import Check, ReadyResponse
 from search_api.querylog import QueryLogger
-from search_api.retrieval import Retriever, SearchParams
+from search_api.retrieval import Retriever
 
 log = logging.getLogger("sopkg.api")
 
@@ -55,6 +59,8 @@ class Runtime:
         self._driver: Driver | None = None
         self._database = settings.neo4j_database
         self._glossary: Glossary | None = None
+        self._corpus_stamp: str | None = None
+        self._stamp_checked = 0.0
         self.query_log = QueryLogger(settings.query_log_max, self.driver)
 
     # --- resources --------------------------------------------------------------------
@@ -79,17 +85,31 @@ class Runtime:
         driver, database = self.driver()
         return GraphReader(driver, database)
 
-    def glossary(self) -> Glossary:
-        if self._glossary is None:
-            glossary = Glossary.from_rows(self.reader().glossary())
-            with self._lock:
-                self._glossary = glossary
-        return self._glossary
+    def coverage_reader(self) -> CoverageReader:
+        driver, database = self.driver()
+        return CoverageReader(driver, database)
 
-    def reload_glossary(self) -> None:
+    def refresh_corpus_data(self, force: bool = False) -> None:
+        """Reload the glossary when the graph's corpus stamp moved (an ingest happened,
+        maybe in another process); reads the stamp at most every corpus_check_seconds."""
+        now = time.monotonic()
+        fresh = now - self._stamp_checked < self.settings.corpus_check_seconds
+        if self._glossary is not None and fresh and not force:
+            return
+        reader = self.reader()
+        stamp = reader.corpus_stamp()
+        self._stamp_checked = now
+        if self._glossary is not None and stamp == self._corpus_stamp and not force:
+            return
+        glossary = Glossary.from_rows(reader.glossary())
         with self._lock:
-            self._glossary = None
-        self.glossary()
+            self._glossary, self._corpus_stamp = glossary, stamp
+        log.info("corpus data loaded (stamp %s)", stamp)
+
+    def glossary(self) -> Glossary:
+        self.refresh_corpus_data()
+        assert self._glossary is not None
+        return self._glossary
 
     def retriever(self) -> Retriever:
         return Retriever(
@@ -151,36 +171,3 @@ class Runtime:
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
-
-
-# --- input checks shared by the API and `sopkg search` ---------------------------------
-def check_query(query: str, max_chars: int) -> None:
-    if not query.strip():
-        raise InvalidInput("query", "must not be blank")
-    if len(query) > max_chars:
-        raise InvalidInput(
-            "query", f"is {len(query)} characters long; at most {max_chars} are accepted"
-        )
-
-
-def check_topic(reader: GraphReader, topic: str | None) -> None:
-    if topic is None or reader.topic_exists(topic):
-        return
-    known = [str(t["path"]) for t in reader.topics()]
-    near = difflib.get_close_matches(topic, known, n=3, cutoff=0.0)
-    hint = f"; closest: {', '.join(near)}" if near else ""
-    raise InvalidInput("topic", f"unknown topic (GET /v1/topics lists them){hint}")
-
-
-def search_params(req: SearchRequest) -> SearchParams:
-    return SearchParams(
-        query=req.query,
-        lang=req.query_lang,
-        market=req.market,
-        topic=req.topic,
-        language=req.language,
-        as_of=req.as_of,
-        include_superseded=req.include_superseded,
-        limit=req.limit,
-        mode=req.mode,
-    )

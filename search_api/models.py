@@ -227,6 +227,19 @@ class QueryExpansion(BaseModel):
     en_terms: dict[str, float] = Field(description="English terms added, with their boost")
 
 
+class AnswerConfidence(BaseModel):
+    agreement: float = Field(
+        description="share of the retriever families used (lexical, dense) that put the top "
+        "result among their own first three"
+    )
+    separation: float = Field(
+        description="the top result's score over the median score of the first ten"
+    )
+    weak: bool = Field(
+        description="agreement below 0.5: the coverage report counts the search as weak"
+    )
+
+
 class SearchResponse(BaseModel):
     query_id: str | None = Field(
         default=None,
@@ -238,6 +251,9 @@ class SearchResponse(BaseModel):
     mode: str
     results: list[SearchResult]
     expansion: QueryExpansion
+    confidence: AnswerConfidence | None = Field(
+        default=None, description="how sure retrieval is of the top result (none: no results)"
+    )
     timings_ms: dict[str, float]
 
 

@@ -22,6 +22,7 @@ from kg.settings import Settings, get_settings
 SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "sample_corpus"
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+EXIT_UNAVAILABLE = 3  # Neo4j could not be reached (docs/operations.md lists the exit codes)
 
 
 # --- neo4j -----------------------------------------------------------------------------
@@ -98,7 +99,9 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> int:
     conn = resolve_connection(settings)
     embedder = make_embedder(settings)
     with conn.driver() as driver:
-        n = reembed_graph(driver, conn.database, embedder, settings.embed_batch)
+        n = reembed_graph(
+            driver, conn.database, embedder, settings.embed_batch, progress=terminal_progress()
+        )
     print(json.dumps({"embedder": embedder.name, "dim": embedder.dim, "passages": n}))
     return 0
 
@@ -190,39 +193,28 @@ def _print_results(response: Any) -> None:
             print(f"    - {rel.relation} {rel.kind} {rel.item_id}{sev}: {rel.text or ''}")
 
 
-def _search(args: argparse.Namespace, settings: Settings) -> int:
-    from pydantic import ValidationError
+def _runtime(settings: Settings) -> Any:
+    """The same runtime the API serves with (driver, embedder, glossary), for one command."""
+    from search_api.deps import Runtime
 
-    from search_api.deps import Runtime, check_query, check_topic, search_params
-    from search_api.models import QueryExpansion, SearchRequest, SearchResponse, SearchResult
-
-    check_query(args.query, settings.max_query_chars)
-    try:
-        request = SearchRequest(
-            query=args.query, market=args.market, topic=args.topic, language=args.language,
-            query_lang=args.query_lang, as_of=args.as_of, include_superseded=args.superseded,
-            limit=args.limit, mode=args.mode,
-        )  # fmt: skip
-    except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "query"
-        raise InvalidInput(field, first["msg"].removeprefix("Value error, ")) from e
     _ensure_local_server(settings)
-    runtime = Runtime(settings, make_embedder(settings))
+    return Runtime(settings, make_embedder(settings))
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api import services
+
+    request = services.search_request(
+        query=args.query, market=args.market, topic=args.topic, language=args.language,
+        query_lang=args.query_lang, as_of=args.as_of, include_superseded=args.superseded,
+        limit=args.limit, mode=args.mode,
+    )  # fmt: skip
+    services.check_query(request.query, settings.max_query_chars)
+    runtime = _runtime(settings)
     try:
-        check_topic(runtime.reader(), args.topic)
-        outcome = runtime.retriever().search(search_params(request))
+        response = services.search(runtime, request, None, log=False)
     finally:
         runtime.close()
-    response = SearchResponse(
-        query=outcome.query, query_lang=outcome.query_lang, mode=outcome.mode,
-        results=[SearchResult.model_validate(r) for r in outcome.results],
-        expansion=QueryExpansion(
-            matched=outcome.expansion.matched, ja_terms=outcome.expansion.ja_terms,
-            en_terms=outcome.expansion.en_terms,
-        ),
-        timings_ms=outcome.timings_ms,
-    )  # fmt: skip
     if args.json:
         print(response.model_dump_json(indent=2))
     else:
@@ -240,20 +232,19 @@ def _write_out(text: str, out: str | None) -> None:
 
 
 def _coverage(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.coverage import CoverageReader
-    from search_api.coverage import build_report, owner_dashboard
+    from search_api import services
+    from search_api.coverage import owner_dashboard
     from search_api.coverage.render import dashboard_markdown, report_html, report_markdown
 
     if args.owner and args.format == "html":
         raise InvalidInput("--format", "an owner dashboard is Markdown or JSON")
-    _ensure_local_server(settings)
-    conn = resolve_connection(settings)
-    today = args.today or settings.effective_today()
-    with conn.driver() as driver:
-        report = build_report(
-            CoverageReader(driver, conn.database), today, settings.due_within_days,
-            log_limit=settings.query_log_max,
-        )  # fmt: skip
+    if args.today:
+        settings = settings.model_copy(update={"today": args.today})
+    runtime = _runtime(settings)
+    try:
+        report = services.coverage_report(runtime)
+    finally:
+        runtime.close()
     if args.owner:
         dash = owner_dashboard(report, args.owner)
         if dash is None:
@@ -272,20 +263,19 @@ def _coverage(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _changes(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.coverage import CoverageReader
-    from search_api.coverage import change_feed
+    from search_api import services
     from search_api.coverage.render import changes_markdown
 
-    _ensure_local_server(settings)
-    conn = resolve_connection(settings)
-    with conn.driver() as driver:
-        feed = change_feed(CoverageReader(driver, conn.database), args.since, args.until,
-                           doc_id=args.doc, owner=args.owner)  # fmt: skip
-    if args.format == "json":
-        data = {"since": args.since.isoformat(), "versions": [v.as_json() for v in feed]}
-        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    else:
-        text = changes_markdown(feed, args.since.isoformat())
+    runtime = _runtime(settings)
+    try:
+        if args.format == "json":
+            response = services.changes(runtime, args.since, args.until, args.doc, args.owner)
+            text = response.model_dump_json(indent=2) + "\n"
+        else:
+            feed = services.change_records(runtime, args.since, args.until, args.doc, args.owner)
+            text = changes_markdown(feed, args.since.isoformat())
+    finally:
+        runtime.close()
     _write_out(text, args.out)
     return 0
 
@@ -429,6 +419,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args, get_settings())
+    except GraphUnavailable as e:
+        print(f"sopkg: Neo4j is unavailable: {e}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except SopkgError as e:
         print(f"sopkg: error: {e}", file=sys.stderr)
         return 2

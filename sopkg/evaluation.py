@@ -23,6 +23,7 @@ from kg.embedders import Embedder
 from kg.local_neo4j import LocalNeo4j
 from kg.reader import GraphReader
 from kg.settings import Settings
+from kg.writer import GraphWriter
 from search_api.expansion import Glossary
 from search_api.models import SearchResult
 from search_api.retrieval import Mode, Retriever, SearchParams
@@ -150,10 +151,7 @@ def evaluate(
 
 
 def wipe_graph(driver: Any, database: str) -> None:
-    with driver.session(database=database) as session:
-        session.run(
-            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-        ).consume()
+    GraphWriter(driver, database).wipe()
 
 
 def eval_connection(settings: Settings) -> Connection:

@@ -18,6 +18,7 @@ from neo4j import Driver
 from kg.connection import Connection, local_connection
 from kg.local_neo4j import LocalNeo4j
 from kg.settings import Settings
+from kg.writer import GraphWriter
 
 
 @pytest.fixture(scope="session")
@@ -60,11 +61,7 @@ def neo4j_driver(neo4j_connection: Connection) -> Iterator[Driver]:
 @pytest.fixture()
 def clean_driver(neo4j_driver: Driver, neo4j_connection: Connection) -> Driver:
     """A driver on an empty graph (data wiped; indexes and constraints kept)."""
-    with neo4j_driver.session(database=neo4j_connection.database) as session:
-        # CALL ... IN TRANSACTIONS needs an auto-commit transaction (session.run).
-        session.run(
-            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-        ).consume()
+    GraphWriter(neo4j_driver, neo4j_connection.database).wipe()
     return neo4j_driver
 
 

@@ -1,7 +1,6 @@
-"""The governance pages' data: the governance API's route functions
-(`search_api.coverage_routes`) called in-process, so a page shows what GET /v1/coverage,
-/v1/owners/{owner}/dashboard and /v1/changes answer, with the same role checks upstream
-(the pages gate by role before calling)."""
+"""The governance pages' data: the same service functions (`search_api.services`) that
+GET /v1/coverage, /v1/owners/{owner}/dashboard and /v1/changes call, so a page shows what
+the API answers (the pages gate by role before calling)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from dataclasses import dataclass, field
 from kg.errors import NotFound
 from kg.settings import Settings
 from ontology.governance import FindingKind
-from search_api import coverage_routes as gov
+from search_api import services
 from search_api.auth import Principal
 from search_api.deps import Runtime
 from search_api.models import (
@@ -67,7 +66,7 @@ def _cell_state(states: list[str]) -> str:
 
 
 def coverage(runtime: Runtime, settings: Settings, user: Principal) -> Matrix:
-    report = gov.coverage(runtime, settings, user, kind=None, owner=None)
+    report = services.coverage(runtime)
     state_of: dict[str, str] = {d.id: d.state for d in report.documents}
     rows = []
     for r in report.matrix:
@@ -96,9 +95,7 @@ def findings(
     kinds = [k.value for k in FindingKind]
     if kind not in kinds:
         kind = None
-    report = gov.coverage(
-        runtime, settings, user, kind=[FindingKind(kind)] if kind else None, owner=owner
-    )
+    report = services.coverage(runtime, [FindingKind(kind)] if kind else None, owner)
     return Findings(
         report.findings, sum(report.counts.values()), _owners(report), kinds, owner, kind
     )
@@ -111,9 +108,9 @@ def dashboard(
     """The dashboard; None and every owner's name when nobody by that name owns a
     document."""
     try:
-        return gov.dashboard(owner, runtime, settings, user), []
+        return services.dashboard(runtime, owner), []
     except NotFound:
-        report = gov.coverage(runtime, settings, user, kind=None, owner=None)
+        report = services.coverage(runtime)
         return None, _owners(report)
 
 
@@ -126,7 +123,7 @@ class Feed:
 
 def changes(runtime: Runtime, settings: Settings, user: Principal, since: dt.date | None) -> Feed:
     start = since or settings.effective_today() - dt.timedelta(days=CHANGES_DAYS)
-    return Feed(start, gov.changes(runtime, user, since=start).versions)
+    return Feed(start, services.changes(runtime, since=start).versions)
 
 
 def document_changes(
@@ -138,6 +135,6 @@ def document_changes(
     dates = [v.effective for v in current if v.effective]
     if not dates:
         return []
-    feed = gov.changes(runtime, user, since=min(dates), doc_id=doc.id)
+    feed = services.changes(runtime, since=min(dates), doc_id=doc.id)
     latest = {(v.lang, v.version) for v in current}
     return [c for c in feed.versions if (c.lang, c.version) in latest]

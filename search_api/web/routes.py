@@ -1,8 +1,8 @@
 """The web pages: search (`/`), documents, sign-in, and the owners' pages.
 
-Pages are rendered on the server by calling the API's own route functions in-process
-(`search_api.routes`), so a page shows exactly what the JSON API answers, with the same
-checks and roles. The page's JavaScript (`static/app.js`) fetches the results fragment
+Pages are rendered on the server by calling the same service functions as the JSON API
+(`search_api.services`), so a page shows exactly what the API answers, with the same
+checks; pages check roles as the API does. The page's JavaScript (`static/app.js`) fetches the results fragment
 (`/_results`) and posts to the JSON API with the sign-in cookie.
 
 Auth in the browser: the sign-in form takes an API key and stores it in the HttpOnly,
@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from kg.errors import InvalidInput, NotFound, SopkgError
 from kg.settings import Settings, get_settings
 from ontology.vocabulary import ALL_MARKETS, LANGUAGES, MARKETS
-from search_api import routes as api
+from search_api import services
 from search_api.auth import (
     ROLE_RANK,
     SESSION_COOKIE,
@@ -177,7 +177,7 @@ def _run_search(
         return out
     assert page.user is not None
     try:
-        out["response"] = api.search(body, runtime, page.settings, page.user)
+        out["response"] = services.search(runtime, body, page.user)
     except InvalidInput as e:
         out["message"] = t("search.invalid", message=str(e))
     return out
@@ -198,7 +198,7 @@ def _results_context(page: Page, found: dict[str, Any]) -> dict[str, Any]:
 
 def _filters(runtime: Runtime, page: Page) -> dict[str, Any]:
     assert page.user is not None
-    topics = api.topics(runtime, page.user).topics
+    topics = services.topics(runtime).topics
     return {"markets": [*MARKETS, ALL_MARKETS], "topics": topics, "languages": LANGUAGES}
 
 
@@ -278,7 +278,7 @@ def document_page(
         return _signin_redirect(request)
     page = Page(request, settings, user)
     try:
-        doc = api.document(doc_id, runtime, user)
+        doc = services.document(runtime, doc_id)
         changes = owner_data.document_changes(runtime, user, doc)
     except NotFound:
         return page.error(404, page.t("error.not_found", doc_id=doc_id))

@@ -26,6 +26,7 @@ from ingest.pipeline import ingest_corpus
 from kg.connection import Connection
 from kg.embedders import Embedder
 from kg.settings import Settings
+from kg.writer import GraphWriter
 from search_api.app import create_app
 
 MINI = Path(__file__).resolve().parents[1] / "data" / "mini_corpus"
@@ -204,10 +205,7 @@ def mini_graph(
 ) -> dict[str, Any]:
     """The test graph wiped, then tests/data/mini_corpus ingested (once per module)."""
     db = neo4j_connection.database
-    with neo4j_driver.session(database=db) as session:
-        session.run(
-            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-        ).consume()
+    GraphWriter(neo4j_driver, db).wipe()
     summary = ingest_corpus(MINI, neo4j_driver, db, embedder)
     assert summary.errors == [], summary.errors
     return summary.as_json()

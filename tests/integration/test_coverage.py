@@ -15,6 +15,7 @@ from ingest.pipeline import ingest_corpus
 from kg.connection import Connection
 from kg.coverage import CoverageReader
 from kg.embedders import Embedder
+from kg.writer import GraphWriter
 from ontology.governance import FindingKind
 from ontology.vocabulary import MARKETS
 from search_api.coverage import CoverageReport, build_report, owner_dashboard
@@ -36,10 +37,7 @@ def sample_reader(
 ) -> CoverageReader:
     """The test graph wiped, then the sample corpus ingested (once for this module)."""
     db = neo4j_connection.database
-    with neo4j_driver.session(database=db) as session:
-        session.run(
-            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-        ).consume()
+    GraphWriter(neo4j_driver, db).wipe()
     summary = ingest_corpus(SAMPLE, neo4j_driver, db, embedder, corpus_name="sample")
     assert summary.errors == [], summary.errors
     return CoverageReader(neo4j_driver, db)

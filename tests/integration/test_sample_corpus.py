@@ -11,6 +11,7 @@ from neo4j import Driver
 
 from ingest.corpus import load_corpus
 from ingest.pipeline import ingest_corpus
+from kg.writer import GraphWriter
 from tests.conftest import count
 
 pytestmark = pytest.mark.integration
@@ -31,8 +32,7 @@ def test_sample_corpus_lints_clean_with_only_the_deliberate_warnings() -> None:
 
 @pytest.fixture(scope="module")
 def sample_graph(neo4j_driver: Driver, embedder) -> Driver:  # type: ignore[no-untyped-def]
-    with neo4j_driver.session(database="neo4j") as s:
-        s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    GraphWriter(neo4j_driver, "neo4j").wipe()
     summary = ingest_corpus(SAMPLE, neo4j_driver, "neo4j", embedder, corpus_name="sample")
     assert summary.errors == []
     return neo4j_driver

@@ -1,0 +1,303 @@
+"""The service layer: one function per capability, called by every interface.
+
+The API routes (`search_api.routes`, `search_api.coverage_routes`), the web pages
+(`search_api.web`), the `sopkg` command and any later interface (an MCP server, ...) call
+these functions and nothing below them, so a search, a document or a coverage report is
+validated, computed, logged and shaped in exactly one place. They take the `Runtime` (the
+process's driver, embedder and glossary) and raise project errors (`kg.errors`) that each
+interface maps once: `search_api.errors` to HTTP, the CLI to a message and an exit code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from kg.errors import InvalidInput, NotFound
+from kg.reader import GraphReader
+from ontology.governance import FindingKind
+from search_api.auth import Principal
+from search_api.coverage import CoverageReport, build_report, change_feed, owner_dashboard
+from search_api.coverage.changes import VersionChanges
+from search_api.deps import Runtime
+from search_api.models import (
+    AnswerConfidence,
+    ChangesResponse,
+    CoverageResponse,
+    DocumentResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    IngestResponse,
+    OwnerDashboardResponse,
+    QueryExpansion,
+    QueryLogStats,
+    RelatedStatement,
+    RelatedText,
+    SearchRequest,
+    SearchResponse,
+    SectionOut,
+    SectionPassage,
+    StatementPassage,
+    StatementResponse,
+    TopicOut,
+    TopicsResponse,
+    VersionChangesOut,
+    VersionOut,
+    statement_key,
+    statement_public_id,
+)
+from search_api.retrieval import SearchParams
+
+
+# --- input checks -------------------------------------------------------------------------
+def check_query(query: str, max_chars: int) -> None:
+    if not query.strip():
+        raise InvalidInput("query", "must not be blank")
+    if len(query) > max_chars:
+        raise InvalidInput(
+            "query", f"is {len(query)} characters long; at most {max_chars} are accepted"
+        )
+
+
+def check_topic(reader: GraphReader, topic: str | None) -> None:
+    if topic is None or reader.topic_exists(topic):
+        return
+    known = [str(t["path"]) for t in reader.topics()]
+    near = difflib.get_close_matches(topic, known, n=3, cutoff=0.0)
+    hint = f"; closest: {', '.join(near)}" if near else ""
+    raise InvalidInput("topic", f"unknown topic (GET /v1/topics lists them){hint}")
+
+
+def search_request(**fields: Any) -> SearchRequest:
+    """A SearchRequest from loose values (CLI flags, a page's query string, a tool call);
+    the model's validation errors become one InvalidInput naming the field."""
+    try:
+        return SearchRequest(**{k: v for k, v in fields.items() if v is not None})
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "query"
+        raise InvalidInput(field, first["msg"].removeprefix("Value error, ")) from e
+
+
+def search_params(req: SearchRequest) -> SearchParams:
+    return SearchParams(
+        query=req.query,
+        lang=req.query_lang,
+        market=req.market,
+        topic=req.topic,
+        language=req.language,
+        as_of=req.as_of,
+        include_superseded=req.include_superseded,
+        limit=req.limit,
+        mode=req.mode,
+    )
+
+
+# --- search -------------------------------------------------------------------------------
+def search(
+    runtime: Runtime, request: SearchRequest, who: Principal | None, *, log: bool = True
+) -> SearchResponse:
+    """Validate, search, log the query (in the background) and shape the response.
+    `log=False` for callers that are not a person's search (evaluation, benchmarks)."""
+    check_query(request.query, runtime.settings.max_query_chars)
+    check_topic(runtime.reader(), request.topic)
+    params = search_params(request)
+    outcome = runtime.retriever().search(params)
+    query_id = None
+    if log:
+        query_id = runtime.query_log.record(params, outcome, who.role if who else None).id
+    return SearchResponse(
+        query_id=query_id,
+        query=outcome.query,
+        query_lang=outcome.query_lang,
+        mode=outcome.mode,
+        results=outcome.results,
+        expansion=QueryExpansion(
+            matched=outcome.expansion.matched,
+            ja_terms=outcome.expansion.ja_terms,
+            en_terms=outcome.expansion.en_terms,
+        ),
+        confidence=(
+            AnswerConfidence(agreement=c.agreement, separation=c.separation, weak=c.weak)
+            if (c := outcome.confidence)
+            else None
+        ),
+        timings_ms={k: round(v, 3) for k, v in outcome.timings_ms.items()},
+    )
+
+
+# --- browsing -----------------------------------------------------------------------------
+def topics(runtime: Runtime) -> TopicsResponse:
+    return TopicsResponse(topics=[TopicOut.model_validate(t) for t in runtime.reader().topics()])
+
+
+def _sections(reader: GraphReader, version_key: str) -> list[SectionOut]:
+    out = []
+    for s in reader.version_sections(version_key):
+        passages = [SectionPassage.model_validate(p) for p in s["passages"] if p.get("key")]
+        out.append(SectionOut.model_validate({**s, "passages": passages}))
+    return out
+
+
+def document(runtime: Runtime, doc_id: str) -> DocumentResponse:
+    reader = runtime.reader()
+    row = reader.document(doc_id)
+    if row is None:
+        raise NotFound(f"no document {doc_id!r}")
+    versions = []
+    for v in reader.document_versions(doc_id):
+        sections = _sections(reader, v["key"]) if v.get("current") else None
+        versions.append(VersionOut.model_validate({**v, "sections": sections}))
+    doc: dict[str, Any] = row["doc"]
+    return DocumentResponse(
+        id=doc["id"],
+        topic=doc.get("topic"),
+        markets=list(doc.get("markets") or []),
+        status=doc.get("status"),
+        source_lang=doc.get("source_lang"),
+        owner=row.get("owner"),
+        regulations=sorted(row.get("regulations") or []),
+        supersedes=doc.get("supersedes"),
+        superseded_by=sorted(row.get("superseded_by") or []),
+        versions=versions,
+    )
+
+
+def statement(runtime: Runtime, statement_id: str) -> StatementResponse:
+    try:
+        key = statement_key(statement_id)
+    except ValueError as e:
+        raise InvalidInput("statement_id", str(e)) from e
+    reader = runtime.reader()
+    row = reader.statement(key)
+    if row is None:
+        raise NotFound(f"no statement {statement_public_id(key)!r}")
+    st: dict[str, Any] = row["statement"]
+    passages = [StatementPassage.model_validate(p) for p in row["passages"] if p.get("key")]
+    passages.sort(key=lambda p: (p.lang, not p.current, p.version or ""))
+    related = [
+        RelatedStatement(
+            relation=r["relation"],
+            id=statement_public_id(r["statement_key"]),
+            statement_key=r["statement_key"],
+            kind=r["kind"],
+            item_id=r["item_id"],
+            severity=r.get("severity"),
+            texts=[RelatedText(lang=t["lang"], text=t["text"]) for t in r["texts"]],
+        )
+        for r in reader.related([key], runtime.settings.effective_today()).get(key, [])
+    ]
+    return StatementResponse(
+        id=statement_public_id(st["key"]),
+        key=st["key"],
+        doc_id=st["doc_id"],
+        item_id=st["item_id"],
+        kind=st["kind"],
+        severity=st.get("severity"),
+        current=st.get("current"),
+        applies_to=[statement_public_id(k) for k in st.get("applies_to") or []],
+        doc_status=row.get("doc_status"),
+        passages=passages,
+        related=related,
+    )
+
+
+# --- governance ---------------------------------------------------------------------------
+def _report(runtime: Runtime) -> CoverageReport:
+    s = runtime.settings
+    return build_report(
+        runtime.coverage_reader(),
+        s.effective_today(),
+        s.due_within_days,
+        log_limit=s.query_log_max,
+    )
+
+
+def coverage(
+    runtime: Runtime,
+    kinds: list[FindingKind] | None = None,
+    owner: str | None = None,
+) -> CoverageResponse:
+    data = _report(runtime).as_json()
+    if kinds:
+        wanted = {k.value for k in kinds}
+        data["findings"] = [f for f in data["findings"] if f["kind"] in wanted]
+    if owner:
+        data["findings"] = [f for f in data["findings"] if f["owner"] == owner]
+    return CoverageResponse.model_validate(
+        {**data, "query_log": QueryLogStats.model_validate(runtime.query_log.stats())}
+    )
+
+
+def coverage_report(runtime: Runtime) -> CoverageReport:
+    """The whole report as the analysis produced it (for the Markdown and HTML renderings)."""
+    return _report(runtime)
+
+
+def dashboard(runtime: Runtime, owner: str) -> OwnerDashboardResponse:
+    report = _report(runtime)
+    found = owner_dashboard(report, owner)
+    if found is None:
+        known = ", ".join(report.owners())
+        raise NotFound(f"no active document is owned by {owner!r}; owners: {known}")
+    return OwnerDashboardResponse.model_validate(found.as_json())
+
+
+def change_records(
+    runtime: Runtime,
+    since: dt.date,
+    until: dt.date | None = None,
+    doc_id: str | None = None,
+    owner: str | None = None,
+) -> list[VersionChanges]:
+    """The change feed as the analysis produced it (for the Markdown rendering)."""
+    if until is not None and until < since:
+        raise InvalidInput("until", "must not be before since")
+    return change_feed(runtime.coverage_reader(), since, until, doc_id=doc_id, owner=owner)
+
+
+def changes(
+    runtime: Runtime,
+    since: dt.date,
+    until: dt.date | None = None,
+    doc_id: str | None = None,
+    owner: str | None = None,
+) -> ChangesResponse:
+    feed = change_records(runtime, since, until, doc_id, owner)
+    return ChangesResponse(
+        since=since,
+        until=until,
+        versions=[VersionChangesOut.model_validate(v.as_json()) for v in feed],
+    )
+
+
+def feedback(runtime: Runtime, body: FeedbackRequest) -> FeedbackResponse:
+    reader = runtime.coverage_reader()
+    found = reader.query_feedback(body.query_id, body.answered)
+    if not found:
+        runtime.query_log.flush(timeout=5.0)  # the entry may still be on its way
+        found = reader.query_feedback(body.query_id, body.answered)
+    if not found:
+        raise NotFound(f"no logged search {body.query_id!r}")
+    return FeedbackResponse(query_id=body.query_id, answered=body.answered)
+
+
+# --- admin --------------------------------------------------------------------------------
+def ingest(runtime: Runtime, corpus: str) -> IngestResponse:
+    if runtime.ingest_runner is None:
+        raise InvalidInput("corpus", "ingest is not available in this process")
+    root = Path(corpus)
+    try:
+        is_dir = root.is_dir()
+    except OSError as e:  # a name too long for the file system, ...
+        raise InvalidInput("corpus", f"cannot be read: {e.strerror}") from e
+    if not is_dir:
+        raise InvalidInput("corpus", "is not a folder on the server")
+    with runtime.ingest_lock:
+        summary = runtime.ingest_runner(root)
+    runtime.refresh_corpus_data(force=True)
+    return IngestResponse.model_validate(summary)
