@@ -146,6 +146,7 @@ class LocalNeo4j:
             return StartResult(self.uri(), pid, True, False, time.monotonic() - t0)
         downloaded = self.ensure_jars()
         self._check_java()
+        self._release_taken_port()
         self._write_config()
         pid = self._launch()
         self._wait_for_bolt(pid, deadline=t0 + self.settings.neo4j_start_timeout)
@@ -215,6 +216,20 @@ class LocalNeo4j:
             raise ConfigError(
                 f"Neo4j 5 needs Java 17 or newer; `{java} -version` says: {out.stderr.strip()}"
             )
+
+    def _release_taken_port(self) -> None:
+        """Forget a remembered port that another process listens on now (another local
+        instance started at the same moment may have drawn the same free port): without
+        this, our server would fail to bind while the other one answered in its place."""
+        if not self._port_file.exists() or (
+            self.settings.neo4j_bolt_port and self.instance == "main"
+        ):
+            return
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", self._port()))
+            except OSError:
+                self._port_file.unlink()
 
     def _port(self) -> int:
         if self.settings.neo4j_bolt_port and self.instance == "main":
