@@ -83,8 +83,7 @@ def test_cli_ingest_is_seen_by_a_running_server(
     shutil.copytree(MINI, corpus)
     glossary = corpus / "glossary.yaml"
     glossary.write_text(
-        glossary.read_text(encoding="utf-8")
-        + "  - en: [zzyzx]\n    ja: [ズィジックス]\n",
+        glossary.read_text(encoding="utf-8") + "  - en: [zzyzx]\n    ja: [ズィジックス]\n",
         encoding="utf-8",
     )
     env = {
