@@ -16,6 +16,7 @@ class FindingKind(StrEnum):
     TOPIC_WITHOUT_DOCUMENT = "topic-without-document"
     MISSING_TRANSLATION = "missing-translation"
     OUTDATED_TRANSLATION = "outdated-translation"
+    TRANSLATION_DRIFT = "translation-drift"
     STALE = "stale"
     DUE_SOON = "due-soon"
     POLICY_WITHOUT_ENFORCEMENT = "policy-without-enforcement"
@@ -31,6 +32,8 @@ FINDING_DESCRIPTIONS: dict[FindingKind, str] = {
     "in any market",
     FindingKind.MISSING_TRANSLATION: "a document has no version in one of the languages",
     FindingKind.OUTDATED_TRANSLATION: "a translation follows an older version of its source",
+    FindingKind.TRANSLATION_DRIFT: "a statement and its current translation require "
+    "different things (numbers, sanctions, escalation teams)",
     FindingKind.STALE: "the document's review_by date has passed",
     FindingKind.DUE_SOON: "the document's review_by date falls within the next days",
     FindingKind.POLICY_WITHOUT_ENFORCEMENT: "no enforcement item applies to a policy",

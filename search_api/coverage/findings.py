@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -26,12 +26,15 @@ from kg.coverage import (
     LinkFacts,
     PassageFacts,
     StatementFacts,
+    StatementText,
     TopicFacts,
+    VersionFacts,
 )
 from ontology.governance import ChangeKind, FindingKind
 from ontology.rules import ReviewState, is_outdated_translation, review_state
 from ontology.vocabulary import ALL_MARKETS, DEPENDENT_KINDS, LANGUAGES, MARKETS, StatementKind
 from search_api.coverage.changes import Change, diff_passages, statement_changes
+from search_api.coverage.drift import disagreements
 from search_api.coverage.signals import (
     SOFT_SANCTIONS,
     conflicting_numbers,
@@ -268,6 +271,7 @@ class Analysis:
         out += self.topics_without_document()
         out += self.missing_translations()
         out += self.outdated_translations()
+        out += self.translation_drift()
         out += self.review_dates()
         out += self.uncovered_policies()
         out += self.missing_applies_to()
@@ -365,6 +369,44 @@ class Analysis:
                 out.append((st.item_id, f"{src_lang} {st.item_id} is {ratio / usual:.1f}x "
                                         f"longer than usual against its {lang} text "
                                         "(text added)"))  # fmt: skip
+        return out
+
+    def current_translations(
+        self,
+    ) -> Iterator[tuple[DocumentFacts, VersionFacts, VersionFacts, StatementFacts,
+                        StatementText, StatementText]]:  # fmt: skip
+        """(document, source version, translation, statement, source text, translated text)
+        for each statement of a translation that follows its source's current version."""
+        for doc_id, sts in self.by_doc.items():
+            d = self.docs[doc_id]
+            for t in d.current.values():
+                src = d.current.get(t.translation_of_lang or "")
+                if src is None or not t.translation_of_version:
+                    continue
+                if version_order(t.translation_of_version) != version_order(src.version):
+                    continue  # an outdated translation is reported as such
+                for st in sts:
+                    a = next((x for x in st.texts if x.lang == src.lang), None)
+                    b = next((x for x in st.texts if x.lang == t.lang), None)
+                    if a is not None and b is not None:
+                        yield d, src, t, st, a, b
+
+    def translation_drift(self) -> list[Finding]:
+        """Statements whose translation is current (it follows the source's current
+        version) and still requires something else: another number for the same unit,
+        other sanctions, another escalation team (`search_api.coverage.drift`)."""
+        out = []
+        for d, src, t, st, a, b in self.current_translations():
+            found = disagreements(a.text, a.lang, b.text, b.lang, st.kind)
+            if not found:
+                continue
+            where = (f"{src.lang}@{src.version} {st.item_id} (line {a.line or '?'}) and "
+                     f"{t.lang}@{t.version} {st.item_id} (line {b.line or '?'})")  # fmt: skip
+            why = "; ".join(x.describe(src.lang, t.lang) for x in found)
+            out.append(self._finding(
+                FindingKind.TRANSLATION_DRIFT, d, langs([a.lang, b.lang]), st.item_id,
+                f"{where} disagree although the translation is current: {why}",
+            ))  # fmt: skip
         return out
 
     def review_dates(self) -> list[Finding]:

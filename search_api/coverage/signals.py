@@ -111,7 +111,8 @@ SANCTIONS: tuple[tuple[str, str, str], ...] = (
     (
         "feature suspension",
         r"\b(live|stream\w*|gift\w*|feature|posting|upload\w*)\b[^.;,]{0,30}\b(disabled|suspend\w*|remov\w*|restrict\w*)"
-        r"|\b(disable|suspend)\w*\b[^.;,]{0,20}\b(live|stream\w*|gift\w*|feature)",
+        r"|\b(disable|suspend)\w*\b[^.;,]{0,20}\b(live|stream\w*|gift\w*|feature)"
+        r"|\b(lose|loses|losing|lost)\b[^.;,]{0,30}\b(features?|access|privileges?)\b",
         r"(機能|配信|ライブ|投稿|ギフト)[をのは]?[^。、]{0,10}(停止|制限|外す)",
     ),
     (

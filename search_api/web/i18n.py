@@ -199,6 +199,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "finding.topic-without-document": ("Topic without document", "文書のないトピック"),
     "finding.missing-translation": ("Missing translation", "翻訳なし"),
     "finding.outdated-translation": ("Outdated translation", "古い翻訳"),
+    "finding.translation-drift": ("Translation says otherwise", "翻訳と原文の食い違い"),
     "finding.stale": ("Review overdue", "レビュー期限切れ"),
     "finding.due-soon": ("Review due soon", "レビュー期限間近"),
     "finding.policy-without-enforcement": ("Policy without enforcement", "措置のないポリシー"),

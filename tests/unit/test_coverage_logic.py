@@ -156,6 +156,23 @@ def test_outdated_translation_without_the_old_source_names_the_changed_statement
     assert rows[0].reason.startswith("ja follows en@1.0 but en is 1.1")
 
 
+def test_translation_drift_names_both_statements_values_and_lines() -> None:
+    docs = [_doc("d"), _doc("old", translation=("en", "1.0"), source_version="1.1")]
+    hold = {"en": "Payouts are held for 90 days.", "ja": "売上金を30日間保留する。"}
+    sts = [
+        _st("d", "a1", "enforcement", hold, ("p1",)),
+        _st("d", "a2", "enforcement", {"en": "Hidden for 7 days.", "ja": "一週間非表示にする。"}),
+        _st("old", "a1", "enforcement", hold),  # outdated: reported as outdated, not as drift
+    ]
+    rows = [f for f in Analysis(_facts(docs, sts), TODAY).findings()
+            if f.kind is FindingKind.TRANSLATION_DRIFT]  # fmt: skip
+    assert [(f.doc, f.lang, f.item) for f in rows] == [("d", "en,ja", "a1")]
+    assert rows[0].reason == (
+        "en@1.0 a1 (line 1) and ja@1.0 a1 (line 1) disagree although the translation is "
+        "current: duration: en says 90 days, ja says 30日間"
+    )
+
+
 def _pair_facts(markets_b: tuple[str, ...], text_b: str) -> CoverageFacts:
     vec = (1.0, 0.0, 0.0)
     docs = [_doc("a", markets=("JP",)), _doc("b", markets=markets_b)]
