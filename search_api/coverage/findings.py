@@ -31,7 +31,7 @@ from kg.coverage import (
     VersionFacts,
 )
 from ontology.governance import ChangeKind, FindingKind
-from ontology.rules import ReviewState, is_outdated_translation, review_state
+from ontology.rules import ReviewState, is_outdated_translation, review_state, same_version
 from ontology.vocabulary import ALL_MARKETS, DEPENDENT_KINDS, LANGUAGES, MARKETS, StatementKind
 from search_api.coverage.changes import Change, diff_passages, statement_changes
 from search_api.coverage.drift import disagreements
@@ -383,7 +383,7 @@ class Analysis:
                 src = d.current.get(t.translation_of_lang or "")
                 if src is None or not t.translation_of_version:
                     continue
-                if version_order(t.translation_of_version) != version_order(src.version):
+                if not same_version(t.translation_of_version, src.version):
                     continue  # an outdated translation is reported as such
                 for st in sts:
                     a = next((x for x in st.texts if x.lang == src.lang), None)
