@@ -8,10 +8,12 @@ import json
 import shlex
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ingest.lint import run_lint
+from ingest.lint import lint, run_lint
+from ingest.model import Issue
 from ingest.pipeline import ingest_corpus, reembed_graph, terminal_progress
 from kg.connection import resolve_connection
 from kg.embedders import make_embedder
@@ -25,6 +27,22 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 EXIT_UNAVAILABLE = 3  # Neo4j could not be reached (docs/operations.md lists the exit codes)
 
 
+EXIT_OK = 0  # done; for lint and ingest: no errors in the input
+EXIT_FINDINGS = 1  # lint or ingest found errors in the input (the rest was done)
+EXIT_USAGE = 2  # a bad command line or input value: nothing was done
+EXIT_UNAVAILABLE = 3  # Neo4j could not be reached, or `neo4j status`: not running
+FORMATS = {"md": "markdown"}  # short names accepted for --format
+
+
+def _format(value: str) -> str:
+    return FORMATS.get(value, value)
+
+
+def _print_json(data: Any) -> int:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
 # --- neo4j -----------------------------------------------------------------------------
 def _neo4j_start(args: argparse.Namespace, settings: Settings) -> int:
     if settings.neo4j_uri:
@@ -32,6 +50,8 @@ def _neo4j_start(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     server = LocalNeo4j(settings, args.instance)
     res = server.start()
+    if args.json:
+        return _print_json({"instance": args.instance, "running": True, **asdict(res)})
     how = "already running" if res.already_running else "started"
     jars = " (jars fetched from Maven Central)" if res.downloaded_jars else ""
     print(f"neo4j[{args.instance}] {how}: {res.uri}, pid {res.pid}, {res.seconds:.1f} s{jars}")
@@ -40,13 +60,19 @@ def _neo4j_start(args: argparse.Namespace, settings: Settings) -> int:
 
 def _neo4j_stop(args: argparse.Namespace, settings: Settings) -> int:
     stopped = LocalNeo4j(settings, args.instance).stop()
+    if args.json:
+        _print_json({"instance": args.instance, "stopped": stopped})
+        return 0
     print(f"neo4j[{args.instance}] {'stopped' if stopped else 'was not running'}")
     return 0
 
 
 def _neo4j_status(args: argparse.Namespace, settings: Settings) -> int:
     st = LocalNeo4j(settings, args.instance).status()
-    print(st.describe())
+    if args.json:
+        _print_json({k: str(v) if isinstance(v, Path) else v for k, v in asdict(st).items()})
+    else:
+        print(st.describe())
     return 0 if st.running else 3
 
 
@@ -65,7 +91,24 @@ def _neo4j_shell_env(args: argparse.Namespace, settings: Settings) -> int:
 
 # --- corpus ---------------------------------------------------------------------------
 def _lint(args: argparse.Namespace, settings: Settings) -> int:
-    return run_lint(Path(args.corpus))
+    if not args.json:
+        return run_lint(Path(args.corpus))
+    corpus = lint(Path(args.corpus))
+    _print_json(
+        {
+            "files": len(corpus.files) + len(corpus.broken),
+            "broken": corpus.broken,
+            "documents": len(corpus.documents()),
+            "errors": [_issue_json(i) for i in corpus.errors],
+            "warnings": [_issue_json(i) for i in corpus.warnings],
+        }
+    )
+    return 1 if corpus.errors else 0
+
+
+def _issue_json(issue: Issue) -> dict[str, Any]:
+    return {"path": issue.path, "line": issue.line, "rule": issue.rule,
+            "message": issue.message, "text": str(issue)}  # fmt: skip
 
 
 def _ensure_local_server(settings: Settings) -> None:
@@ -281,10 +324,23 @@ def _changes(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # --- parser ----------------------------------------------------------------------------
+EXIT_CODES_HELP = """exit codes:
+  0  done (lint, ingest: no errors in the input)
+  1  lint or ingest found errors in the input (printed as file:line: rule: message)
+  2  usage: a bad option or input value; nothing was done
+  3  Neo4j could not be reached (or `neo4j status`: not running)"""
+
+
+def _json_flag(parser: argparse.ArgumentParser, text: str = "print JSON") -> None:
+    parser.add_argument("--json", action="store_true", help=text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sopkg",
         description="Knowledge graph and bilingual search over content-moderation SOPs.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -303,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         sp = neo_sub.add_parser(name, help=text, description=text)
         sp.add_argument("--instance", default="main", help="named local instance (default main)")
+        if name != "shell-env":
+            _json_flag(sp)
         sp.set_defaults(handler=fn)
 
     lint = sub.add_parser(
@@ -310,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: sopkg lint sample_corpus",
     )  # fmt: skip
     lint.add_argument("corpus", help="corpus folder (searched recursively for *.md)")
+    _json_flag(lint, "errors and warnings as JSON (path, line, rule, message)")
     lint.set_defaults(handler=_lint)
 
     ing = sub.add_parser(
@@ -318,12 +377,14 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     ing.add_argument("corpus", help="corpus folder")
     ing.add_argument("--name", help="corpus name in the graph (default: folder name)")
+    _json_flag(ing, "only the JSON summary: no progress bar (the default off a terminal)")
     ing.set_defaults(handler=_ingest)
 
     ree = sub.add_parser(
         "reembed", help="re-embed every current passage with the configured embedder",
         epilog="example: SOPKG_EMBEDDER=sentence-transformers sopkg reembed",
     )  # fmt: skip
+    _json_flag(ree, "only the JSON summary: no progress bar (the default off a terminal)")
     ree.set_defaults(handler=_reembed)
 
     ev = sub.add_parser(
@@ -340,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--per-query", action="store_true", help="include per-query figures")
     ev.add_argument("--out", help="also write the JSON report to this file")
     ev.add_argument("--fresh", action="store_true", help="wipe the eval graph first")
+    _json_flag(ev, "only the JSON report: no progress bar (the default off a terminal)")
     ev.set_defaults(handler=_eval)
 
     srv = sub.add_parser(
@@ -380,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: sopkg up",
     )  # fmt: skip
     up.add_argument("corpus", nargs="?", help="corpus to ingest (default: the sample corpus)")
+    _json_flag(up, "only the JSON ingest summary: no progress bar (the default off a terminal)")
     up.set_defaults(handler=_up)
     cov = sub.add_parser(
         "coverage", help="coverage report: gaps, stale documents, contradictions, demand",
@@ -389,7 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
         'sopkg coverage --owner "IPR Policy JP"',
     )  # fmt: skip
     cov.add_argument("--format", choices=["markdown", "json", "html"], default="markdown",
+                     type=_format, metavar="{md,markdown,json,html}",
                      help="output format (default markdown)")  # fmt: skip
+    _json_flag(cov, "the same as --format json")
     cov.add_argument("--out", help="write to this file instead of standard output")
     cov.add_argument("--owner", help="one owner's dashboard instead of the whole report")
     cov.add_argument("--today", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
@@ -406,7 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="versions effective up to this date")  # fmt: skip
     chg.add_argument("--doc", help="one document id")
     chg.add_argument("--owner", help="one owner's documents")
-    chg.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    chg.add_argument("--format", choices=["markdown", "json"], default="markdown",
+                     type=_format, metavar="{md,markdown,json}",
+                     help="output format (default markdown)")  # fmt: skip
+    _json_flag(chg, "the same as --format json")
     chg.add_argument("--out", help="write to this file instead of standard output")
     chg.set_defaults(handler=_changes)
     return p
@@ -414,6 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "json", False) and hasattr(args, "format"):
+        args.format = "json"
     if getattr(args, "handler", None) is _eval and not args.mode:
         args.mode = ["lexical", "dense", "fused", "hybrid"]
     handler: Handler = args.handler
