@@ -24,7 +24,6 @@ from kg.settings import Settings, get_settings
 SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "sample_corpus"
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-EXIT_UNAVAILABLE = 3  # Neo4j could not be reached (docs/operations.md lists the exit codes)
 
 
 EXIT_OK = 0  # done; for lint and ingest: no errors in the input
@@ -73,7 +72,7 @@ def _neo4j_status(args: argparse.Namespace, settings: Settings) -> int:
         _print_json({k: str(v) if isinstance(v, Path) else v for k, v in asdict(st).items()})
     else:
         print(st.describe())
-    return 0 if st.running else 3
+    return EXIT_OK if st.running else EXIT_UNAVAILABLE
 
 
 def _neo4j_shell_env(args: argparse.Namespace, settings: Settings) -> int:
@@ -103,7 +102,7 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
             "warnings": [_issue_json(i) for i in corpus.warnings],
         }
     )
-    return 1 if corpus.errors else 0
+    return EXIT_FINDINGS if corpus.errors else EXIT_OK
 
 
 def _issue_json(issue: Issue) -> dict[str, Any]:
@@ -122,7 +121,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     root = Path(args.corpus)
     if not root.is_dir():
         print(f"sopkg: error: {root} is not a folder", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     _ensure_local_server(settings)
     conn = resolve_connection(settings)
     embedder = make_embedder(settings)
@@ -134,7 +133,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     for line in summary.errors:
         print(line, file=sys.stderr)
     print(json.dumps(summary.as_json(), ensure_ascii=False, indent=2))
-    return 1 if summary.errors else 0
+    return EXIT_FINDINGS if summary.errors else EXIT_OK
 
 
 def _reembed(args: argparse.Namespace, settings: Settings) -> int:
@@ -494,7 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNAVAILABLE
     except SopkgError as e:
         print(f"sopkg: error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

@@ -149,3 +149,69 @@ def test_serve_runs_the_api_with_keys_and_ingest(
             out, _ = proc.communicate()
     assert f"sopkg API at {url}" in out
     assert "cli-admin-key-42" not in out  # keys are never printed
+
+
+# --- one consistent CLI: formats, --json, exit codes -----------------------------------
+def test_md_and_markdown_are_the_same_format(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["coverage", "--format", "markdown"]) == 0
+    long = capsys.readouterr().out
+    assert main(["coverage", "--format", "md"]) == 0
+    assert capsys.readouterr().out == long and long.startswith("#")
+    assert main(["changes", "--since", "2026-01-01", "--format", "md"]) == 0
+    assert "mini-fakes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["coverage", "--json"],
+        ["coverage", "--owner", "IPR Team", "--json"],
+        ["changes", "--since", "2026-01-01", "--json"],
+        ["search", "コピー品", "--json"],
+        ["lint", str(MINI), "--json"],
+        ["neo4j", "status", "--instance", "no-such-instance", "--json"],
+    ],
+)
+def test_json_on_every_command_that_prints_results(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code = main(argv)
+    data = json.loads(capsys.readouterr().out)
+    assert isinstance(data, dict) and data
+    if argv[0] == "neo4j":
+        assert code == 3 and data["running"] is False  # status: not running is exit 3
+    else:
+        assert code == 0
+
+
+def test_exit_codes(
+    cli_env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 0: done, nothing wrong in the input.
+    assert main(["lint", str(MINI)]) == 0
+    # 1: errors in the input, each printed as file:line: rule: message.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.en.md").write_text("---\nid: a\n---\n# A\n", encoding="utf-8")
+    assert main(["lint", str(broken)]) == 1
+    assert "a.en.md:" in capsys.readouterr().out
+    assert main(["lint", str(broken), "--json"]) == 1
+    errors = json.loads(capsys.readouterr().out)["errors"]
+    assert errors and {"path", "line", "rule", "message"} <= set(errors[0])
+    # 2: usage, an unknown option or a bad value.
+    with pytest.raises(SystemExit) as bad:
+        main(["coverage", "--format", "pdf"])
+    assert bad.value.code == 2
+    assert main(["search", "コピー品", "--topic", "nope"]) == 2
+    assert main(["ingest", str(tmp_path / "missing")]) == 2
+    # 3: Neo4j could not be reached.
+    port = _free_port()  # nothing listens there
+    monkeypatch.setenv("NEO4J_URI", f"bolt://127.0.0.1:{port}")
+    get_settings.cache_clear()
+    assert main(["coverage", "--json"]) == 3
+    assert "Neo4j is unavailable" in capsys.readouterr().err

@@ -124,8 +124,10 @@ def collect() -> tuple[list[DocCommand], list[DocCommand], list[DocCommand]]:
                     words = ["sopkg", *words[3:]]
                 if words[0] == "sopkg" and len(words) > 1:
                     sopkg += [DocCommand(where, v[1:], inline) for v in _variants(words)]
-                elif words[0] in ("python", "python3") and words[1:2] and words[1].startswith(
-                    "benchmarks/"
+                elif (
+                    words[0] in ("python", "python3")
+                    and words[1:2]
+                    and words[1].startswith("benchmarks/")
                 ):
                     bench.append(DocCommand(where, tuple(words[1:])))
                 elif words[0] == "make" and len(words) > 1:
