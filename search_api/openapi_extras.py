@@ -3,7 +3,8 @@ response body, and the error envelope as the schema of every 422.
 
 The response examples (`openapi_examples.json`) are real answers of the API on the test
 corpus (tests/data/mini_corpus), lists cut to their first items; a unit test validates
-each against its model, so a model change that outdates one fails the suite.
+each against its model, so a model change that outdates one fails the suite
+(`python -m tests.e2e.refresh_openapi_examples` writes them again).
 """
 
 from __future__ import annotations
