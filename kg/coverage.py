@@ -336,6 +336,16 @@ class CoverageReader(GraphReader):
         """Record whether a logged search answered the question; False if it is unknown."""
         return bool(self._write(q.QUERY_FEEDBACK, id=query_id, answered=answered))
 
+    def recent_searches(
+        self, keys: Sequence[str], since: dt.datetime
+    ) -> dict[str, list[str]]:
+        """Statement key -> the query texts of the logged searches since `since` whose
+        results showed it (one entry per search)."""
+        if not keys:
+            return {}
+        rows = self._read(q.RECENT_SEARCHES, keys=list(keys), since=since)
+        return {r["key"]: [str(x) for x in r["queries"]] for r in rows}
+
     def query_log(self, limit: int) -> list[QueryLogEntry]:
         return [QueryLogEntry.from_props(r["entry"]) for r in self._read(q.QUERY_LOG, limit=limit)]
 

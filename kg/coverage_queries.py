@@ -96,6 +96,15 @@ SET q.answered = $answered, q.feedback_at = datetime()
 RETURN q.id AS id
 """
 
+# Logged searches since $since whose results showed one of the given statements (a result
+# id is the statement key, the same for both languages).
+RECENT_SEARCHES = """
+MATCH (q:QueryLog) WHERE q.at >= $since
+UNWIND q.result_ids AS key
+WITH key, q WHERE key IN $keys
+RETURN key, count(q) AS n, collect(q.query) AS queries
+"""
+
 QUERY_LOG = """
 MATCH (q:QueryLog) WHERE q.at IS NOT NULL
 RETURN q {.*} AS entry

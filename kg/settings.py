@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     # --- governance ----------------------------------------------------------------------
     today: dt.date | None = None  # override "today" for staleness (reproducible reports)
     due_within_days: int = 30
+    # the change feed counts the logged searches of this many days that showed a statement
+    recent_searches_days: int = 30
 
     @field_validator("state_dir")
     @classmethod

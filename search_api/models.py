@@ -518,6 +518,18 @@ class CoverageResponse(BaseModel):
     query_log: QueryLogStats
 
 
+class AffectedSearchesOut(BaseModel):
+    doc_id: str
+    lang: str
+    version: str
+    effective: Date | None
+    item_id: str | None
+    change: ChangeKind
+    old_text: str | None
+    new_text: str | None
+    recent_searches: RecentSearchesOut
+
+
 class OwnerDashboardResponse(BaseModel):
     owner: str
     today: dt.date
@@ -529,6 +541,25 @@ class OwnerDashboardResponse(BaseModel):
     counts: dict[str, int]
     findings: list[FindingOut]
     demand: DemandOut = Field(description="unanswered searches in the owner's topics")
+    affected_searches: list[AffectedSearchesOut] = Field(
+        default_factory=list,
+        description="the owner's statement changes (new versions of the last "
+        "`changes_days` days) that the most recent searches showed, most first",
+    )
+
+
+class QueryCountOut(BaseModel):
+    query: str
+    count: int
+
+
+class RecentSearchesOut(BaseModel):
+    count: int = Field(
+        description="logged searches of the last `days` days whose results showed this "
+        "statement (either language)"
+    )
+    days: int
+    queries: list[QueryCountOut] = Field(description="their commonest query texts")
 
 
 class ChangeOut(BaseModel):
@@ -540,6 +571,9 @@ class ChangeOut(BaseModel):
     kind: str | None = Field(description="statement kind, else section kind")
     old_text: str | None
     new_text: str | None
+    recent_searches: RecentSearchesOut | None = Field(
+        default=None, description="statements only: recent searches that showed it"
+    )
 
 
 class VersionChangesOut(BaseModel):
@@ -555,6 +589,9 @@ class VersionChangesOut(BaseModel):
     topic: str | None
     markets: list[str]
     current: bool
+    recent_searches: int = Field(
+        default=0, description="recent searches that showed a statement this version changed"
+    )
     counts: dict[str, int]
     changes: list[ChangeOut]
 

@@ -22,7 +22,7 @@ from kg.reader import GraphReader
 from ontology.governance import FindingKind
 from search_api.auth import Principal
 from search_api.coverage import CoverageReport, build_report, change_feed, owner_dashboard
-from search_api.coverage.changes import VersionChanges
+from search_api.coverage.changes import VersionChanges, most_searched
 from search_api.deps import Runtime
 from search_api.models import (
     AnswerConfidence,
@@ -238,13 +238,31 @@ def coverage_report(runtime: Runtime) -> CoverageReport:
     return _report(runtime)
 
 
+# The owner dashboard's "changes that affected the most searches" look at new versions of
+# this many days (the web change feed's default window too).
+CHANGES_DAYS = 90
+AFFECTED_LIMIT = 10
+
+
 def dashboard(runtime: Runtime, owner: str) -> OwnerDashboardResponse:
     report = _report(runtime)
     found = owner_dashboard(report, owner)
     if found is None:
         known = ", ".join(report.owners())
         raise NotFound(f"no active document is owned by {owner!r}; owners: {known}")
-    return OwnerDashboardResponse.model_validate(found.as_json())
+    since = report.today - dt.timedelta(days=CHANGES_DAYS)
+    feed = change_records(runtime, since, owner=found.owner)
+    affected = [
+        {
+            "doc_id": v.doc_id,
+            "lang": v.lang,
+            "version": v.version,
+            "effective": v.effective,
+            **c.as_json(),
+        }
+        for v, c in most_searched(feed, AFFECTED_LIMIT)
+    ]
+    return OwnerDashboardResponse.model_validate({**found.as_json(), "affected_searches": affected})
 
 
 def change_records(
@@ -257,7 +275,14 @@ def change_records(
     """The change feed as the analysis produced it (for the Markdown rendering)."""
     if until is not None and until < since:
         raise InvalidInput("until", "must not be before since")
-    return change_feed(runtime.coverage_reader(), since, until, doc_id=doc_id, owner=owner)
+    return change_feed(
+        runtime.coverage_reader(),
+        since,
+        until,
+        doc_id=doc_id,
+        owner=owner,
+        searches_days=runtime.settings.recent_searches_days,
+    )
 
 
 def changes(

@@ -7,19 +7,49 @@ linked by PREVIOUS_VERSION, so a version is diffed against the one it replaced:
 - section paragraphs align by section (anchor, or order) and paragraph position;
 - a unit in the new version only is `added`, in the old only `removed`, in both with other
   text `reworded` (both texts given); unchanged units are not listed.
+
+Each changed statement carries `recent_searches`: how many logged searches of the last days
+(`SOPKG_RECENT_SEARCHES_DAYS`) showed it among their results, in either language, and their
+commonest query texts: who got an answer that has now changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from kg.coverage import CoverageReader, PassageFacts, VersionEvent
 from ontology.governance import ChangeKind
 
 _SPACES = " \t\n"
+
+
+TOP_QUERIES = 5  # query texts listed with a change's recent searches
+
+
+@dataclass(frozen=True)
+class RecentSearches:
+    """Logged searches since `since` whose results showed a statement."""
+
+    count: int
+    queries: tuple[tuple[str, int], ...]  # (query text, how many times), commonest first
+    days: int
+
+    @classmethod
+    def of(cls, texts: Sequence[str], days: int) -> RecentSearches:
+        counts = Counter(" ".join(t.split()) for t in texts)
+        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_QUERIES]
+        return cls(len(texts), tuple(top), days)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "days": self.days,
+            "queries": [{"query": q, "count": n} for q, n in self.queries],
+        }
 
 
 @dataclass(frozen=True)
@@ -32,10 +62,12 @@ class Change:
     kind: str | None  # statement kind, else section kind
     old_text: str | None
     new_text: str | None
+    recent_searches: RecentSearches | None = None  # statements only
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["change"] = self.change.value
+        out["recent_searches"] = self.recent_searches.as_json() if self.recent_searches else None
         return out
 
 
@@ -60,6 +92,12 @@ class VersionChanges:
     def new_document(self) -> bool:
         return self.previous_version is None
 
+    @property
+    def recent_searches(self) -> int:
+        """Recent searches that showed a statement this version changed (a search that
+        showed several counts once for each)."""
+        return sum(c.recent_searches.count for c in self.changes if c.recent_searches)
+
     def counts(self) -> dict[str, int]:
         out = {k.value: 0 for k in ChangeKind}
         for c in self.changes:
@@ -83,6 +121,7 @@ class VersionChanges:
             "markets": list(self.markets),
             "current": self.current,
             "counts": self.counts(),
+            "recent_searches": self.recent_searches,
             "changes": [c.as_json() for c in self.changes],
         }
 
@@ -146,8 +185,12 @@ def change_feed(
     until: dt.date | None = None,
     doc_id: str | None = None,
     owner: str | None = None,
+    searches_days: int | None = None,
+    now: dt.datetime | None = None,
 ) -> list[VersionChanges]:
-    """Every version that took effect in [since, until], newest first, with its changes."""
+    """Every version that took effect in [since, until], newest first, with its changes;
+    with `searches_days`, each changed statement with its recent searches (the query log's
+    searches of the `searches_days` days before `now` that showed it)."""
     events: list[VersionEvent] = [
         e
         for e in reader.versions_since(since, until)
@@ -173,4 +216,32 @@ def change_feed(
         if e.previous_key:
             item.changes = diff_passages(passages.get(e.previous_key, []), passages[e.key])
         out.append(item)
+    if searches_days is not None:
+        _add_recent_searches(reader, out, searches_days, now or dt.datetime.now(dt.UTC))
     return out
+
+
+def _add_recent_searches(
+    reader: CoverageReader, feed: list[VersionChanges], days: int, now: dt.datetime
+) -> None:
+    keys = sorted({c.statement_key for v in feed for c in v.changes if c.statement_key})
+    shown = reader.recent_searches(keys, now - dt.timedelta(days=days)) if keys else {}
+    for v in feed:
+        v.changes = [
+            replace(c, recent_searches=RecentSearches.of(shown.get(c.statement_key, []), days))
+            if c.statement_key
+            else c
+            for c in v.changes
+        ]
+
+
+def most_searched(
+    feed: Sequence[VersionChanges], limit: int = 10
+) -> list[tuple[VersionChanges, Change]]:
+    """The statement changes whose old answers the most recent searches showed, most first
+    (changes no search showed left out)."""
+    pairs = [
+        (v, c) for v in feed for c in v.changes if c.recent_searches and c.recent_searches.count
+    ]
+    pairs.sort(key=lambda vc: (-vc[1].recent_searches.count, vc[0].doc_id, vc[1].item_id or ""))  # type: ignore[union-attr]
+    return pairs[:limit]

@@ -144,6 +144,11 @@ def changes_markdown(feed: Sequence[VersionChanges], since: str) -> str:
                 out.append(f"  - before: {ch.old_text}")
             if ch.new_text is not None:
                 out.append(f"  - after: {ch.new_text}")
+            rs = ch.recent_searches
+            if rs is not None:
+                asked = ", ".join(f"“{q}” ({n})" for q, n in rs.queries)
+                out.append(f"  - recent_searches: {rs.count} in {rs.days} days"
+                           + (f": {asked}" if asked else ""))  # fmt: skip
         out.append("")
     return "\n".join(out)
 

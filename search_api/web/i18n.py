@@ -211,6 +211,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "finding.dangling-link": ("Dangling link", "リンク切れ"),
     "finding.near-duplicate": ("Near-duplicate", "ほぼ重複"),
     "finding.contradiction": ("Contradiction", "矛盾"),
+    "dashboard.affected": (
+        "Changes that affected the most searches",
+        "検索結果に最も影響した変更",
+    ),
+    "dashboard.no_affected": (
+        "No recent search showed a statement that a new version changed.",
+        "新しい版で変わった記述を表示した最近の検索はありません。",
+    ),
+    "changes.recent_searches": (
+        "shown by {n} searches in the last {days} days",
+        "過去{days}日間に{n}件の検索で表示",
+    ),
     "dashboard.title": ("Dashboard: {owner}", "ダッシュボード: {owner}"),
     "dashboard.unknown": (
         "No document is owned by “{owner}”.",

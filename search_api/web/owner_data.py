@@ -21,7 +21,7 @@ from search_api.models import (
     VersionChangesOut,
 )
 
-CHANGES_DAYS = 90  # the change feed page's default window
+CHANGES_DAYS = services.CHANGES_DAYS  # the change feed page's default window
 CELL_STATES = ("covered", "due-soon", "stale", "none")
 
 
