@@ -336,9 +336,7 @@ class CoverageReader(GraphReader):
         """Record whether a logged search answered the question; False if it is unknown."""
         return bool(self._write(q.QUERY_FEEDBACK, id=query_id, answered=answered))
 
-    def recent_searches(
-        self, keys: Sequence[str], since: dt.datetime
-    ) -> dict[str, list[str]]:
+    def recent_searches(self, keys: Sequence[str], since: dt.datetime) -> dict[str, list[str]]:
         """Statement key -> the query texts of the logged searches since `since` whose
         results showed it (one entry per search)."""
         if not keys:
