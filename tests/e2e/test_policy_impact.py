@@ -86,6 +86,17 @@ def test_recent_searches_of_a_reworded_statement(
         assert (top["doc_id"], top["item_id"], top["recent_searches"]["count"]) == (
             "mini-fakes", "p2", showed)  # fmt: skip
 
+        # the web pages show the same: the change feed and the owner's dashboard
+        page = client.get("/changes", params={"since": "2026-04-01"}, headers=READER)
+        assert page.status_code == 200
+        assert f'class="help recent-searches" data-count="{showed}"' in page.text
+        assert f"shown by {showed} searches in the last 30 days" in page.text
+        page = client.get("/owners/IPR Team", headers=OWNER)
+        assert page.status_code == 200
+        board = page.text.split('id="affected-searches"', 1)[1].split("</section>", 1)[0]
+        assert f'data-item="p2" data-count="{showed}"' in board
+        assert f"<q>{QUERIES[0]}</q> (2)" in board
+
     # `sopkg changes` carries the same field
     for k, v in {"NEO4J_URI": neo4j_connection.uri, "NEO4J_USER": neo4j_connection.user,
                  "NEO4J_PASSWORD": neo4j_connection.password,
