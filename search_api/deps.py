@@ -26,7 +26,7 @@ from kg.connection import resolve_connection
 from kg.coverage import CoverageReader
 from kg.embedders import Embedder
 from kg.errors import ConfigError, EmbedderMismatch, GraphUnavailable
-from kg.reader import GraphReader
+from kg.reader import GraphReader, ReadObserver
 from kg.schema import EmbedderInfo, check_embedder, schema_ready
 from kg.settings import Settings
 from search_api.expansion import Glossary
@@ -62,6 +62,7 @@ class Runtime:
         self._corpus_stamp: str | None = None
         self._stamp_checked = 0.0
         self.query_log = QueryLogger(settings.query_log_max, self.driver)
+        self.read_observer: ReadObserver | None = None  # set by the metrics (app factory)
 
     # --- resources --------------------------------------------------------------------
     def warm_embedder(self) -> None:
@@ -83,7 +84,7 @@ class Runtime:
 
     def reader(self) -> GraphReader:
         driver, database = self.driver()
-        return GraphReader(driver, database)
+        return GraphReader(driver, database, observe=self.read_observer)
 
     def coverage_reader(self) -> CoverageReader:
         driver, database = self.driver()
