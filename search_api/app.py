@@ -24,8 +24,8 @@ from search_api.coverage_routes import governance
 from search_api.deps import IngestRunner, Runtime
 from search_api.errors import install_error_handlers
 from search_api.http import document_conditional_reads, install_http
-from search_api.openapi_extras import add_examples
 from search_api.metrics import Metrics, install_metrics
+from search_api.openapi_extras import add_examples
 from search_api.routes import admin, probes, v1
 from search_api.web import install_web
 
