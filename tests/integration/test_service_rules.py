@@ -63,6 +63,27 @@ def test_translation_of_2_follows_source_2_0_everywhere(
         runtime.close()
 
 
+def test_language_filter_holds_for_units_reached_through_the_graph(
+    clean_driver: Driver, neo4j_connection: Connection, embedder: Embedder
+) -> None:
+    # x1 exists in English only and applies to p1: with language=ja no retriever can find
+    # it, the graph re-ranking brings it in, and the query names a market and a kind (the
+    # intent step fetches a passage for it). No card may be in English.
+    ingest_corpus(VERSIONS, clean_driver, neo4j_connection.database, embedder)
+    runtime = _runtime(neo4j_connection, embedder)
+    try:
+        request = services.search_request(query="日本でチケット転売の措置は?", language="ja")
+        found = services.search(runtime, request, None, log=False)
+        unfiltered = services.search(
+            runtime, services.search_request(query=request.query), None, log=False
+        )
+    finally:
+        runtime.close()
+    assert found.results
+    assert {r.lang for r in found.results} == {"ja"}
+    assert "ver-resale#x1" in {r.unit.key for r in unfiltered.results}  # it is reachable
+
+
 class _Renamed:
     """The test embedder under another name (a "new model"), failing after `fail_after`
     batches when asked: an interrupted re-embed."""
