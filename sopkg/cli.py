@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -486,10 +487,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "handler", None) is _eval and not args.mode:
         args.mode = ["lexical", "dense", "fused", "hybrid"]
     handler: Handler = args.handler
+    # The driver logs each retry of an unreachable server; the command says it once.
+    logging.getLogger("neo4j").setLevel(logging.ERROR)
     try:
         return handler(args, get_settings())
     except GraphUnavailable as e:
-        print(f"sopkg: Neo4j is unavailable: {e}", file=sys.stderr)
+        reason = " ".join(str(e).split())  # the driver's message spans lines
+        print(f"sopkg: Neo4j is unavailable: {reason}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except SopkgError as e:
         print(f"sopkg: error: {e}", file=sys.stderr)
