@@ -24,6 +24,7 @@ GET_URLS = [
     ("/static/app.css", {}),
     ("/healthz", {}),
     ("/readyz", {}),
+    ("/metrics", READER),
     ("/openapi.json", {}),
     ("/docs", {}),
     ("/v1/topics", READER),
