@@ -49,7 +49,13 @@ import _bench as b
 
 SPLIT = ("lexical", "embed", "dense", "present", "total")
 FILTER_FIELDS = ("market", "topic", "language")
-TARGET_P95_MS = 100.0
+# Targets (issue 11): one client p95 at most 50 ms on 100,000 passages (100 ms from a
+# million on); 8 clients at least 40 searches/s with p95 at most 250 ms. With the
+# query-embedding cache off, since the benchmark repeats its queries.
+TARGET_P95_MS = 50.0
+TARGET_P95_MS_1M = 100.0
+TARGET_QPS_8 = 40.0
+TARGET_P95_MS_8 = 250.0
 
 
 # --- queries --------------------------------------------------------------------------
@@ -295,6 +301,12 @@ def serve() -> None:
     from search_api.app import create_app
 
     settings = Settings()
+    if settings.workers > 1:  # as `sopkg serve --workers N` runs them
+        from search_api.serve import run_workers
+        from sopkg.cli import WORKER_APP
+
+        run_workers(settings, WORKER_APP, log_level="warning", access_log=False)
+        return
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                 access_log=False, ws="none")  # fmt: skip
@@ -459,6 +471,14 @@ def main() -> None:
         help=f"local Neo4j instance (default: {b.SYNTHETIC_INSTANCE} with --synthetic, "
         f"else {b.DEFAULT_INSTANCE})",
     )
+    ap.add_argument(
+        "--query-cache",
+        type=int,
+        default=0,
+        metavar="N",
+        help="SOPKG_QUERY_CACHE_SIZE of the API (default 0: off, the targets' condition)",
+    )
+    ap.add_argument("--workers", type=int, default=1, help="API worker processes")
     ap.add_argument("--heap", default="2g")
     ap.add_argument("--pagecache", default="1g")
     args = ap.parse_args()  # fmt: skip
@@ -482,7 +502,10 @@ def main() -> None:
         machine_before = b.machine()
 
         if not args.no_http:
-            server_env = dict(kv.split("=", 1) for kv in args.server_env)
+            server_env = {
+                "SOPKG_QUERY_CACHE_SIZE": str(args.query_cache),
+                "SOPKG_WORKERS": str(args.workers),
+            } | dict(kv.split("=", 1) for kv in args.server_env)
             extra["server_env"] = server_env
             api = ApiProcess(conn, server_env)
             try:
@@ -528,6 +551,8 @@ def main() -> None:
 
     print(f"\nQuery latency: {len(queries)} queries from {args.queries}; "
           f"{requests} requests per setting after {args.warmup} warm-up")  # fmt: skip
+    if "server_env" in extra:
+        print(f"  API: {extra['server_env']}")
     print(f"  graph: {graph_note}; {counts['passages']} current passages, "
           f"{counts['documents']} documents (instance {args.instance})")  # fmt: skip
     print(
@@ -549,11 +574,23 @@ def main() -> None:
     print(f"\n  query embedding alone (in-process, {len(emb)} queries): "
           f"p50 {e['p50']:.1f}  p95 {e['p95']:.1f}  p99 {e['p99']:.1f} ms")  # fmt: skip
     ref = runs.get(f"http_{clients[0]}") or runs.get(f"in_process_{clients[0]}")
+    target = TARGET_P95_MS_1M if counts["passages"] >= 1_000_000 else TARGET_P95_MS
     if ref:
         p95 = ref["latency_ms"]["p95"]
-        verdict = "met" if p95 < TARGET_P95_MS else "MISSED"
-        print(f"  target p95 < {TARGET_P95_MS:.0f} ms at {ref['clients']} client: "
+        verdict = "met" if p95 <= target else "MISSED"
+        print(f"  target p95 <= {target:.0f} ms at {ref['clients']} client: "
               f"{p95:.1f} ms ({verdict})")  # fmt: skip
+        ratio = ref["latency_ms"]["p50"] / e["p50"] if e["p50"] else float("nan")
+        print(f"  p50 latency / one query embedding p50: {ratio:.1f}")
+        extra["p50_over_embedding_p50"] = round(ratio, 2)
+        many = runs.get("http_8")
+        if many:
+            qps, p95_8 = many["throughput_qps"], many["latency_ms"]["p95"]
+            ok8 = qps >= TARGET_QPS_8 and p95_8 <= TARGET_P95_MS_8
+            print(f"  target at 8 clients >= {TARGET_QPS_8:.0f} q/s, p95 <= "
+                  f"{TARGET_P95_MS_8:.0f} ms: {qps:.1f} q/s, p95 {p95_8:.1f} ms "
+                  f"({'met' if ok8 else 'MISSED'})")  # fmt: skip
+            extra["target_8_clients_met"] = ok8
         if "server_ms" in ref:
             emb_p95 = ref["server_ms"]["embed"]["p95"]
             share = ref["server_share_of_total"]["embed"]
@@ -561,7 +598,7 @@ def main() -> None:
                   f"of the latency p95; {share:.0%} of all server time "
                   f"(target: no more than half)")  # fmt: skip
             extra["embed_p95_over_latency_p95"] = round(emb_p95 / p95, 3)
-        extra["target_p95_met"] = p95 < TARGET_P95_MS
+        extra["target_p95_met"] = p95 <= target
     print()
     b.emit_json(
         {"benchmark": "query_latency", "queries": str(args.queries), "n_queries": len(queries),

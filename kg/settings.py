@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     # How often a running server checks whether an ingest (maybe by another process)
     # changed the corpus, and reloads the glossary if so.
     corpus_check_seconds: float = 2.0
+    # Server processes, each with its own model, driver and caches (sopkg serve --workers).
+    workers: int = Field(default=1, ge=1, le=64)
     query_log_max: int = 10_000
 
     # --- governance ----------------------------------------------------------------------

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Any
 
 import uvicorn
 
 from kg.connection import resolve_connection
+from kg.errors import ConfigError
 from kg.settings import Settings
 from search_api.app import create_app
 from search_api.auth import check_access_settings
@@ -22,6 +25,27 @@ def serve_settings(settings: Settings, open_mode_hint: bool = False) -> Settings
     return served
 
 
+# How the parent hands its (already checked) settings to worker processes: uvicorn starts
+# each worker from an import string, so nothing but the environment reaches it.
+WORKER_SETTINGS_ENV = "SOPKG_SERVE_SETTINGS_JSON"
+
+
+def worker_settings() -> Settings:
+    """In a worker process started by `serve`: the settings the parent serves with."""
+    return Settings.model_validate_json(os.environ[WORKER_SETTINGS_ENV])
+
+
+def run_workers(settings: Settings, factory: str, **uvicorn_options: Any) -> None:
+    """Serve with `settings.workers` processes, each building its app with `factory`
+    ("module:function", no arguments; it reads `worker_settings()`)."""
+    os.environ[WORKER_SETTINGS_ENV] = settings.model_dump_json()
+    options: dict[str, Any] = {"log_level": "info", "ws": "none"} | uvicorn_options
+    uvicorn.run(
+        factory, factory=True, workers=settings.workers, host=settings.host,
+        port=settings.port, **options,
+    )  # fmt: skip
+
+
 def base_url(settings: Settings) -> str:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     return f"http://{host}:{settings.port}"
@@ -31,12 +55,17 @@ def serve(
     settings: Settings,
     open_mode_hint: bool = False,
     ingest_runner: IngestRunner | None = None,
+    worker_factory: str | None = None,
 ) -> int:
     """Serve until interrupted; returns the exit code. Raises ConfigError (mapped by the
-    CLI) for settings that would serve unprotected or name no usable Neo4j."""
+    CLI) for settings that would serve unprotected or name no usable Neo4j.
+    With `settings.workers` > 1, `worker_factory` builds each worker's app (see
+    `run_workers`); the composition root passes its own, with the same ingest runner."""
     served = serve_settings(settings, open_mode_hint)
     conn = resolve_connection(served)  # fail now, not on the first request
-    app = create_app(served, ingest_runner)
+    if served.workers > 1 and worker_factory is None:
+        raise ConfigError("several workers need a worker app factory (use `sopkg serve`)")
+    app = create_app(served, ingest_runner) if served.workers == 1 else None
     url = base_url(served)
     if served.open_mode:
         note = "open mode: no API key needed, every caller is admin (this machine only)"
@@ -52,5 +81,10 @@ def serve(
     print(f"  {note}", file=sys.stderr)
     if ingest_runner is None:
         print("  POST /v1/ingest is not available in this process", file=sys.stderr)
-    uvicorn.run(app, host=served.host, port=served.port, log_level="info", ws="none")
+    if app is None:
+        assert worker_factory is not None
+        print(f"  {served.workers} worker processes", file=sys.stderr)
+        run_workers(served, worker_factory)
+    else:
+        uvicorn.run(app, host=served.host, port=served.port, log_level="info", ws="none")
     return 0

@@ -174,7 +174,10 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     # Files with errors were reported above and skipped; the rest is served.
     from search_api.serve import serve  # imported late: the web stack is not needed above
 
-    return serve(settings, open_mode_hint=True, ingest_runner=_ingest_runner(settings))
+    return serve(
+        settings, open_mode_hint=True, ingest_runner=_ingest_runner(settings),
+        worker_factory=WORKER_APP,
+    )  # fmt: skip
 
 
 # --- API and search --------------------------------------------------------------------
@@ -208,9 +211,30 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         update["host"] = args.host
     if args.port is not None:
         update["port"] = args.port
+    if args.workers is not None:
+        update["workers"] = args.workers
     served = serve_settings(settings.model_copy(update=update))  # refuses unprotected setups
     _ensure_local_server(served)
-    return serve(served, ingest_runner=_ingest_runner(served))
+    return serve(served, ingest_runner=_ingest_runner(served), worker_factory=WORKER_APP)
+
+
+WORKER_APP = "sopkg.cli:worker_app"
+
+
+def _worker_count(text: str) -> int:
+    n = int(text) if text.strip().isdigit() else 0
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, got {text!r}")
+    return n
+
+
+def worker_app() -> Any:
+    """The app of one `sopkg serve --workers N` process (uvicorn calls it in each)."""
+    from search_api.app import create_app
+    from search_api.serve import worker_settings
+
+    settings = worker_settings()
+    return create_app(settings, _ingest_runner(settings))
 
 
 def _print_results(response: Any) -> None:
@@ -414,6 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="local open mode: no key needed, loopback host only")  # fmt: skip
     srv.add_argument("--host", help="address to bind (default SOPKG_HOST, 127.0.0.1)")
     srv.add_argument("--port", type=int, help="port (default SOPKG_PORT, 8000)")
+    srv.add_argument("--workers", type=_worker_count,
+                     help="server processes, each with its own model and Neo4j driver "
+                     "(default SOPKG_WORKERS, 1)")  # fmt: skip
     srv.set_defaults(handler=_serve)
 
     se = sub.add_parser(

@@ -106,8 +106,15 @@ def _free_port() -> int:
         return port
 
 
+def _children(pid: int) -> list[int]:
+    path = f"/proc/{pid}/task/{pid}/children"
+    with open(path, encoding="ascii") as f:
+        return [int(c) for c in f.read().split()]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
 def test_serve_runs_the_api_with_keys_and_ingest(
-    mini_graph: dict[str, Any], neo4j_connection: Connection
+    mini_graph: dict[str, Any], neo4j_connection: Connection, workers: int
 ) -> None:
     port = _free_port()
     env = {
@@ -116,7 +123,8 @@ def test_serve_runs_the_api_with_keys_and_ingest(
         "SOPKG_API_KEYS": json.dumps({"cli-admin-key-42": "admin"}),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sopkg.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "sopkg.cli", "serve", "--port", str(port)]
+        + (["--workers", str(workers)] if workers > 1 else []),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -140,6 +148,11 @@ def test_serve_runs_the_api_with_keys_and_ingest(
             r = client.post("/v1/ingest", json={"corpus": str(MINI)}, headers=admin)
             assert r.status_code == 200, r.text
             assert r.json()["errors"] == []
+            if workers > 1:  # a supervisor and its worker processes, each serving
+                assert len(_children(proc.pid)) >= workers
+                for _ in range(2 * workers):
+                    r = client.post("/v1/search", json={"query": "コピー品"}, headers=admin)
+                    assert r.status_code == 200, r.text
     finally:
         proc.send_signal(signal.SIGINT)
         try:
