@@ -8,13 +8,12 @@ retired, not silently kept live.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from neo4j import Driver
 from neo4j.exceptions import Neo4jError
@@ -22,12 +21,11 @@ from neo4j.exceptions import Neo4jError
 from ingest.concepts import build_document, version_key
 from ingest.corpus import load_corpus
 from ingest.model import Corpus, ParsedFile
+from ingest.progress import Progress, ProgressEvent
 from kg.embedders import Embedder
 from kg.records import DocumentRecord, VersionRecord
 from kg.schema import EmbedderInfo, drop_vector_indexes, migrate
 from kg.writer import ExistingVersion, GraphWriter
-
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -42,11 +40,14 @@ class IngestSummary:
     statements: int = 0  # statements of the documents written in this run
     errors: list[str] = field(default_factory=list)
     warnings: int = 0
+    # `file:line: warning: rule: message` for the command line; the JSON keeps the count.
+    warning_lines: list[str] = field(default_factory=list, repr=False)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
+        del out["warning_lines"]
         out["seconds"] = round(self.seconds, 3)
         out["timings"] = {k: round(v, 3) for k, v in self.timings.items()}
         return out
@@ -126,6 +127,7 @@ def ingest_corpus(
     summary = IngestSummary(corpus=name, files=len(corpus.files))
     summary.errors = [str(i) for i in corpus.errors]
     summary.warnings = len(corpus.warnings)
+    summary.warning_lines = [str(i) for i in corpus.warnings]
 
     migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim))
     writer = GraphWriter(driver, database)
@@ -134,9 +136,19 @@ def ingest_corpus(
 
     docs: dict[str, list[ParsedFile]] = corpus.documents()
     summary.documents = len(docs)
-    for n, (doc_id, files) in enumerate(docs.items(), start=1):
+    files_total = sum(len(files) for files in docs.values())
+    files_done = 0
+
+    def report(label: str) -> None:
         if progress:
-            progress(n, len(docs), doc_id)
+            progress(ProgressEvent("ingest", files_done, files_total, "files", label,
+                                   summary.passages))  # fmt: skip
+
+    report("")
+    for doc_id, files in docs.items():
+        if files_done:
+            report(doc_id)
+        files_done += len(files)
         existing = writer.existing_versions(doc_id)
         if unchanged(files, existing):
             summary.skipped += 1
@@ -159,6 +171,7 @@ def ingest_corpus(
         summary.written += 1
         summary.passages += sum(len(v.passages) for v in changed)
         summary.statements += len(record.statements)
+    report("")
     summary.retired = writer.finish_corpus(name, docs.keys(), corpus.broken)
     writer.stamp_corpus()  # running servers reload the glossary on seeing a new stamp
     clock.add("write", t)
@@ -197,26 +210,9 @@ def reembed_graph(
         )
         done += len(chunk)
         if progress:
-            progress(done, total, chunk[-1][0])
+            progress(ProgressEvent("reembed", done, total, "passages", chunk[-1][0], done))
     drop_vector_indexes(driver, database)
     writer.promote_embeddings(model)
     migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim))
     writer.stamp_corpus()
     return len(rows)
-
-
-def terminal_progress(stream: TextIO = sys.stderr) -> Progress | None:
-    """A one-line progress bar when `stream` is a terminal; None otherwise."""
-    if not stream.isatty():
-        return None
-
-    def show(done: int, total: int, label: str) -> None:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        bar = "#" * filled + "-" * (width - filled)
-        stream.write(f"\r[{bar}] {done}/{total} {label[:40]:<40}")
-        if done == total:
-            stream.write("\n")
-        stream.flush()
-
-    return show

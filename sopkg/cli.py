@@ -8,19 +8,21 @@ import json
 import logging
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from ingest.lint import lint, run_lint
 from ingest.model import Issue
-from ingest.pipeline import ingest_corpus, reembed_graph, terminal_progress
+from ingest.pipeline import ingest_corpus, reembed_graph
 from kg.connection import resolve_connection
 from kg.embedders import make_embedder
 from kg.errors import GraphUnavailable, InvalidInput, SopkgError
 from kg.local_neo4j import LocalNeo4j
 from kg.settings import Settings, get_settings
+from sopkg.progress import ProgressBars, progress_bars
 
 SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "sample_corpus"
 
@@ -118,6 +120,17 @@ def _ensure_local_server(settings: Settings) -> None:
             print(f"neo4j[main] started: {res.uri} ({res.seconds:.1f} s)", file=sys.stderr)
 
 
+@contextmanager
+def _bars(args: argparse.Namespace) -> Iterator[ProgressBars | None]:
+    """Progress bars on a terminal (stderr), none with --json or off a terminal."""
+    bars = progress_bars(json_only=args.json)
+    try:
+        yield bars
+    finally:
+        if bars is not None:
+            bars.close()
+
+
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     root = Path(args.corpus)
     if not root.is_dir():
@@ -126,12 +139,13 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     _ensure_local_server(settings)
     conn = resolve_connection(settings)
     embedder = make_embedder(settings)
-    with conn.driver() as driver:
+    with conn.driver() as driver, _bars(args) as bars:
         summary = ingest_corpus(
             root, driver, conn.database, embedder,
-            corpus_name=args.name, batch=settings.embed_batch, progress=terminal_progress(),
+            corpus_name=args.name, batch=settings.embed_batch, progress=bars,
         )  # fmt: skip
-    for line in summary.errors:
+    # As lint prints them: file:line: rule: message (warnings first, then the errors).
+    for line in [*summary.warning_lines, *summary.errors]:
         print(line, file=sys.stderr)
     print(json.dumps(summary.as_json(), ensure_ascii=False, indent=2))
     return EXIT_FINDINGS if summary.errors else EXIT_OK
@@ -141,10 +155,8 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> int:
     _ensure_local_server(settings)
     conn = resolve_connection(settings)
     embedder = make_embedder(settings)
-    with conn.driver() as driver:
-        n = reembed_graph(
-            driver, conn.database, embedder, settings.embed_batch, progress=terminal_progress()
-        )
+    with conn.driver() as driver, _bars(args) as bars:
+        n = reembed_graph(driver, conn.database, embedder, settings.embed_batch, progress=bars)
     print(json.dumps({"embedder": embedder.name, "dim": embedder.dim, "passages": n}))
     return 0
 
@@ -152,10 +164,11 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from sopkg.evaluation import run_eval
 
-    report = run_eval(
-        settings, make_embedder(settings), Path(args.corpus), Path(args.queries),
-        modes=args.mode, with_per_query=args.per_query, fresh=args.fresh,
-    )  # fmt: skip
+    with _bars(args) as bars:
+        report = run_eval(
+            settings, make_embedder(settings), Path(args.corpus), Path(args.queries),
+            modes=args.mode, with_per_query=args.per_query, fresh=args.fresh, progress=bars,
+        )  # fmt: skip
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")

@@ -18,6 +18,7 @@ from statistics import mean
 from typing import Any
 
 from ingest.pipeline import IngestSummary, ingest_corpus
+from ingest.progress import Progress, ProgressEvent
 from kg.connection import Connection, local_connection
 from kg.embedders import Embedder
 from kg.local_neo4j import LocalNeo4j
@@ -103,11 +104,15 @@ def _aggregate(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def evaluate(
-    retriever: Retriever, queries: Sequence[Judged], mode: Mode, k: int = 10
+    retriever: Retriever,
+    queries: Sequence[Judged],
+    mode: Mode,
+    k: int = 10,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     per_query: list[dict[str, Any]] = []
     latencies = []
-    for q in queries:
+    for n, q in enumerate(queries, start=1):
         params = SearchParams(
             query=q.text,
             market=q.filters.get("market"),
@@ -128,6 +133,8 @@ def evaluate(
             "mrr@10": mrr(ranked, q.grades, k),
             "lang_share": sum(in_lang) / len(in_lang) if in_lang else 0.0,
         })  # fmt: skip
+        if progress:
+            progress(ProgressEvent(f"eval {mode}", n, len(queries), "queries", q.id))
     by_lang: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in per_query:
@@ -177,6 +184,7 @@ def run_eval(
     modes: Sequence[Mode],
     with_per_query: bool = False,
     fresh: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     conn = eval_connection(settings)
     queries = load_queries(queries_path)
@@ -185,10 +193,10 @@ def run_eval(
             wipe_graph(driver, conn.database)
         summary: IngestSummary = ingest_corpus(
             corpus, driver, conn.database, embedder, corpus_name=EVAL_CORPUS,
-            batch=settings.embed_batch,
+            batch=settings.embed_batch, progress=progress,
         )  # fmt: skip
         retriever = build_retriever(driver, conn.database, embedder, settings)
-        reports = [evaluate(retriever, queries, m) for m in modes]
+        reports = [evaluate(retriever, queries, m, progress=progress) for m in modes]
     if not with_per_query:
         for r in reports:
             r.pop("per_query")
