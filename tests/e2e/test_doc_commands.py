@@ -36,6 +36,7 @@ PLACEHOLDERS = {
     "FILE": "queries.jsonl",
     "NAME": "IPR Team",
     "DATE": "2026-01-01",
+    "N": "2",
 }
 ENV_ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 
