@@ -302,6 +302,40 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- MCP -------------------------------------------------------------------------------
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """The MCP tools over stdio (the protocol owns stdout: messages go to stderr) or
+    streamable HTTP behind the API keys."""
+    import os
+
+    import uvicorn
+
+    from search_api.mcp_server import build_server, http_app, local_principal
+    from search_api.serve import serve_settings
+
+    if args.http:
+        update: dict[str, Any] = {"open_mode": settings.open_mode or args.open}
+        if args.host:
+            update["host"] = args.host
+        if args.port is not None:
+            update["port"] = args.port
+        settings = serve_settings(settings.model_copy(update=update))  # refuses unprotected
+    runtime = _runtime(settings)
+    try:
+        runtime.warm_embedder()
+        if args.http:
+            app = http_app(build_server(runtime), settings)
+            print(f"sopkg MCP (streamable HTTP) at http://{settings.host}:{settings.port}/mcp",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        else:
+            who = local_principal(settings, args.key or os.environ.get("SOPKG_MCP_KEY"))
+            build_server(runtime, who).run("stdio")
+    finally:
+        runtime.close()
+    return EXIT_OK
+
+
 # --- governance ------------------------------------------------------------------------
 def _write_out(text: str, out: str | None) -> None:
     if out:
@@ -484,6 +518,21 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("corpus", nargs="?", help="corpus to ingest (default: the sample corpus)")
     _json_flag(up, "only the JSON ingest summary: no progress bar (the default off a terminal)")
     up.set_defaults(handler=_up)
+    mc = sub.add_parser(
+        "mcp", help="serve the MCP tools for assistants (stdio; --http: streamable HTTP)",
+        description="An MCP server with the tools search_sops, get_document, get_statement "
+        "and (role owner) coverage_findings, answering what the API answers. Over stdio the "
+        "client is trusted as the command line is, unless --key (or SOPKG_MCP_KEY) names an "
+        "API key whose role applies; over HTTP every request needs a key from SOPKG_API_KEYS.",
+        epilog="example: sopkg mcp   (in an assistant's MCP settings: command sopkg, args mcp)",
+    )  # fmt: skip
+    mc.add_argument("--http", action="store_true", help="streamable HTTP at /mcp instead of stdio")
+    mc.add_argument("--open", action="store_true",
+                    help="with --http: local open mode, no key needed, loopback only")  # fmt: skip
+    mc.add_argument("--host", help="with --http: address to bind (default SOPKG_HOST)")
+    mc.add_argument("--port", type=int, help="with --http: port (default SOPKG_PORT)")
+    mc.add_argument("--key", help="stdio: act with this API key's role (default SOPKG_MCP_KEY)")
+    mc.set_defaults(handler=_mcp)
     cov = sub.add_parser(
         "coverage", help="coverage report: gaps, stale documents, contradictions, demand",
         description="Coverage and governance report over the graph (see docs/coverage.md): "
