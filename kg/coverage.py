@@ -32,6 +32,7 @@ class VersionFacts:
     current: bool
     translation_of_lang: str | None
     translation_of_version: str | None
+    content_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,43 @@ class VersionEvent:
     previous_effective: dt.date | None
 
 
+@dataclass(frozen=True)
+class Acknowledgement:
+    """An owner's decision on a finding: why it is not to be fixed (for now). It holds while
+    the finding's documents are unchanged (`basis`) and until `expires` (if given)."""
+
+    finding_id: str
+    kind: str
+    doc: str
+    lang: str
+    item: str
+    reason: str
+    by: str  # the API key's name, never the key
+    role: str
+    basis: str
+    expires: dt.date | None = None
+    at: dt.datetime | None = None
+
+    def props(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "at"}
+
+    @classmethod
+    def from_props(cls, p: dict[str, Any]) -> Acknowledgement:
+        return cls(
+            finding_id=str(p["finding_id"]),
+            kind=str(p.get("kind") or ""),
+            doc=str(p.get("doc") or ""),
+            lang=str(p.get("lang") or ""),
+            item=str(p.get("item") or ""),
+            reason=str(p.get("reason") or ""),
+            by=str(p.get("by") or ""),
+            role=str(p.get("role") or ""),
+            basis=str(p.get("basis") or ""),
+            expires=to_date(p.get("expires")),
+            at=to_datetime(p.get("at")),
+        )
+
+
 @dataclass
 class QueryLogEntry:
     """One search as logged: what was asked and what came back. Never the API key."""
@@ -209,6 +247,7 @@ class CoverageReader(GraphReader):
                     current=bool(v.get("current")),
                     translation_of_lang=v.get("translation_of_lang"),
                     translation_of_version=v.get("translation_of_version"),
+                    content_hash=v.get("content_hash"),
                 )
                 for v in r["versions"]
             )
@@ -343,6 +382,14 @@ class CoverageReader(GraphReader):
             return {}
         rows = self._read(q.RECENT_SEARCHES, keys=list(keys), since=since)
         return {r["key"]: [str(x) for x in r["queries"]] for r in rows}
+
+    # --- acknowledgements ---------------------------------------------------------------
+    def acknowledge(self, ack: Acknowledgement) -> Acknowledgement:
+        rows = self._write(q.ACKNOWLEDGE, ack=ack.props())
+        return Acknowledgement.from_props(rows[0]["ack"])
+
+    def acknowledgements(self) -> list[Acknowledgement]:
+        return [Acknowledgement.from_props(r["ack"]) for r in self._read(q.ACKNOWLEDGEMENTS)]
 
     def query_log(self, limit: int) -> list[QueryLogEntry]:
         return [QueryLogEntry.from_props(r["entry"]) for r in self._read(q.QUERY_LOG, limit=limit)]

@@ -15,7 +15,7 @@ WITH d, o, superseded_by, v ORDER BY v.lang, v.effective
 RETURN d.id AS id, d.topic AS topic, d.markets AS markets, d.source_lang AS source_lang,
        o.name AS owner, superseded_by,
        [x IN collect(v {.key, .lang, .version, .title, .effective, .review_by, .current,
-                        .translation_of_lang, .translation_of_version})
+                        .translation_of_lang, .translation_of_version, .content_hash})
         WHERE x.key IS NOT NULL] AS versions
 ORDER BY id
 """
@@ -75,6 +75,20 @@ RETURN d.id AS doc_id, d.topic AS topic, d.markets AS markets, o.name AS owner,
        prev.key AS previous_key, prev.version AS previous_version,
        prev.effective AS previous_effective
 ORDER BY effective DESC, doc_id, lang
+"""
+
+# --- acknowledgements of findings -----------------------------------------------------------
+# One per finding id: acknowledging again replaces the reason, the expiry and the basis.
+ACKNOWLEDGE = """
+MERGE (a:Acknowledgement {finding_id: $ack.finding_id})
+SET a += $ack, a.at = datetime()
+RETURN a {.*} AS ack
+"""
+
+ACKNOWLEDGEMENTS = """
+MATCH (a:Acknowledgement)
+RETURN a {.*} AS ack
+ORDER BY a.finding_id
 """
 
 # --- the search query log ---------------------------------------------------------------

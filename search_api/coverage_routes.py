@@ -17,6 +17,8 @@ from search_api.auth import Principal, require
 from search_api.deps import Runtime, get_runtime
 from search_api.errors import error_responses
 from search_api.models import (
+    AcknowledgedFindingOut,
+    AcknowledgeRequest,
     ChangesResponse,
     CoverageResponse,
     FeedbackRequest,
@@ -50,6 +52,23 @@ def coverage(
     ] = None,
 ) -> CoverageResponse:
     return services.coverage(runtime, kind, owner)
+
+
+@governance.post(
+    "/findings/{finding_id}/acknowledge",
+    summary="Acknowledge a finding: leave it as it is, with a reason (and an expiry)",
+    description="Role owner. The finding leaves the open findings and the counts, listed "
+    "apart under `acknowledged` with who (the key's name) and why, until `expires` or until "
+    "the documents it concerns change. Acknowledging again replaces reason and expiry.",
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+def acknowledge(
+    finding_id: Annotated[str, Path(max_length=64, pattern=r"^[0-9a-f]+$")],
+    body: AcknowledgeRequest,
+    runtime: RuntimeDep,
+    who: Owner,
+) -> AcknowledgedFindingOut:
+    return services.acknowledge(runtime, who, finding_id, body)
 
 
 @governance.get(

@@ -433,7 +433,23 @@ def statement_key(statement_id: str) -> str:
 
 
 # --- governance: coverage, owner dashboard, change feed, feedback ------------------------
+class AcknowledgementOut(BaseModel):
+    by: str = Field(description="the name of the API key that acknowledged it")
+    role: str
+    reason: str
+    at: dt.datetime | None
+    expires: Date | None = Field(description="the finding is open again after this date")
+
+
+class LapsedOut(AcknowledgementOut):
+    why: Literal["expired", "documents changed"]
+
+
 class FindingOut(BaseModel):
+    id: str = Field(
+        description="stable across ingests while the finding is the same (kind, document, "
+        "languages, item)"
+    )
     kind: FindingKind
     doc: str = Field(description="document id; the topic path for topic-without-document")
     lang: str = Field(description="language version(s) concerned, e.g. `en,ja`; `-` for none")
@@ -443,6 +459,33 @@ class FindingOut(BaseModel):
     topic: str | None
     markets: list[str]
     related: list[str] = Field(description="the other side of a pair, `<doc>#<item>`")
+    lapsed: LapsedOut | None = Field(
+        default=None, description="an acknowledgement that no longer holds, and why"
+    )
+
+
+class AcknowledgedFindingOut(FindingOut):
+    acknowledgement: AcknowledgementOut
+
+
+class AcknowledgeRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "no Japanese version planned: SEA-only SOP",
+                                         "expires": "2027-03-31"}]},
+    )  # fmt: skip
+
+    reason: str = Field(min_length=1, max_length=500, description="why it is left as it is")
+    expires: dt.date | None = Field(
+        default=None, description="from the day after, the finding is open again"
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return " ".join(v.split())
 
 
 class MatrixRowOut(BaseModel):
@@ -511,6 +554,9 @@ class CoverageResponse(BaseModel):
     generated_at: dt.datetime
     counts: dict[str, int] = Field(description="findings per kind")
     findings: list[FindingOut]
+    acknowledged: list[AcknowledgedFindingOut] = Field(
+        default_factory=list, description="findings an owner acknowledged (not counted)"
+    )
     markets: list[str]
     matrix: list[MatrixRowOut] = Field(description="the topic-by-market matrix, taxonomy order")
     documents: list[DocumentStatusOut]
@@ -540,6 +586,9 @@ class OwnerDashboardResponse(BaseModel):
     topics: list[str] = Field(description="topics of the owner's documents")
     counts: dict[str, int]
     findings: list[FindingOut]
+    acknowledged: list[AcknowledgedFindingOut] = Field(
+        default_factory=list, description="findings an owner acknowledged (not counted)"
+    )
     demand: DemandOut = Field(description="unanswered searches in the owner's topics")
     affected_searches: list[AffectedSearchesOut] = Field(
         default_factory=list,

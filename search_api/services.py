@@ -17,14 +17,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kg.coverage import Acknowledgement
 from kg.errors import InvalidInput, NotFound
 from kg.reader import GraphReader
 from ontology.governance import FindingKind
 from search_api.auth import Principal
 from search_api.coverage import CoverageReport, build_report, change_feed, owner_dashboard
+from search_api.coverage.acknowledgements import ack_json
 from search_api.coverage.changes import VersionChanges, most_searched
 from search_api.deps import Runtime
 from search_api.models import (
+    AcknowledgedFindingOut,
+    AcknowledgeRequest,
     AnswerConfidence,
     ChangesResponse,
     CoverageResponse,
@@ -223,13 +227,43 @@ def coverage(
     owner: str | None = None,
 ) -> CoverageResponse:
     data = _report(runtime).as_json()
-    if kinds:
-        wanted = {k.value for k in kinds}
-        data["findings"] = [f for f in data["findings"] if f["kind"] in wanted]
-    if owner:
-        data["findings"] = [f for f in data["findings"] if f["owner"] == owner]
+    for part in ("findings", "acknowledged"):
+        if kinds:
+            wanted = {k.value for k in kinds}
+            data[part] = [f for f in data[part] if f["kind"] in wanted]
+        if owner:
+            data[part] = [f for f in data[part] if f["owner"] == owner]
     return CoverageResponse.model_validate(
         {**data, "query_log": QueryLogStats.model_validate(runtime.query_log.stats())}
+    )
+
+
+def acknowledge(
+    runtime: Runtime, who: Principal, finding_id: str, body: AcknowledgeRequest
+) -> AcknowledgedFindingOut:
+    """An owner's decision on a finding: it leaves the open findings until `expires` or
+    until its documents change (search_api.coverage.acknowledgements)."""
+    report = _report(runtime)
+    found = report.finding(finding_id)
+    if found is None:
+        raise NotFound(f"no finding {finding_id!r} in the current report")
+    if body.expires is not None and body.expires < report.today:
+        raise InvalidInput("expires", f"must not be before today ({report.today.isoformat()})")
+    ack = Acknowledgement(
+        finding_id=found.id,
+        kind=found.kind.value,
+        doc=found.doc,
+        lang=found.lang,
+        item=found.item,
+        reason=body.reason,
+        by=who.name,
+        role=who.role,
+        basis=report.bases[found.id],
+        expires=body.expires,
+    )
+    stored = runtime.coverage_reader().acknowledge(ack)
+    return AcknowledgedFindingOut.model_validate(
+        {**found.as_json(), "acknowledgement": ack_json(stored)}
     )
 
 

@@ -11,6 +11,7 @@ their way out, and their rules are not in effect next to the document that repla
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -86,8 +87,15 @@ class Finding:
     def key(self) -> tuple[str, str, str, str]:
         return (self.kind.value, self.doc, self.lang, self.item)
 
+    @property
+    def id(self) -> str:
+        """Stable across ingests while the finding is the same (kind, document, languages,
+        item); the reason's wording and figures may change without changing it."""
+        return hashlib.sha256("|".join(self.key).encode("utf-8")).hexdigest()[:16]
+
     def as_json(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "kind": self.kind.value,
             "doc": self.doc,
             "lang": self.lang,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from kg.coverage import CoverageReader, DocumentFacts
+from kg.coverage import Acknowledgement, CoverageReader, DocumentFacts
 from ontology.governance import FindingKind
 from ontology.rules import ReviewState, review_state
 from ontology.vocabulary import MARKETS
+from search_api.coverage.acknowledgements import Lapsed, ack_json, finding_basis, triage
 from search_api.coverage.demand import Demand, demand
 from search_api.coverage.findings import (
     Analysis,
@@ -56,6 +58,15 @@ class CoverageReport:
     matrix: list[MatrixRow]
     documents: list[DocumentStatus]
     demand: Demand
+    # findings an owner acknowledged (not in `findings` or the counts while it holds)
+    acknowledged: list[tuple[Finding, Acknowledgement]] = field(default_factory=list)
+    lapsed: dict[str, Lapsed] = field(default_factory=dict)  # open again: finding id -> why
+    bases: dict[str, str] = field(default_factory=dict)  # finding id -> its documents' digest
+
+    def finding(self, finding_id: str) -> Finding | None:
+        """An open or acknowledged finding by id."""
+        everything = [*self.findings, *(f for f, _ in self.acknowledged)]
+        return next((f for f in everything if f.id == finding_id), None)
 
     @property
     def markets(self) -> tuple[str, ...]:
@@ -74,12 +85,33 @@ class CoverageReport:
             "due_within_days": self.due_within_days,
             "generated_at": self.generated_at.isoformat(),
             "counts": self.counts(),
-            "findings": [f.as_json() for f in self.findings],
+            "findings": findings_json(self.findings, self.lapsed),
+            "acknowledged": acknowledged_json(self.acknowledged),
             "markets": list(self.markets),
             "matrix": [r.as_json() for r in self.matrix],
             "documents": [d.as_json() for d in self.documents],
             "demand": self.demand.as_json(),
         }
+
+
+def findings_json(
+    findings: Sequence[Finding], lapsed: Mapping[str, Lapsed]
+) -> list[dict[str, Any]]:
+    """Open findings; one whose acknowledgement lapsed says so (`lapsed`: who, why given,
+    why it lapsed)."""
+    out = []
+    for f in findings:
+        row = f.as_json()
+        gone = lapsed.get(f.id)
+        row["lapsed"] = gone.as_json() if gone else None
+        out.append(row)
+    return out
+
+
+def acknowledged_json(
+    acknowledged: Sequence[tuple[Finding, Acknowledgement]],
+) -> list[dict[str, Any]]:
+    return [{**f.as_json(), "acknowledgement": ack_json(a)} for f, a in acknowledged]
 
 
 def _status(d: DocumentFacts, today: dt.date, due_within_days: int) -> DocumentStatus:
@@ -117,14 +149,20 @@ def build_report(
 ) -> CoverageReport:
     facts = collect_facts(reader)
     analysis = Analysis(facts, today, due_within_days, config)
+    findings = analysis.findings()
+    docs = {d.id: d for d in facts.documents}
+    triaged = triage(findings, reader.acknowledgements(), docs, today)
     return CoverageReport(
         today=today,
         due_within_days=due_within_days,
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        findings=analysis.findings(),
+        findings=triaged.open,
         matrix=analysis.matrix(),
         documents=[_status(d, today, due_within_days) for d in facts.documents],
         demand=demand(reader.query_log(log_limit)),
+        acknowledged=triaged.acknowledged,
+        lapsed=triaged.lapsed,
+        bases={f.id: finding_basis(f, docs) for f in findings},
     )
 
 
@@ -137,6 +175,8 @@ class OwnerDashboard:
     findings: list[Finding]
     demand: Demand
     topics: list[str]
+    acknowledged: list[tuple[Finding, Acknowledgement]] = field(default_factory=list)
+    lapsed: dict[str, Lapsed] = field(default_factory=dict)
 
     @property
     def stale(self) -> list[DocumentStatus]:
@@ -157,7 +197,8 @@ class OwnerDashboard:
             "due_soon": [d.id for d in self.due_soon],
             "topics": self.topics,
             "counts": {k.value: counts.get(k.value, 0) for k in FindingKind},
-            "findings": [f.as_json() for f in self.findings],
+            "findings": findings_json(self.findings, self.lapsed),
+            "acknowledged": acknowledged_json(self.acknowledged),
             "demand": self.demand.as_json(),
         }
 
@@ -189,4 +230,6 @@ def owner_dashboard(report: CoverageReport, owner: str) -> OwnerDashboard | None
         findings=findings,
         demand=report.demand.for_topics(topics),
         topics=topics,
+        acknowledged=[(f, a) for f, a in report.acknowledged if f.doc in ids],
+        lapsed=report.lapsed,
     )

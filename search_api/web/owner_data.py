@@ -7,13 +7,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from kg.errors import NotFound
+from pydantic import ValidationError
+
+from kg.errors import InvalidInput, NotFound
 from kg.settings import Settings
 from ontology.governance import FindingKind
 from search_api import services
 from search_api.auth import Principal
 from search_api.deps import Runtime
 from search_api.models import (
+    AcknowledgedFindingOut,
+    AcknowledgeRequest,
     CoverageResponse,
     DocumentResponse,
     FindingOut,
@@ -87,6 +91,7 @@ class Findings:
     kinds: list[str]
     owner: str | None
     kind: str | None
+    acknowledged: list[AcknowledgedFindingOut] = field(default_factory=list)
 
 
 def findings(
@@ -97,8 +102,32 @@ def findings(
         kind = None
     report = services.coverage(runtime, [FindingKind(kind)] if kind else None, owner)
     return Findings(
-        report.findings, sum(report.counts.values()), _owners(report), kinds, owner, kind
+        report.findings,
+        sum(report.counts.values()),
+        _owners(report),
+        kinds,
+        owner,
+        kind,
+        report.acknowledged,
     )
+
+
+def acknowledge(
+    runtime: Runtime, user: Principal, finding_id: str, form: dict[str, str]
+) -> str | None:
+    """Acknowledge from the findings page's form; the problem with the input, else None."""
+    try:
+        body = AcknowledgeRequest(
+            reason=form.get("reason", ""),
+            expires=form.get("expires") or None,  # type: ignore[arg-type]
+        )
+        services.acknowledge(runtime, user, finding_id, body)
+    except ValidationError as e:
+        first = e.errors()[0]
+        return f"{first['loc'][-1]}: {str(first['msg']).removeprefix('Value error, ')}"
+    except (InvalidInput, NotFound) as e:
+        return str(e)
+    return None
 
 
 # --- an owner's dashboard ---------------------------------------------------------------

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from kg.errors import InvalidInput, NotFound, SopkgError
 from kg.settings import Settings, get_settings
@@ -340,6 +341,28 @@ def findings_page(
         return page.render("findings.html", found=found)
 
     return _owner_page(request, settings, build)
+
+
+@pages.post("/findings/{finding_id}/acknowledge", response_class=HTMLResponse)
+async def acknowledge_finding(
+    request: Request,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    finding_id: Annotated[str, Path(max_length=64)],
+) -> Response:
+    """The findings page's acknowledge form: POST /v1/findings/{id}/acknowledge's service."""
+    form = await _form(request)
+
+    def build(page: Page) -> Response:
+        if not same_origin(request):
+            return page.error(403, page.t("error.cross_site"))
+        assert page.user is not None
+        problem = owner_data.acknowledge(runtime, page.user, finding_id, form)
+        if problem is not None:
+            return page.error(422, page.t("findings.ack_invalid", message=problem))
+        return RedirectResponse(safe_next(form.get("next") or "/findings"), status_code=303)
+
+    return await run_in_threadpool(_owner_page, request, settings, build)
 
 
 @pages.get("/owners/{owner}", response_class=HTMLResponse)

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from kg.coverage import (
+    Acknowledgement,
     DocumentFacts,
     PassageFacts,
     QueryLogEntry,
@@ -17,9 +18,10 @@ from kg.coverage import (
     VersionFacts,
 )
 from ontology.governance import ChangeKind, FindingKind
+from search_api.coverage.acknowledgements import finding_basis, triage
 from search_api.coverage.changes import diff_passages
 from search_api.coverage.demand import demand, likely_topic, why_unanswered
-from search_api.coverage.findings import Analysis, CoverageFacts
+from search_api.coverage.findings import Analysis, CoverageFacts, Finding
 from search_api.coverage.signals import (
     conflicting_numbers,
     first_offence,
@@ -254,3 +256,31 @@ def test_unanswered_demand() -> None:
     wording = {g.label: g.count for g in d.by_wording}
     assert wording == {"fake perfume samples": 2, "counterfeit watch": 1, "drone batteries": 1}
     assert d.for_topics(["ipr"]).by_topic[0].count == 3
+
+
+# --- acknowledgements -----------------------------------------------------------------------
+def _ack(f: Finding, basis: str, expires: dt.date | None = None) -> Acknowledgement:
+    return Acknowledgement(f.id, f.kind.value, f.doc, f.lang, f.item, "decided", "olga",
+                           "owner", basis, expires)  # fmt: skip
+
+
+def test_finding_ids_depend_on_what_the_finding_is_not_on_its_wording() -> None:
+    a = Finding(FindingKind.STALE, "d", "en", "-", "review_by 2026-01-01 has passed")
+    b = Finding(FindingKind.STALE, "d", "en", "-", "other words, same finding")
+    c = Finding(FindingKind.STALE, "d", "ja", "-", "review_by 2026-01-01 has passed")
+    assert a.id == b.id != c.id and len(a.id) == 16
+
+
+def test_triage_holds_until_expiry_or_a_document_change() -> None:
+    docs = {"d": _doc("d"), "e": _doc("e")}
+    f = Finding(FindingKind.CONTRADICTION, "d", "en,ja", "a1", "why", related=("e#a1",))
+    g = Finding(FindingKind.STALE, "e", "en", "-", "why")
+    basis = finding_basis(f, docs)
+    held = triage([f, g], [_ack(f, basis, TODAY)], docs, TODAY)
+    assert (held.open, [x for x, _ in held.acknowledged], held.lapsed) == ([g], [f], {})
+    expired = triage([f, g], [_ack(f, basis, TODAY)], docs, TODAY + dt.timedelta(days=1))
+    assert expired.open == [f, g] and expired.lapsed[f.id].why == "expired"
+    # a new version of the other side of the pair changes the basis
+    changed = {**docs, "e": _doc("e", source_version="1.1")}
+    reopened = triage([f, g], [_ack(f, basis)], changed, TODAY)
+    assert reopened.lapsed[f.id].why == "documents changed" and not reopened.acknowledged
