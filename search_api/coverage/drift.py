@@ -141,7 +141,8 @@ _EN_SKIP = re.compile(
 )
 _EN_FUNCTION_WORDS = frozenset(
     "or and to of in on at per for from by with within than is are was were be a an the "
-    "but if when that this these those it its their after before under over".split()
+    "but if when that this these those it its their after before under over can cannot may "
+    "must will should shall do does not need needs".split()
 )
 # Japanese counters -> (unit, factor); checked in this order at the text after a number.
 _JA_UNITS: tuple[tuple[str, Unit, float], ...] = (
@@ -303,14 +304,22 @@ def quantity_disagreements(
     """(unit, a's, b's) for each unit class in which the two texts name different values.
 
     Values are matched first within their class, then more loosely (`_weak_class`,
-    `_tallies`). What is left over in one class on both sides disagrees; a number
-    that only one side names is an omission, not a disagreement, and is not reported (a
-    translation often says "the same day" for "within 24 hours")."""
+    `_tallies`). What is left over in one class on both sides disagrees (tallies of
+    violations count as one class); so does a single number left on each side when one of
+    them is bare or an English count, whose class the text did not say ("under 18" /
+    "21歳未満"). A number that only one side names is an omission, not a disagreement, and
+    is not reported (a translation often says "the same day" for "within 24 hours")."""
     left_a, left_b = unmatched(a, b)
+    if len(left_a) == len(left_b) == 1 and _weak_class(left_a[0], left_b[0]):
+        unit = left_b[0].unit if left_a[0].unit in (Unit.NONE, Unit.COUNT) else left_a[0].unit
+        return [(unit, left_a, left_b)]
     out = []
     for unit in Unit:
-        xs = [q for q in left_a if q.unit == unit]
-        ys = [q for q in left_b if q.unit == unit]
+        group = _TALLIES if unit in _TALLIES else {unit}
+        if unit in _TALLIES and unit is not Unit.COUNT:
+            continue  # the tallies are compared once, as COUNT
+        xs = [q for q in left_a if q.unit in group]
+        ys = [q for q in left_b if q.unit in group]
         if xs and ys:
             out.append((unit, xs, ys))
     return out
