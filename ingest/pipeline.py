@@ -22,6 +22,7 @@ from ingest.concepts import build_document, version_key
 from ingest.corpus import load_corpus
 from ingest.model import Corpus, ParsedFile
 from ingest.progress import Progress, ProgressEvent
+from ingest.termtable import example_citations, learn_terms
 from kg.embedders import Embedder
 from kg.records import DocumentRecord, VersionRecord
 from kg.schema import EmbedderInfo, drop_vector_indexes, migrate
@@ -38,6 +39,7 @@ class IngestSummary:
     retired: int = 0
     passages: int = 0  # passages written in this run
     statements: int = 0  # statements of the documents written in this run
+    learned_terms: int | None = None  # size of the rebuilt term table; None: not rebuilt
     errors: list[str] = field(default_factory=list)
     warnings: int = 0
     # `file:line: warning: rule: message` for the command line; the JSON keeps the count.
@@ -173,11 +175,25 @@ def ingest_corpus(
         summary.statements += len(record.statements)
     report("")
     summary.retired = writer.finish_corpus(name, docs.keys(), corpus.broken)
+    t = clock.add("write", t)
+    if summary.written or summary.retired or not writer.learned_term_count():
+        summary.learned_terms = rebuild_term_table(writer)
+        t = clock.add("terms", t)
     writer.stamp_corpus()  # running servers reload the glossary on seeing a new stamp
     clock.add("write", t)
     summary.timings = clock.spent
     summary.seconds = time.perf_counter() - t_start
     return summary
+
+
+def rebuild_term_table(writer: GraphWriter) -> int:
+    """Relearn the data derived from the whole graph: the bilingual term table from every
+    aligned pair (all corpora: a term learnt from one team's documents helps search in
+    another's), and the links from examples to the statements they cite."""
+    terms = learn_terms(writer.aligned_texts())
+    writer.replace_learned_terms([t.as_row() for t in terms])
+    writer.replace_illustrations(example_citations(writer.example_passages()))
+    return len(terms)
 
 
 def reembed_graph(

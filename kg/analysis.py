@@ -286,6 +286,31 @@ def en_terms(text: str) -> list[str]:
     return [w for w in words if w and w not in _EN_STOP_WORDS]
 
 
+# --- term sets (the learned term table's keys) ---------------------------------------
+
+
+def fold_en(word: str) -> str:
+    """A light plural fold, so "listings" and "listing" are one entry (the English fulltext
+    analyzer stems both sides anyway)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def ja_term_set(text: str) -> set[str]:
+    """Distinct Japanese terms of two characters or more: the learned term table's keys."""
+    return {t for t in ja_terms(text) if len(t) >= 2}
+
+
+def en_term_set(text: str) -> set[str]:
+    """Distinct English content words, plurals and possessives folded: the learned term
+    table's keys."""
+    words = (_EDGE_PUNCT.sub("", w.removesuffix("'s").removesuffix("’s")) for w in en_terms(text))
+    return {fold_en(w) for w in words if len(w) >= 3 and not w.isdigit()}
+
+
 # --- Lucene query syntax ------------------------------------------------------------
 
 

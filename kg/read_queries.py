@@ -181,3 +181,27 @@ RETURN p.key AS key, vector.similarity.cosine(p.embedding, $embeddings[p.lang]) 
        p.align_key AS align_key, p.statement_kind AS statement_kind, d.markets AS markets
 ORDER BY score DESC
 """
+
+# The languages each document has a version in on $as_of: retrieval needs to know which
+# retrievers could have seen a document at all (a fulltext index of one language is blind
+# to a document written only in the other).
+DOCUMENT_LANGUAGES = """
+UNWIND $doc_ids AS id
+MATCH (:Document {id: id})-[:HAS_VERSION]->(v:DocumentVersion)
+WHERE v.retired_at IS NULL AND v.effective <= $as_of
+  AND (v.valid_until IS NULL OR v.valid_until > $as_of)
+RETURN id, collect(DISTINCT v.lang) AS langs
+"""
+
+LEARNED_TERMS = """
+MATCH (t:LearnedTerm)
+RETURN t.ja AS ja, t.en AS en, t.score AS score, t.pairs AS pairs
+ORDER BY ja, score DESC, en
+"""
+
+# Statements named by the given example passages (ILLUSTRATES, derived at ingest).
+ILLUSTRATED = """
+UNWIND $keys AS key
+MATCH (:Passage {key: key})-[:ILLUSTRATES]->(st:Statement {current: true})
+RETURN key, collect(st.key) AS statements
+"""

@@ -156,6 +156,15 @@ class GraphReader:
             out[h.lang].append(h)
         return out
 
+    def document_languages(self, doc_ids: Sequence[str], as_of: dt.date) -> dict[str, set[str]]:
+        rows = self._read(q.DOCUMENT_LANGUAGES, doc_ids=list(doc_ids), as_of=as_of)
+        return {r["id"]: set(r["langs"]) for r in rows}
+
+    def illustrated(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        """Example passage key -> the statements it names."""
+        rows = self._read(q.ILLUSTRATED, keys=list(keys))
+        return {r["key"]: r["statements"] for r in rows}
+
     def statement_neighbours(self, keys: Sequence[str]) -> dict[str, list[str]]:
         rows = self._read(q.STATEMENT_NEIGHBOURS, keys=list(keys))
         return {r["key"]: r["neighbours"] for r in rows}
@@ -180,6 +189,10 @@ class GraphReader:
         """Changes with every ingest (see GraphWriter.stamp_corpus); None before any."""
         rows = self._read(q.CORPUS_STAMP)
         return str(rows[0]["stamp"]) if rows and rows[0]["stamp"] is not None else None
+
+    def learned_terms(self) -> list[dict[str, Any]]:
+        """The bilingual term table learnt at ingest (ingest.termtable)."""
+        return self._read(q.LEARNED_TERMS)
 
     def document(self, doc_id: str) -> dict[str, Any] | None:
         rows = self._read(q.DOCUMENT, id=doc_id)

@@ -265,3 +265,42 @@ CALL (p) {
   REMOVE p.embedding_next, p.embedding_next_model
 } IN TRANSACTIONS OF 5000 ROWS
 """
+
+# Aligned Japanese/English texts of current passages: the two language versions of one
+# statement, and prose paragraphs paired by TRANSLATION_OF (ingest.termtable learns from them).
+ALIGNED_TEXTS = """
+MATCH (a:Passage {lang: 'ja', current: true, retired: false})-[:STATES]->(:Statement)
+      <-[:STATES]-(b:Passage {lang: 'en', current: true, retired: false})
+RETURN a.text AS ja, b.text AS en
+UNION ALL
+MATCH (a:Passage {lang: 'ja', current: true, retired: false})-[:TRANSLATION_OF]-
+      (b:Passage {lang: 'en', current: true, retired: false})
+WHERE a.statement_key IS NULL
+RETURN a.text AS ja, b.text AS en
+"""
+
+# The learned term table is rebuilt whole (ingest.termtable): derived data, never edited.
+DROP_LEARNED_TERMS = "MATCH (t:LearnedTerm) DELETE t"
+
+COUNT_LEARNED_TERMS = "MATCH (t:LearnedTerm) RETURN count(t) AS n"
+
+CREATE_LEARNED_TERMS = """
+UNWIND $rows AS r
+CREATE (:LearnedTerm {ja: r.ja, en: r.en, score: r.score, pairs: r.pairs})
+"""
+
+# Examples sections cite the statements they illustrate ("p1 違反"): derived links, rebuilt
+# with the term table (ingest.termtable.example_citations).
+EXAMPLE_PASSAGES = """
+MATCH (p:Passage {section_kind: 'examples', current: true, retired: false})
+MATCH (:Document {id: p.doc_id})-[:HAS_STATEMENT]->(st:Statement {current: true})
+RETURN p.key AS key, p.text AS text, collect({item: st.item_id, key: st.key}) AS statements
+"""
+
+DROP_ILLUSTRATES = "MATCH (:Passage)-[r:ILLUSTRATES]->(:Statement) DELETE r"
+
+LINK_ILLUSTRATES = """
+UNWIND $pairs AS pr
+MATCH (p:Passage {key: pr[0]}), (st:Statement {key: pr[1]})
+MERGE (p)-[:ILLUSTRATES]->(st)
+"""

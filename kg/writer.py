@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -136,6 +136,47 @@ class GraphWriter:
     def _session(self) -> Iterator[Session]:
         with graph_errors(), self.driver.session(database=self.database) as s:
             yield s
+
+    # --- data derived from the whole graph (ingest.termtable) -------------------------
+    def _query(self, cypher: str) -> list[Any]:
+        with graph_errors():
+            recs, _, _ = self.driver.execute_query(cypher, database_=self.database)
+        return list(recs)
+
+    def aligned_texts(self) -> list[tuple[str, str]]:
+        """(Japanese, English) texts of every current aligned passage pair."""
+        return [(r["ja"] or "", r["en"] or "") for r in self._query(q.ALIGNED_TEXTS)]
+
+    def example_passages(self) -> list[tuple[str, str, dict[str, str]]]:
+        """(passage key, text, {item id: statement key}) of every current example passage."""
+        return [
+            (r["key"], r["text"] or "", {s["item"]: s["key"] for s in r["statements"]})
+            for r in self._query(q.EXAMPLE_PASSAGES)
+        ]
+
+    def replace_illustrations(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """All example -> statement links, swapped in one transaction."""
+        with self._session() as s:
+            s.execute_write(_replace_links, [list(p) for p in pairs])
+
+    def learned_term_count(self) -> int:
+        recs = self._query(q.COUNT_LEARNED_TERMS)
+        return int(recs[0]["n"]) if recs else 0
+
+    def replace_learned_terms(self, rows: Sequence[Mapping[str, object]]) -> None:
+        """The whole learned term table, swapped in one transaction."""
+        with self._session() as s:
+            s.execute_write(_replace_learned, [dict(r) for r in rows])
+
+
+def _replace_learned(tx: ManagedTransaction, rows: list[dict[str, object]]) -> None:
+    tx.run(q.DROP_LEARNED_TERMS).consume()
+    tx.run(q.CREATE_LEARNED_TERMS, rows=rows).consume()
+
+
+def _replace_links(tx: ManagedTransaction, pairs: list[list[str]]) -> None:
+    tx.run(q.DROP_ILLUSTRATES).consume()
+    tx.run(q.LINK_ILLUSTRATES, pairs=pairs).consume()
 
 
 def _run(tx: ManagedTransaction, query: str, **params: object) -> None:

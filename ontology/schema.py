@@ -29,6 +29,7 @@ class Label(StrEnum):
     OWNER = "Owner"
     REGULATION = "Regulation"
     TERM = "Term"
+    LEARNED_TERM = "LearnedTerm"  # a term translation learnt from aligned passages
     DANGLING = "DanglingReference"
     META = "GraphMeta"
     QUERY_LOG = "QueryLog"  # one logged search (bounded; see search_api.querylog)
@@ -59,6 +60,7 @@ class Rel(StrEnum):
     CITES = "CITES"  # Document -> Regulation
     SUPERSEDES = "SUPERSEDES"  # Document -> Document
     REFERENCES = "REFERENCES"  # Passage -> Document | DanglingReference
+    ILLUSTRATES = "ILLUSTRATES"  # example passage -> the statement it names (derived)
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ class Runtime:
         self._stamp_checked = now
         if self._glossary is not None and stamp == self._corpus_stamp and not force:
             return
-        glossary = Glossary.from_rows(reader.glossary())
+        glossary = Glossary.from_rows(reader.glossary(), learned=reader.learned_terms())
         with self._lock:
             self._glossary, self._corpus_stamp = glossary, stamp
         log.info("corpus data loaded (stamp %s)", stamp)

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from kg.analysis import en_terms, ja_terms, normalize
+from kg.analysis import en_term_set, en_terms, ja_term_set, ja_terms, normalize
 
 # Placeholders in glossary entries ("〇〇風" = "<brand>-style") are not matchable text.
 _PLACEHOLDER = re.compile(r"[〇○◯]+|\bxx\b|\.\.\.|…")
@@ -28,10 +28,23 @@ class Expansion:
     en_terms: dict[str, float] = field(default_factory=dict)
     # Glossary words of the matched groups, as written, per language (preferred first).
     words: dict[str, list[str]] = field(default_factory=dict)
+    # Translations from the learned term table: (query term, its translation, score).
+    learned: list[tuple[str, str, float]] = field(default_factory=list)
+    # Share of the query's content terms that a glossary translation covers: how much of
+    # the query the other language's fulltext index can be asked about with confidence.
+    coverage: float = 0.0
 
-    def gloss(self, lang: str, limit: int = 3) -> str:
-        """The matched ideas named in `lang`, a few words per idea, for a bilingual query."""
-        return " ".join(self.words.get(lang, [])[: limit * max(1, len(self.matched))])
+    def gloss(self, lang: str, limit: int = 3, learned: int = 0) -> str:
+        """The matched ideas named in `lang`, a few words per idea, for a bilingual query;
+        plus up to `learned` of the learned table's surest translations into `lang`."""
+        words = self.words.get(lang, [])[: limit * max(1, len(self.matched))]
+        if learned:
+            # A learned pair is (query term, translation): translations are in the other
+            # language than the query's, which is the only one a gloss is asked for.
+            ranked = sorted(self.learned, key=lambda t: -t[2])
+            extra = [t for _, t, _ in ranked if t not in words]
+            words = words + list(dict.fromkeys(extra))[:learned]
+        return " ".join(words)
 
 
 def _clean(term: str) -> str:
@@ -39,8 +52,19 @@ def _clean(term: str) -> str:
 
 
 class Glossary:
-    def __init__(self, groups: Iterable[TermGroupView]) -> None:
+    def __init__(
+        self,
+        groups: Iterable[TermGroupView],
+        learned: Iterable[tuple[str, str, float]] = (),
+    ) -> None:
         self.groups = list(groups)
+        # The learned term table (ingest.termtable), both directions: term -> translations.
+        self.learned_rows = sorted(learned, key=lambda r: (r[0], -r[2], r[1]))
+        self._ja_en: dict[str, list[tuple[str, float]]] = {}
+        self._en_ja: dict[str, list[tuple[str, float]]] = {}
+        for ja, en, score in self.learned_rows:
+            self._ja_en.setdefault(ja, []).append((en, score))
+            self._en_ja.setdefault(en, []).append((ja, score))
         self._ja: list[tuple[str, int]] = []
         self._en: list[tuple[re.Pattern[str], int]] = []
         for i, g in enumerate(self.groups):
@@ -56,13 +80,35 @@ class Glossary:
                     self._en.append((re.compile(rf"(?<![a-z0-9]){body}(?:s|es)?(?![a-z0-9])"), i))
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Mapping[str, object]]) -> Glossary:
+    def from_rows(
+        cls,
+        rows: Iterable[Mapping[str, object]],
+        learned: Iterable[Mapping[str, object]] = (),
+    ) -> Glossary:
+        """From the graph's Term rows and, optionally, its LearnedTerm rows."""
+
         def terms(v: object) -> tuple[str, ...]:
             return tuple(str(x) for x in v) if isinstance(v, list | tuple) else ()
 
-        return cls(TermGroupView(en=terms(r.get("en")), ja=terms(r.get("ja"))) for r in rows)
+        def score(v: object) -> float:
+            return float(v) if isinstance(v, int | float) else 0.0
 
-    def expand(self, query: str, query_lang: str) -> Expansion:
+        return cls(
+            (TermGroupView(en=terms(r.get("en")), ja=terms(r.get("ja"))) for r in rows),
+            ((str(r["ja"]), str(r["en"]), score(r.get("score"))) for r in learned),
+        )
+
+    def translate(self, query: str, query_lang: str) -> list[tuple[str, str, float]]:
+        """The query's terms found in the learned table, with their translations."""
+        if query_lang == "ja":
+            return [
+                (t, en, sc) for t in sorted(ja_term_set(query)) for en, sc in self._ja_en.get(t, [])
+            ]
+        return [
+            (w, ja, sc) for w in sorted(en_term_set(query)) for ja, sc in self._en_ja.get(w, [])
+        ]
+
+    def expand(self, query: str, query_lang: str, learned: float = 0.0) -> Expansion:
         text = normalize(query).lower()
         hit: dict[int, str] = {}
         for term, i in self._ja:
@@ -73,6 +119,11 @@ class Glossary:
             if m:
                 hit.setdefault(i, m.group(0))
         out = Expansion(matched=list(hit.values()))
+        own = ja_term_set(query) if query_lang == "ja" else en_term_set(query)
+        if own and hit:
+            found = [normalize(m).lower() for m in hit.values()]
+            covered = [t for t in own if any(t in m or m in t for m in found)]
+            out.coverage = len(covered) / len(own)
         for i in hit:
             g = self.groups[i]
             for lang, ts in (("ja", g.ja), ("en", g.en)):
@@ -93,4 +144,12 @@ class Glossary:
                 phrase = " ".join(words)
                 if phrase:
                     out.en_terms[phrase] = max(out.en_terms.get(phrase, 0.0), en_boost)
+        # Learned translations (for the dense gloss) and, when `learned` > 0, in the other
+        # language's fulltext query, weighted by how sure the table is; a glossary
+        # translation of the same word keeps its weight.
+        other = out.en_terms if query_lang == "ja" else out.ja_terms
+        for term, translation, sc in self.translate(query, query_lang):
+            out.learned.append((term, translation, sc))
+            if learned:
+                other[translation] = max(other.get(translation, 0.0), learned * sc)
         return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from statistics import median
@@ -79,6 +79,22 @@ class FusionConfig:
     focus_docs: int = 2  # how many leading documents the second stage reads
     intent_kind: float = 0.0  # boost for statements of the kind the query asks for
     intent_market: float = 0.2  # boost for documents of a market the query names
+    # A family blind to a unit (the query-language fulltext index and a document written
+    # only in the other language) takes this share of the unit's dense reciprocal rank
+    # instead of nothing, so same-language lexical lists cannot bury it (see fuse).
+    blind: float = 1.0
+    # Scale that share by the part of the query the glossary does not translate: a query
+    # whose words all have glossary translations is seen by the cross-language index.
+    blind_coverage: bool = True
+    # Weight of the learned term table's translations in the other language's fulltext
+    # query (times each entry's Dice score); 0, the default, leaves them out: measured, they
+    # lowered nDCG on both dev sets once the blind arm is handled (docs/evaluation.md).
+    learned: float = 0.0
+    # Share of an examples section's score given to the statements its found passages name
+    # ("p1 違反"): examples say in moderators' concrete words what a statement covers.
+    examples: float = 0.0
+    # Learned translations (best first) added to the dense query of the other language.
+    gloss_learned: int = 0
 
 
 @dataclass
@@ -129,12 +145,23 @@ class SearchOutcome:
     confidence: Confidence | None = None  # None: no results
 
 
-def fuse(ranked: dict[str, list[Hit]], cfg: FusionConfig) -> list[UnitCandidate]:
+def fuse(
+    ranked: dict[str, list[Hit]],
+    cfg: FusionConfig,
+    blind: Mapping[str, Collection[str]] | None = None,
+    sight: float = 0.0,
+) -> list[UnitCandidate]:
     """Weighted reciprocal rank fusion over units (statements or sections).
 
     Each retriever's passage list becomes a unit list (a unit's rank is that of its best
     passage), so the two language versions of one statement count once per retriever;
     within a family (see FusionConfig.families) a unit takes its best list.
+
+    `blind` names, per unit, the families that could not have found it whatever it says
+    (the query language's fulltext index for a document written only in the other
+    language). Such a family scores the unit as the dense family did (times `cfg.blind`,
+    and times 1 - `sight`, the part of the query it could search the unit's language with):
+    missing evidence is not evidence against it.
     """
     units: dict[str, UnitCandidate] = {}
     family_of = {r: f for f, members in cfg.families.items() for r in members}
@@ -154,8 +181,18 @@ def fuse(ranked: dict[str, list[Hit]], cfg: FusionConfig) -> list[UnitCandidate]
             cand.raw[name] = hit.score
             key = (hit.unit, family)
             family_score[key] = max(family_score.get(key, 0.0), weight / (cfg.k + rank))
+    if blind and cfg.blind:
+        present = {family_of.get(n, n) for n in ranked}
+        dense_w = cfg.weights.get("dense", 1.0) or 1.0
+        for unit, families in blind.items():
+            proxy = family_score.get((unit, "dense"), 0.0) / dense_w
+            for family in present.intersection(families) - {"dense"}:
+                key = (unit, family)
+                imputed = cfg.blind * (1 - sight) * cfg.weights.get(family, 1.0) * proxy
+                family_score[key] = max(family_score.get(key, 0.0), imputed)
     for (unit, _), sc in family_score.items():
-        units[unit].score += sc
+        if unit in units:
+            units[unit].score += sc
     return sorted(units.values(), key=lambda c: (-c.score, c.unit))
 
 
@@ -186,22 +223,29 @@ def doc_of(unit: str) -> str:
 
 
 def rerank(
-    units: list[UnitCandidate], neighbours: dict[str, list[str]], cfg: FusionConfig
+    units: list[UnitCandidate],
+    neighbours: dict[str, list[str]],
+    cfg: FusionConfig,
+    cited: dict[str, list[str]] | None = None,
 ) -> list[UnitCandidate]:
     """Knowledge-graph re-ranking of fused units.
 
     - APPLIES_TO propagation: an exception, enforcement or escalation step linked to a
       strong statement (and the reverse) shares `cfg.graph` of its score; linked
       statements that no retriever found join the candidates that way.
+    - examples: the statements an examples unit's found passages name get `cfg.examples`
+      of its score, the same way.
     - document prior: `cfg.document` of the best unit score of the same document, since
       the statements that answer one question usually come from one SOP.
     """
     base = {u.unit: u.score for u in units}
     by_unit = {u.unit: u for u in units}
-    if cfg.graph:
-        for unit, linked in neighbours.items():
+    for share, links in ((cfg.graph, neighbours), (cfg.examples, cited or {})):
+        if not share:
+            continue
+        for unit, linked in links.items():
             for other in linked:
-                gain = cfg.graph * base.get(unit, 0.0)
+                gain = share * base.get(unit, 0.0)
                 cand = by_unit.get(other)
                 if cand is None:
                     cand = by_unit[other] = UnitCandidate(other)
@@ -276,7 +320,11 @@ class Retriever:
         flt = self._filter(p)
         depth = self.fusion.depth
         use = RETRIEVERS_BY_MODE[p.mode]
-        expansion = self.glossary.expand(p.query, qlang) if "lexical_cross" in use else Expansion()
+        expansion = (
+            self.glossary.expand(p.query, qlang, self.fusion.learned)
+            if "lexical_cross" in use
+            else Expansion()
+        )
         ranked: dict[str, list[Hit]] = {}
         qvecs: dict[str, list[float]] = {}
         pending: dict[str, Future[list[Hit]]] = {}
@@ -307,11 +355,12 @@ class Retriever:
             langs = [p.language] if p.language else list(LANGUAGES)
             # Other languages are searched with the query plus the glossary's words for the
             # ideas it names in that language: a partial translation the model can use.
+            glosses = {lang: expansion.gloss(lang, learned=self.fusion.gloss_learned)
+                       for lang in langs if lang != qlang}  # fmt: skip
             texts = {
-                lang: p.query if lang == qlang or not expansion.gloss(lang)
-                else f"{p.query} ({expansion.gloss(lang)})"
+                lang: f"{p.query} ({glosses[lang]})" if glosses.get(lang) else p.query
                 for lang in langs
-            }  # fmt: skip
+            }
             distinct = sorted(set(texts.values()))
             te = time.perf_counter()
             vectors = dict(zip(distinct, self.embedder.embed_queries(distinct), strict=True))
@@ -354,14 +403,18 @@ class Retriever:
         qlang, expansion, ranked, qvecs = self.retrieve(p, timings)
         t = time.perf_counter()
         as_of = p.as_of or self._today()
-        units = fuse(ranked, self.fusion)[: self.fusion.candidates]
+        blind = self._blind(ranked, qlang, as_of, p.language)
+        sight = expansion.coverage if self.fusion.blind_coverage else 0.0
+        units = fuse(ranked, self.fusion, blind, sight)[: self.fusion.candidates]
         if self.fusion.weights.get("focus") and qvecs and units:
             ranked["focus"] = self.focus(units, qvecs, qlang, as_of)
-            units = fuse(ranked, self.fusion)[: self.fusion.candidates]
-        if self.fusion.graph or self.fusion.document:
+            units = fuse(ranked, self.fusion, blind, sight)[: self.fusion.candidates]
+        if self.fusion.graph or self.fusion.document or self.fusion.examples:
             statements = [u.unit for u in units if u.hits and u.hits[0][1].statement_key]
+            examples_job = self._cited(units) if self.fusion.examples else None
             neighbours = self.reader.statement_neighbours(statements) if self.fusion.graph else {}
-            units = rerank(units, neighbours, self.fusion)
+            cited = examples_job.result() if examples_job else {}
+            units = rerank(units, neighbours, self.fusion, cited)
         if self.fusion.intent_kind or self.fusion.intent_market:
             units = self._apply_intent(units, understand(p.query), as_of, p.language)
         sure = confidence(units, self.fusion, RETRIEVERS_BY_MODE[p.mode])
@@ -372,6 +425,33 @@ class Retriever:
         return SearchOutcome(
             p.query, qlang, p.mode, results, expansion, timings, sure if results else None
         )
+
+    def _cited(self, units: list[UnitCandidate]) -> Future[dict[str, list[str]]]:
+        """Statements named by the found passages of each prose unit (examples), read on
+        the pool beside the APPLIES_TO neighbours."""
+        keys = {h.key: u.unit for u in units if u.hits and not u.hits[0][1].statement_key
+                for _, h in u.hits}  # fmt: skip
+
+        def read() -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for key, statements in self.reader.illustrated(sorted(keys)).items():
+                out.setdefault(keys[key], []).extend(statements)
+            return out
+
+        return _POOL.submit(read)
+
+    def _blind(
+        self, ranked: dict[str, list[Hit]], qlang: str, as_of: dt.date, only_lang: str | None
+    ) -> dict[str, set[str]]:
+        """Units the query-language fulltext index could not see: their document has no
+        version in the query's language (or the request asked for the other language)."""
+        if not self.fusion.blind or "lexical" not in ranked or "dense" not in ranked:
+            return {}
+        units = {h.unit: h.doc_id for hits in ranked.values() for h in hits}
+        if only_lang and only_lang != qlang:
+            return {u: {"lexical"} for u in units}
+        langs = self.reader.document_languages(sorted(set(units.values())), as_of)
+        return {u: {"lexical"} for u, doc in units.items() if qlang not in langs.get(doc, {qlang})}
 
     def _apply_intent(
         self,

@@ -162,17 +162,32 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from sopkg.evaluation import run_eval
+    from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table
 
+    pairs = [tuple(x) for x in args.set or []]
+    if args.corpus or args.queries:
+        if not (args.corpus and args.queries):
+            raise InvalidInput("--corpus/--queries", "give both, or use --set CORPUS QUERIES")
+        pairs.insert(0, (args.corpus, args.queries))
+    if not pairs:
+        raise InvalidInput("--set", "give at least one judged set (--set CORPUS QUERIES)")
+    sets = []
+    for corpus, queries in pairs:
+        if not Path(corpus).is_dir():
+            raise InvalidInput("corpus", f"{corpus} is not a folder")
+        if not Path(queries).is_file():
+            raise InvalidInput("queries", f"{queries} is not a file")
+        sets.append(EvalSet(Path(corpus), Path(queries)))
+    fusion = fusion_config(Path(args.fusion) if args.fusion else None, args.param or [])
     with _bars(args) as bars:
         report = run_eval(
-            settings, make_embedder(settings), Path(args.corpus), Path(args.queries),
-            modes=args.mode, with_per_query=args.per_query, fresh=args.fresh, progress=bars,
+            settings, make_embedder(settings), sets, modes=args.mode,
+            with_per_query=args.per_query, fresh=args.fresh, fusion=fusion, progress=bars,
         )  # fmt: skip
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
-    print(text)
+    print(summary_table(report) if args.format == "table" and not args.json else text)
     return 0
 
 
@@ -336,6 +351,39 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _glossary(args: argparse.Namespace, settings: Settings) -> int:
+    """The glossary the knowledge owners wrote, or the term table learnt at ingest."""
+    from kg.reader import GraphReader
+
+    _ensure_local_server(settings)
+    conn = resolve_connection(settings)
+    with conn.driver() as driver:
+        reader = GraphReader(driver, conn.database)
+        rows = reader.learned_terms() if args.learned else reader.glossary()
+    if args.term:
+        needle = args.term.lower()
+        rows = [r for r in rows if any(needle in str(x).lower() for x in _row_words(r))]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif args.learned:
+        print(f"{len(rows)} learned translation(s) (ja -> en, Dice score, aligned pairs)")
+        for r in rows:
+            print(f"{r['ja']}\t{r['en']}\t{r['score']:.3f}\t{r['pairs']}")
+    else:
+        print(f"{len(rows)} glossary term group(s)")
+        for r in rows:
+            print(f"{r['key']}: ja {' / '.join(r['ja'] or [])} | en {' / '.join(r['en'] or [])}")
+    return 0
+
+
+def _row_words(row: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for k in ("ja", "en", "key"):
+        v = row.get(k)
+        out += [str(x) for x in v] if isinstance(v, list) else [str(v or "")]
+    return out
+
+
 # --- governance ------------------------------------------------------------------------
 def _write_out(text: str, out: str | None) -> None:
     if out:
@@ -460,18 +508,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser(
         "eval", help="nDCG@10 / Recall@10 / MRR@10 of judged queries (isolated graph)",
-        epilog="example: sopkg eval --corpus ../shared/eval/dev/corpus "
-        "--queries ../shared/eval/dev/queries.jsonl",
+        epilog="example: sopkg eval --set ../shared/eval/dev/corpus "
+        "../shared/eval/dev/queries.jsonl --set ../shared/eval/dev-xl/corpus "
+        "../shared/eval/dev-xl/queries.jsonl --mode hybrid --param k=60 --format table",
     )  # fmt: skip
-    ev.add_argument("--corpus", required=True, help="corpus folder")
-    ev.add_argument("--queries", required=True, help="judged queries (JSON lines)")
+    ev.add_argument(
+        "--set", nargs=2, action="append", metavar=("CORPUS", "QUERIES"),
+        help="a judged set: corpus folder and queries (JSON lines); repeatable, "
+        "each reported alone and then macro-averaged",
+    )  # fmt: skip
+    ev.add_argument("--corpus", help="corpus folder (one set; same as --set)")
+    ev.add_argument("--queries", help="judged queries for --corpus (JSON lines)")
     ev.add_argument(
         "--mode", action="append", choices=["hybrid", "fused", "lexical", "dense"],
         help="retriever mode(s) to evaluate (repeatable; default: all four)",
     )  # fmt: skip
+    ev.add_argument("--fusion", metavar="FILE", help="JSON/YAML file of FusionConfig fields")
+    ev.add_argument(
+        "--param", action="append", metavar="FIELD=VALUE",
+        help="override one FusionConfig field, after --fusion (k=60, weights.focus=0); "
+        "repeatable",
+    )  # fmt: skip
     ev.add_argument("--per-query", action="store_true", help="include per-query figures")
+    ev.add_argument("--format", choices=["json", "table"], default="json",
+                    help="print the JSON report (default) or a Markdown summary")  # fmt: skip
     ev.add_argument("--out", help="also write the JSON report to this file")
-    ev.add_argument("--fresh", action="store_true", help="wipe the eval graph first")
+    ev.add_argument("--fresh", action="store_true", help="wipe the eval graphs first")
     _json_flag(ev, "only the JSON report: no progress bar (the default off a terminal)")
     ev.set_defaults(handler=_eval)
 
@@ -510,6 +572,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="include documents superseded by another")  # fmt: skip
     se.add_argument("--json", action="store_true", help="print the API's JSON response")
     se.set_defaults(handler=_search)
+
+    gl = sub.add_parser(
+        "glossary", help="list the glossary, or (--learned) the term table learnt at ingest",
+        epilog="example: sopkg glossary --learned --term 出品",
+    )  # fmt: skip
+    gl.add_argument("--learned", action="store_true",
+                    help="the bilingual term table learnt from aligned passages")  # fmt: skip
+    gl.add_argument("--term", help="only entries containing this text")
+    gl.add_argument("--json", action="store_true", help="print JSON rows")
+    gl.set_defaults(handler=_glossary)
 
     up = sub.add_parser(
         "up", help="main job: start Neo4j, ingest the sample corpus, serve the API",

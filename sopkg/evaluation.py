@@ -1,14 +1,19 @@
 """`sopkg eval`: judged queries against a corpus, through the same retriever as the API.
 
-The corpus is ingested into the local `eval` Neo4j instance (never the user's graph),
+Several judged sets run in one call, each reported alone and then macro-averaged, so a
+change tuned on one set is confirmed on another in the same command. Each set's corpus is
+ingested into its own local Neo4j instance (`eval-<name>-<hash>`, never the user's graph),
 incrementally, under the corpus name `eval`, so a second run over the same files only
-re-runs the queries, and another corpus retires the previous one's documents.
+re-runs the queries. Fusion settings come from a file and `FIELD=VALUE` flags.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -17,17 +22,21 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+import yaml
+
+from ingest.corpus import load_corpus
 from ingest.pipeline import IngestSummary, ingest_corpus
 from ingest.progress import Progress, ProgressEvent
 from kg.connection import Connection, local_connection
 from kg.embedders import Embedder
+from kg.errors import InvalidInput
 from kg.local_neo4j import LocalNeo4j
 from kg.reader import GraphReader
 from kg.settings import Settings
 from kg.writer import GraphWriter
 from search_api.expansion import Glossary
 from search_api.models import SearchResult
-from search_api.retrieval import Mode, Retriever, SearchParams
+from search_api.retrieval import FusionConfig, Mode, Retriever, SearchParams
 
 EVAL_CORPUS = "eval"
 
@@ -157,54 +166,226 @@ def evaluate(
     }
 
 
+# --- fusion settings from a file and flags ---------------------------------------------
+def fusion_config(
+    file: Path | None = None, overrides: Sequence[str] = (), base: FusionConfig | None = None
+) -> FusionConfig:
+    """FusionConfig from `base` (default: the product's), a JSON/YAML file of its fields,
+    then `FIELD=VALUE` flags (`k=60`, `weights.focus=0`), so every ablation is one command.
+    Dict fields (weights, families) are merged key by key."""
+    cfg = base or FusionConfig()
+    changes: dict[str, Any] = {}
+    if file is not None:
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise InvalidInput("--fusion", f"cannot read {file}: {e}") from e
+        if not isinstance(loaded, dict):
+            raise InvalidInput("--fusion", f"{file} must hold a mapping of FusionConfig fields")
+        changes.update(loaded)
+    for item in overrides:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput("--param", f"expected FIELD=VALUE, got {item!r}")
+        value = yaml.safe_load(raw) if raw.strip() else None
+        top, _, sub = name.strip().partition(".")
+        if sub:
+            changes.setdefault(top, {})[sub] = value
+        else:
+            changes[top] = value
+    fields = {f.name: f for f in dataclasses.fields(FusionConfig)}
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in fields:
+            raise InvalidInput(
+                "--param", f"unknown fusion field {name!r} (one of {sorted(fields)})"
+            )
+        current = getattr(cfg, name)
+        if isinstance(current, dict):
+            if not isinstance(value, dict):
+                raise InvalidInput("--param", f"{name} takes {name}.KEY=VALUE entries")
+            value = {**current, **{k: tuple(v) if isinstance(v, list) else v
+                                   for k, v in value.items()}}  # fmt: skip
+        elif isinstance(current, bool):
+            if value not in (True, False):  # also 1 and 0
+                raise InvalidInput("--param", f"{name} must be true or false, got {value!r}")
+            value = bool(value)
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInput("--param", f"{name} must be a number, got {value!r}")
+        elif isinstance(current, int) and not float(value).is_integer():
+            raise InvalidInput("--param", f"{name} must be a whole number, got {value!r}")
+        else:
+            value = type(current)(value)
+        values[name] = value
+    return dataclasses.replace(cfg, **values)
+
+
+def fusion_json(cfg: FusionConfig) -> dict[str, Any]:
+    return {k: (dict(v) if isinstance(v, dict) else v) for k, v in dataclasses.asdict(cfg).items()}
+
+
+# --- one isolated graph per judged set -------------------------------------------------
+@dataclass(frozen=True)
+class EvalSet:
+    corpus: Path
+    queries: Path
+
+    @property
+    def name(self) -> str:
+        """`dev` for `.../dev/corpus`, else the corpus folder's name."""
+        root = self.corpus.resolve()
+        return root.parent.name if root.name == "corpus" else root.name
+
+    @property
+    def instance(self) -> str:
+        """Each corpus gets its own local Neo4j instance, kept between runs, so a second
+        run over unchanged files only re-runs the queries (ingest is incremental)."""
+        slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")[:20] or "set"
+        digest = hashlib.sha1(str(self.corpus.resolve()).encode()).hexdigest()[:6]
+        return f"eval-{slug}-{digest}"
+
+
 def wipe_graph(driver: Any, database: str) -> None:
     GraphWriter(driver, database).wipe()
 
 
-def eval_connection(settings: Settings) -> Connection:
-    server = LocalNeo4j(settings, "eval", heap="1g", pagecache="512m")
+def eval_connection(settings: Settings, instance: str = "eval") -> Connection:
+    server = LocalNeo4j(settings, instance, heap="1g", pagecache="512m")
     server.start()
     return local_connection(server)
 
 
 def build_retriever(
-    conn_driver: Any, database: str, embedder: Embedder, settings: Settings
+    conn_driver: Any,
+    database: str,
+    embedder: Embedder,
+    settings: Settings,
+    fusion: FusionConfig | None = None,
 ) -> Retriever:
     reader = GraphReader(conn_driver, database)
-    glossary = Glossary.from_rows(reader.glossary())
+    glossary = Glossary.from_rows(reader.glossary(), learned=reader.learned_terms())
     return Retriever(reader, embedder, glossary, today=settings.today,
-                     due_within_days=settings.due_within_days)  # fmt: skip
+                     due_within_days=settings.due_within_days, fusion=fusion)  # fmt: skip
+
+
+def document_languages(corpus: Path) -> dict[str, set[str]]:
+    return {
+        doc: {f.meta.lang for f in files} for doc, files in load_corpus(corpus).documents().items()
+    }
+
+
+def _reach(q: Judged, doc_langs: dict[str, set[str]]) -> str:
+    """`other_language_only` when no answering document exists in the query's language:
+    the case a moderator cannot reach by reading their own language."""
+    answers = {doc for (doc, _, _), g in q.grades.items() if g >= 2} or {
+        doc for (doc, _, _) in q.grades
+    }
+    own = any(q.lang in doc_langs.get(doc, {q.lang}) for doc in answers)
+    return "own_language" if own else "other_language_only"
+
+
+def run_set(
+    settings: Settings,
+    embedder: Embedder,
+    eset: EvalSet,
+    modes: Sequence[Mode],
+    fusion: FusionConfig,
+    fresh: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    conn = eval_connection(settings, eset.instance)
+    queries = load_queries(eset.queries)
+    doc_langs = document_languages(eset.corpus)
+    with conn.driver() as driver:
+        if fresh:
+            wipe_graph(driver, conn.database)
+        summary: IngestSummary = ingest_corpus(
+            eset.corpus, driver, conn.database, embedder, corpus_name=EVAL_CORPUS,
+            batch=settings.embed_batch, progress=progress,
+        )  # fmt: skip
+        retriever = build_retriever(driver, conn.database, embedder, settings, fusion)
+        reports = [evaluate(retriever, queries, m, progress=progress) for m in modes]
+    for r in reports:
+        by_reach: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for q, row in zip(queries, r["per_query"], strict=True):
+            by_reach[_reach(q, doc_langs)].append(row)
+        r["by_reach"] = {k: _aggregate(v) for k, v in sorted(by_reach.items())}
+    return {
+        "name": eset.name,
+        "corpus": str(eset.corpus),
+        "queries": str(eset.queries),
+        "instance": eset.instance,
+        "ingest": {k: v for k, v in summary.as_json().items() if k != "errors"}
+        | {"errors": len(summary.errors)},
+        "modes": {r["mode"]: r for r in reports},
+    }
+
+
+def _macro(sets: Sequence[dict[str, Any]], mode: str) -> dict[str, Any]:
+    """Mean over sets (each set weighs the same, whatever its size) of overall figures, of
+    the crosslingual kind and of the lowest kind."""
+    out: dict[str, Any] = {}
+    reports = [s["modes"][mode] for s in sets]
+    for metric in ("ndcg@10", "recall@10", "mrr@10"):
+        out[metric] = round(mean(r["overall"][metric] for r in reports), 4)
+    cross = [
+        r["by_kind"]["crosslingual"]["ndcg@10"] for r in reports if "crosslingual" in r["by_kind"]
+    ]
+    if cross:
+        out["crosslingual_ndcg@10"] = round(mean(cross), 4)
+    out["lowest_kind_ndcg@10"] = round(
+        min(k["ndcg@10"] for r in reports for k in r["by_kind"].values()), 4
+    )
+    return out
 
 
 def run_eval(
     settings: Settings,
     embedder: Embedder,
-    corpus: Path,
-    queries_path: Path,
+    sets: Sequence[EvalSet],
     modes: Sequence[Mode],
     with_per_query: bool = False,
     fresh: bool = False,
+    fusion: FusionConfig | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    conn = eval_connection(settings)
-    queries = load_queries(queries_path)
-    with conn.driver() as driver:
-        if fresh:
-            wipe_graph(driver, conn.database)
-        summary: IngestSummary = ingest_corpus(
-            corpus, driver, conn.database, embedder, corpus_name=EVAL_CORPUS,
-            batch=settings.embed_batch, progress=progress,
-        )  # fmt: skip
-        retriever = build_retriever(driver, conn.database, embedder, settings)
-        reports = [evaluate(retriever, queries, m, progress=progress) for m in modes]
+    cfg = fusion or FusionConfig()
+    done = [run_set(settings, embedder, s, modes, cfg, fresh, progress) for s in sets]
     if not with_per_query:
-        for r in reports:
-            r.pop("per_query")
+        for s in done:
+            for r in s["modes"].values():
+                r.pop("per_query")
     return {
-        "corpus": str(corpus),
-        "queries": str(queries_path),
         "embedder": embedder.name,
-        "ingest": {k: v for k, v in summary.as_json().items() if k != "errors"}
-        | {"errors": len(summary.errors)},
-        "modes": {r["mode"]: r for r in reports},
+        "fusion": fusion_json(cfg),
+        "sets": done,
+        "macro": {m: _macro(done, m) for m in modes},
     }
+
+
+def summary_table(report: dict[str, Any]) -> str:
+    """The report as Markdown: one row per set and mode, then the macro-average."""
+    kinds = sorted({k for s in report["sets"] for r in s["modes"].values() for k in r["by_kind"]})
+    head = ["set", "mode", "nDCG@10", "Recall@10", "MRR@10", "other-language-only", *kinds]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for s in report["sets"]:
+        for mode, r in s["modes"].items():
+            o = r["overall"]
+            reach = r["by_reach"].get("other_language_only")
+            cells = [s["name"], mode, f"{o['ndcg@10']:.3f}", f"{o['recall@10']:.3f}",
+                     f"{o['mrr@10']:.3f}", f"{reach['ndcg@10']:.3f} ({reach['queries']})"
+                     if reach else "-"]  # fmt: skip
+            cells += [
+                f"{r['by_kind'][k]['ndcg@10']:.3f}" if k in r["by_kind"] else "-" for k in kinds
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    if len(report["sets"]) > 1:
+        lines += ["", "| macro-average | nDCG@10 | Recall@10 | MRR@10 | crosslingual | lowest kind |",
+                  "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        for mode, m in report["macro"].items():
+            lines.append(
+                f"| {mode} | {m['ndcg@10']:.3f} | {m['recall@10']:.3f} | {m['mrr@10']:.3f} | "
+                f"{m.get('crosslingual_ndcg@10', float('nan')):.3f} | "
+                f"{m['lowest_kind_ndcg@10']:.3f} |"
+            )
+    return "\n".join(lines)

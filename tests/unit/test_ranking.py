@@ -1,0 +1,313 @@
+"""The ranking core without a server: fusion, graph re-ranking, the dense merge, glossary
+and learned-term expansion, query intent, the term table learner, and one whole search on
+a reader that answers from memory (what Neo4j would return is written out here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from ingest.termtable import example_citations, learn_terms
+from kg.analysis import en_term_set, fold_en
+from kg.errors import InvalidInput
+from kg.reader import Hit, HitFilter
+from search_api.expansion import Glossary, TermGroupView
+from search_api.intent import understand
+from search_api.retrieval import FusionConfig, Retriever, SearchParams, fuse, merge_dense, rerank
+from sopkg.evaluation import fusion_config, ndcg
+
+
+def hit(unit: str, lang: str = "en", score: float = 1.0, key: str | None = None) -> Hit:
+    doc, _, item = unit.partition("#")
+    return Hit(key or f"{unit}@{lang}", score, lang, doc, unit, item)
+
+
+# --- fuse -------------------------------------------------------------------------------
+def test_fuse_counts_a_statement_once_per_retriever_whatever_its_languages() -> None:
+    cfg = FusionConfig(k=10)
+    ranked = {"dense": [hit("a#p1", "ja"), hit("a#p1", "en"), hit("b#p1")]}
+    units = fuse(ranked, cfg)
+    assert [u.unit for u in units] == ["a#p1", "b#p1"]
+    assert units[0].score == pytest.approx(1 / 11)
+    assert units[1].retrievers == {"dense": 2}  # rank among units, not among passages
+
+
+def test_fuse_takes_the_best_list_within_a_family_and_sums_families() -> None:
+    cfg = FusionConfig(k=10)
+    ranked = {
+        "lexical": [hit("b#p1"), hit("a#p1")],
+        "lexical_cross": [hit("a#p1", "ja")],
+        "dense": [hit("a#p1")],
+    }
+    a = next(u for u in fuse(ranked, cfg) if u.unit == "a#p1")
+    # lexical family: best of rank 2 and rank 1 -> 1/11; dense 1/11.
+    assert a.score == pytest.approx(2 / 11)
+
+
+def test_fuse_weights_scale_a_family() -> None:
+    ranked = {"lexical": [hit("a#p1")], "dense": [hit("b#p1")]}
+    units = fuse(ranked, FusionConfig(k=10, weights={"lexical": 0.5, "dense": 1.0}))
+    assert [u.unit for u in units] == ["b#p1", "a#p1"]
+
+
+def test_a_family_blind_to_a_unit_scores_it_as_dense_did() -> None:
+    """A one-language English document cannot be in a Japanese fulltext list: missing
+    evidence must not bury it under Japanese documents the lexical arm found."""
+    ranked = {
+        "lexical": [hit("ja1#p1", "ja"), hit("ja2#p1", "ja")],
+        "dense": [hit("en#p1", "en"), hit("ja1#p1", "ja"), hit("ja2#p1", "ja")],
+    }
+    plain = fuse(ranked, FusionConfig(k=10, blind=1.0))
+    assert plain[0].unit == "ja1#p1"  # without knowing it is blind: lexical outvotes
+    fixed = fuse(ranked, FusionConfig(k=10, blind=1.0), blind={"en#p1": {"lexical"}})
+    assert fixed[0].unit == "en#p1"
+    assert fixed[0].score == pytest.approx(2 / 11)
+    off = fuse(ranked, FusionConfig(k=10, blind=0.0), blind={"en#p1": {"lexical"}})
+    assert off[0].unit == "ja1#p1"
+
+
+def test_blind_imputation_never_lowers_what_a_family_found() -> None:
+    ranked = {"lexical_cross": [hit("en#p1")], "lexical": [], "dense": [hit("x#p1"), hit("en#p1")]}
+    units = fuse(ranked, FusionConfig(k=10), blind={"en#p1": {"lexical"}})
+    en = next(u for u in units if u.unit == "en#p1")
+    assert en.score == pytest.approx(1 / 11 + 1 / 12)  # cross rank 1 beats imputed rank 2
+
+
+# --- rerank -----------------------------------------------------------------------------
+def test_rerank_propagates_along_applies_to_and_adds_unseen_statements() -> None:
+    cfg = FusionConfig(k=10, graph=0.5, document=0.0)
+    units = fuse({"dense": [hit("a#p1"), hit("b#p1")]}, cfg)
+    out = rerank(units, {"a#p1": ["a#e1"]}, cfg)
+    e1 = next(u for u in out if u.unit == "a#e1")
+    assert e1.score == pytest.approx(0.5 / 11)
+    assert not e1.hits  # found through the graph only
+
+
+def test_rerank_document_prior_lifts_the_leading_documents_other_units() -> None:
+    cfg = FusionConfig(k=10, graph=0.0, document=1.0)
+    units = fuse({"dense": [hit("a#p1"), hit("b#p1"), hit("a#p2")]}, cfg)
+    out = rerank(units, {}, cfg)
+    assert [u.unit for u in out] == ["a#p1", "a#p2", "b#p1"]
+
+
+# --- merge_dense ------------------------------------------------------------------------
+def test_merge_dense_raises_the_other_language_by_the_measured_gap() -> None:
+    per_lang = {
+        "ja": [hit(f"d#p{i}", "ja", 0.90 - i / 100) for i in range(3)],
+        "en": [hit(f"d#p{i}", "en", 0.80 - i / 100) for i in range(3)]
+        + [hit("en-only#p1", "en", 0.85)],
+    }
+    merged = merge_dense(per_lang, "ja", default_gap=0.0)
+    assert merged[0].unit == "en-only#p1"  # 0.85 + median gap 0.10 = 0.95
+    assert merged[0].score == pytest.approx(0.95)
+
+
+def test_merge_dense_uses_the_default_gap_with_too_few_shared_units() -> None:
+    per_lang = {"ja": [hit("d#p1", "ja", 0.9)], "en": [hit("d#p1", "en", 0.5)]}
+    merged = merge_dense(per_lang, "ja", default_gap=0.02)
+    assert [round(h.score, 3) for h in merged] == [0.9, 0.52]
+
+
+# --- glossary and the learned table -----------------------------------------------------
+GLOSSARY = Glossary(
+    [TermGroupView(en=("counterfeit", "fake goods"), ja=("偽物", "コピー品"))],
+    learned=[("転売", "resale", 0.8), ("転売", "scalping", 0.4)],
+)
+
+
+def test_glossary_translates_a_japanese_query_into_english_terms() -> None:
+    e = GLOSSARY.expand("偽物のバッグ", "ja")
+    assert e.matched == ["偽物"]
+    assert e.en_terms["counterfeit"] == 1.0
+    assert e.ja_terms["コピー品"] == 0.5  # an own-language synonym, at half weight
+    assert not e.learned
+
+
+def test_learned_translations_reach_the_other_language_weighted_by_score() -> None:
+    e = GLOSSARY.expand("チケットの転売", "ja", learned=1.0)
+    assert e.en_terms == {"resale": 0.8, "scalping": 0.4}
+    assert ("転売", "resale", 0.8) in e.learned
+    back = GLOSSARY.expand("ticket resale", "en", learned=0.5)
+    assert back.ja_terms == {"転売": 0.4}
+    assert GLOSSARY.expand("チケットの転売", "ja", learned=0.0).en_terms == {}
+
+
+def test_glossary_from_rows_reads_graph_rows() -> None:
+    g = Glossary.from_rows(
+        [{"key": "t", "en": ["resale"], "ja": ["転売"]}],
+        learned=[{"ja": "出品", "en": "listing", "score": 0.9, "pairs": 4}],
+    )
+    assert g.translate("出品する", "ja") == [("出品", "listing", 0.9)]
+    assert g.translate("new listings", "en") == [("listing", "出品", 0.9)]
+
+
+# --- the term table learner -------------------------------------------------------------
+def test_learn_terms_pairs_words_that_keep_occurring_together() -> None:
+    pairs = [
+        ("チケットの転売は禁止です。", "Ticket resale is prohibited."),
+        ("高額な転売を報告する。", "Report high-priced resale."),
+        ("転売目的の出品を削除する。", "Remove listings made for resale."),
+        ("偽物の出品を削除する。", "Remove counterfeit listings."),
+        ("偽物は禁止です。", "Counterfeits are prohibited."),
+    ]
+    table = {(t.ja, t.en): t for t in learn_terms(pairs)}
+    assert ("転売", "resale") in table and table[("転売", "resale")].pairs == 3
+    assert ("偽物", "counterfeit") in table
+    assert ("出品", "listing") in table
+    assert ("転売", "counterfeit") not in table  # never together
+    assert all(t.pairs >= 2 for t in table.values())
+
+
+def test_english_keys_fold_plurals() -> None:
+    assert fold_en("listings") == "listing"
+    assert fold_en("policies") == "policy"
+    assert fold_en("business") == "business"
+    assert en_term_set("The listings and a listing") == {"listing"}
+
+
+# --- query intent -----------------------------------------------------------------------
+def test_understand_finds_the_kind_asked_for_and_the_market_named() -> None:
+    i = understand("Who do I escalate this to in Singapore?")
+    assert "escalation" in i.kinds and i.markets == {"SG"}
+    j = understand("この出品は例外で大丈夫?")
+    assert "exception" in j.kinds
+    assert understand("counterfeit bag").kinds == frozenset()
+
+
+# --- fusion settings from flags ---------------------------------------------------------
+def test_fusion_config_from_flags_and_errors() -> None:
+    cfg = fusion_config(overrides=["k=60", "weights.focus=0", "graph=0", "blind=0.5"])
+    assert (cfg.k, cfg.weights["focus"], cfg.weights["dense"], cfg.graph) == (60, 0.0, 1.0, 0.0)
+    assert cfg.blind == 0.5
+    for bad in ("nope=1", "k=1.5", "k", "weights=1", "graph=yes"):
+        with pytest.raises(InvalidInput):
+            fusion_config(overrides=[bad])
+
+
+def test_ndcg_uses_linear_gain() -> None:
+    grades = {("d", "item", "p1"): 2, ("d", "item", "p2"): 1}
+    assert ndcg([("d", "item", "p1"), ("d", "item", "p2")], grades, 10) == pytest.approx(1.0)
+    assert ndcg([("d", "item", "p2"), ("d", "item", "p1")], grades, 10) < 1.0
+
+
+# --- a whole search on a reader that answers from memory --------------------------------
+class MemoryReader:
+    """Answers the retriever's reads from a fixed table of passages: a document `ja-doc`
+    written in Japanese and English, and `en-only` written in English only."""
+
+    PASSAGES: dict[str, dict[str, Any]] = {
+        "ja-doc#p1@ja": {"lang": "ja", "text": "ライブ配信での宝くじの販売は禁止。"},
+        "ja-doc#p1@en": {"lang": "en", "text": "Selling lottery tickets on live is prohibited."},
+        "en-only#p1@en": {"lang": "en", "text": "Live animals may not be sold on stream."},
+    }
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def fulltext(self, index: str, query: str, flt: HitFilter, k: int) -> list[Hit]:
+        self.calls.append(f"fulltext {index}")
+        if index == "passage_ja" and query:
+            return [hit("ja-doc#p1", "ja", 3.0)]
+        return []
+
+    def vector(self, embedding: Sequence[float], lang: str, flt: HitFilter, k: int) -> list[Hit]:
+        if lang == "en":
+            return [hit("en-only#p1", "en", 0.90), hit("ja-doc#p1", "en", 0.80)]
+        return [hit("ja-doc#p1", "ja", 0.85)]
+
+    def document_languages(self, doc_ids: Sequence[str], as_of: dt.date) -> dict[str, set[str]]:
+        langs = {"ja-doc": {"ja", "en"}, "en-only": {"en"}}
+        return {d: langs[d] for d in doc_ids}
+
+    def document_passages(
+        self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
+    ) -> dict[str, list[Hit]]:
+        return {lang: [] for lang in embeddings}
+
+    def statement_neighbours(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        return {}
+
+    def statement_passages(
+        self, keys: Sequence[str], as_of: dt.date, lang: str | None
+    ) -> list[Hit]:
+        return []
+
+    def twins(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[str]]:
+        return {k: [o for o in self.PASSAGES if o != k and o.split("@")[0] == k.split("@")[0]]
+                for k in keys}  # fmt: skip
+
+    def related(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[dict[str, Any]]]:
+        return {}
+
+    def passage_details(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        out = {}
+        for k in keys:
+            unit, _ = k.split("@")
+            doc, _, item = unit.partition("#")
+            out[k] = {
+                **self.PASSAGES[k], "key": k, "doc_id": doc, "item_id": item,
+                "statement_key": unit, "statement_kind": "policy", "section_kind": "policy",
+                "anchor": "policy", "align_key": item, "heading_path": [doc], "title": doc,
+                "version": "1.0", "effective": dt.date(2026, 1, 1), "review_by": None,
+                "owner": "team", "topic": "t", "markets": ["ALL"], "source_path": f"{doc}.md",
+                "line_start": 1, "line_end": 1,
+            }  # fmt: skip
+        return out
+
+
+class FixedEmbedder:
+    name = "fixed"
+    dim = 2
+
+    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        return [[1.0, 0.0] for _ in texts]
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        return [[1.0, 0.0] for _ in texts]
+
+
+def search(mode: str, blind: float) -> list[str]:
+    retriever = Retriever(
+        MemoryReader(),  # type: ignore[arg-type]
+        FixedEmbedder(),  # type: ignore[arg-type]
+        Glossary([]),
+        today=dt.date(2026, 6, 1),
+        fusion=FusionConfig(blind=blind, graph=0.0, document=0.0, intent_market=0.0),
+    )
+    out = retriever.search(SearchParams(query="生きた動物をライブで売っている", mode=mode))  # type: ignore[arg-type]
+    return [r.unit.key for r in out.results]
+
+
+def test_a_one_language_document_dense_found_first_stays_first_in_hybrid() -> None:
+    assert search("dense", 1.0)[0] == "en-only#p1"
+    assert search("hybrid", 0.0)[0] == "ja-doc#p1"  # the Japanese lexical list buries it
+    assert search("hybrid", 1.0)[0] == "en-only#p1"
+    assert search("lexical", 1.0) == ["ja-doc#p1"]
+
+
+def test_example_citations_name_statements_of_their_own_document_only() -> None:
+    items = {"p1": "d#p1", "a2": "d#a2"}
+    examples = [
+        ("d@en#examples/b1", "A host says 'DM me': p1 and a2.", items),
+        ("d@ja#examples/b1", "「シミが消える」はp1違反。#p9 や x12 は無い。", items),
+        ("d@en#examples/b2", "Step 1 of the app2 flow", items),
+    ]
+    assert example_citations(examples) == [
+        ("d@en#examples/b1", "d#p1"),
+        ("d@en#examples/b1", "d#a2"),
+        ("d@ja#examples/b1", "d#p1"),
+    ]
+
+
+def test_rerank_gives_statements_named_by_a_found_example_a_share() -> None:
+    cfg = FusionConfig(k=10, graph=0.0, document=0.0, examples=0.5)
+    units = fuse({"dense": [hit("d#examples"), hit("e#p1")]}, cfg)
+    out = rerank(units, {}, cfg, cited={"d#examples": ["d#p3"]})
+    p3 = next(u for u in out if u.unit == "d#p3")
+    assert p3.score == pytest.approx(0.5 / 11)
+    off = rerank(units, {}, replace(cfg, examples=0.0), cited={"d#examples": ["d#p3"]})
+    assert "d#p3" not in [u.unit for u in off]
