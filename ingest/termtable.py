@@ -32,7 +32,7 @@ class LearnedTerm:
 
 def learn_terms(
     pairs: Iterable[tuple[str, str]],
-    min_pairs: int = 2,
+    min_pairs: int = 3,
     min_score: float = 0.3,
     per_term: int = 3,
 ) -> list[LearnedTerm]:

@@ -154,12 +154,13 @@ def test_learn_terms_pairs_words_that_keep_occurring_together() -> None:
         ("偽物の出品を削除する。", "Remove counterfeit listings."),
         ("偽物は禁止です。", "Counterfeits are prohibited."),
     ]
-    table = {(t.ja, t.en): t for t in learn_terms(pairs)}
+    table = {(t.ja, t.en): t for t in learn_terms(pairs, min_pairs=2)}
     assert ("転売", "resale") in table and table[("転売", "resale")].pairs == 3
     assert ("偽物", "counterfeit") in table
     assert ("出品", "listing") in table
     assert ("転売", "counterfeit") not in table  # never together
     assert all(t.pairs >= 2 for t in table.values())
+    assert [(t.ja, t.en) for t in learn_terms(pairs)] == [("転売", "resale")]  # 3 pairs
 
 
 def test_english_keys_fold_plurals() -> None:
