@@ -373,7 +373,7 @@ def _glossary(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{len(rows)} glossary term group(s)")
         for r in rows:
             print(f"{r['key']}: ja {' / '.join(r['ja'] or [])} | en {' / '.join(r['en'] or [])}")
-    return 0
+    return EXIT_OK
 
 
 def _row_words(row: dict[str, Any]) -> list[str]:
@@ -580,7 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     gl.add_argument("--learned", action="store_true",
                     help="the bilingual term table learnt from aligned passages")  # fmt: skip
     gl.add_argument("--term", help="only entries containing this text")
-    gl.add_argument("--json", action="store_true", help="print JSON rows")
+    _json_flag(gl, "print the rows as JSON")
     gl.set_defaults(handler=_glossary)
 
     up = sub.add_parser(

@@ -22,9 +22,7 @@ ALIGNED = Path(__file__).resolve().parents[1] / "data" / "aligned_corpus"
 
 @pytest.fixture()
 def corpus(tmp_path: Path) -> Path:
-    dst = tmp_path / "aligned"
-    shutil.copytree(ALIGNED, dst)
-    return dst
+    return Path(shutil.copytree(ALIGNED, tmp_path / "aligned"))  # the test deletes a file
 
 
 def retriever(driver: Driver, embedder, learned: float) -> Retriever:  # type: ignore[no-untyped-def]
