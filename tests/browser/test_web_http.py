@@ -109,7 +109,9 @@ def test_pages_carry_security_headers_and_stay_out_of_the_schema(http: httpx.Cli
     assert "script-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-content-type-options"] == "nosniff"
     paths = http.get("/openapi.json").json()["paths"]
-    assert all(p.startswith(("/v1/", "/healthz", "/readyz")) for p in paths), list(paths)
+    assert all(p.startswith(("/v1/", "/healthz", "/readyz", "/metrics")) for p in paths), list(
+        paths
+    )
     css = http.get(re.search(r'href="(/static/app\.css\?v=\w+)"', r.text).group(1))  # type: ignore[union-attr]
     assert css.status_code == 200 and "immutable" in css.headers["cache-control"]
 
