@@ -26,7 +26,7 @@ class Connection:
     def driver(self, retry_seconds: float = 5.0) -> Driver:
         """A driver; `retry_seconds` bounds retries of transient failures (an API that
         should answer 503 quickly when Neo4j is down passes a small value)."""
-        return GraphDatabase.driver(
+        driver = GraphDatabase.driver(
             self.uri,
             auth=(self.user, self.password),
             connection_timeout=5.0,
@@ -35,6 +35,11 @@ class Connection:
             # Schema-less reads of a fresh graph warn about unknown labels; not our users' news.
             notifications_min_severity="OFF",
         )
+        # No causal chaining between queries: one server has nothing to catch up with, and
+        # after `sopkg restore` (an older transaction id) remembered bookmarks would make
+        # every later query wait for a transaction that will never come (BookmarkTimeout).
+        driver._query_bookmark_manager = None  # type: ignore[assignment]
+        return driver
 
     def redacted(self) -> str:
         return f"{self.uri} (user {self.user}, database {self.database}, {self.source})"

@@ -26,6 +26,10 @@ def graph_errors() -> Iterator[None]:
     except (ServiceUnavailable, SessionExpired) as e:
         raise GraphUnavailable(f"Neo4j is not reachable: {e}") from e
     except ClientError as e:
+        if (e.code or "").startswith("Neo.ClientError.Transaction.TransactionTimedOut"):
+            # A read past its timeout, e.g. on a cold cache just after a restart or a
+            # restore: the server is busy, not the request wrong; worth a retry.
+            raise GraphUnavailable(f"Neo4j did not answer in time: {e.message}") from e
         if "no such" in (e.message or "").lower() and "index" in (e.message or "").lower():
             # A graph nothing was ingested into yet has no search indexes.
             raise GraphUnavailable(

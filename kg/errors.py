@@ -19,6 +19,10 @@ class GraphUnavailable(SopkgError):
     """Neo4j cannot be reached right now; callers may retry later."""
 
 
+class GraphBusy(SopkgError):
+    """Another writer (ingest, re-embed, backup, restore) holds the graph's lock."""
+
+
 class EmbedderMismatch(SopkgError):
     """The graph was embedded with another model or dimension than the configured one."""
 

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kg.errors import (
     ConfigError,
     EmbedderMismatch,
+    GraphBusy,
     GraphUnavailable,
     InvalidInput,
     Neo4jServerError,
@@ -41,6 +42,7 @@ STATUS_BY_ERROR: dict[type[SopkgError], tuple[int, str]] = {
     InvalidInput: (422, "invalid_input"),
     NotFound: (404, "not_found"),
     EmbedderMismatch: (409, "embedder_mismatch"),
+    GraphBusy: (409, "graph_busy"),
     GraphUnavailable: (503, "graph_unavailable"),
     Neo4jServerError: (503, "graph_unavailable"),
     ConfigError: (503, "service_misconfigured"),
@@ -157,7 +159,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "No API key, or an unknown one",
         403: "The key's role may not do this",
         404: "No such thing",
-        409: "The graph was embedded with another model",
+        409: "The graph was embedded with another model, or another ingest is running",
         422: "Invalid input: `fields` names each offending field and why",
         503: "Neo4j is unreachable (retry after `Retry-After` seconds)",
     }

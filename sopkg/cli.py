@@ -9,7 +9,7 @@ import logging
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,11 @@ from typing import Any
 from ingest.lint import lint, run_lint
 from ingest.model import Issue
 from ingest.pipeline import ingest_corpus, reembed_graph
-from kg.connection import resolve_connection
+from kg.connection import Connection, local_connection, resolve_connection
 from kg.embedders import make_embedder
-from kg.errors import GraphUnavailable, InvalidInput, SopkgError
+from kg.errors import ConfigError, GraphUnavailable, InvalidInput, SopkgError
 from kg.local_neo4j import LocalNeo4j
+from kg.locks import graph_write_lock
 from kg.settings import Settings, get_settings
 from sopkg.progress import ProgressBars, progress_bars
 
@@ -91,6 +92,45 @@ def _neo4j_shell_env(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _local_only(settings: Settings, what: str) -> None:
+    if settings.neo4j_uri:
+        raise ConfigError(
+            f"NEO4J_URI is set: {what} works on the local server only; back up "
+            f"{settings.neo4j_uri} with Neo4j's own tools (docs/operations.md)"
+        )
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.backup import DATABASE, backup
+
+    _local_only(settings, "sopkg backup")
+    server = LocalNeo4j(settings, args.instance)
+    with graph_write_lock(settings.state_dir, server.uri(), DATABASE, "sopkg backup"):
+        res = backup(server, Path(args.file), overwrite=args.force)
+    restarted = " (Neo4j stopped for the dump and started again)" if res.restarted else ""
+    print(f"backup of neo4j[{args.instance}] written to {res.path}: {res.bytes} bytes, "
+          f"{res.seconds:.1f} s{restarted}")  # fmt: skip
+    return 0
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.backup import DATABASE, restore
+    from kg.digest import graph_digest
+
+    _local_only(settings, "sopkg restore")
+    server = LocalNeo4j(settings, args.instance)
+    with graph_write_lock(settings.state_dir, server.uri(), DATABASE, "sopkg restore"):
+        res = restore(server, Path(args.file))
+    if res.previous:
+        print(f"the graph it replaced is kept in {res.previous}", file=sys.stderr)
+    print(f"neo4j[{args.instance}] restored from {res.path} in {res.seconds:.1f} s")
+    if server.status().running:
+        with local_connection(server).driver() as driver:
+            counts = graph_digest(driver, DATABASE).counts()
+        print(json.dumps(counts, ensure_ascii=False, indent=2))
+    return 0
+
+
 # --- corpus ---------------------------------------------------------------------------
 def _lint(args: argparse.Namespace, settings: Settings) -> int:
     if not args.json:
@@ -111,6 +151,11 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
 def _issue_json(issue: Issue) -> dict[str, Any]:
     return {"path": issue.path, "line": issue.line, "rule": issue.rule,
             "message": issue.message, "text": str(issue)}  # fmt: skip
+
+
+def _write_lock(settings: Settings, conn: Connection, what: str) -> AbstractContextManager[None]:
+    """One writer per graph (see kg.locks): a second one is refused with who holds it."""
+    return graph_write_lock(settings.state_dir, conn.uri, conn.database, what)
 
 
 def _ensure_local_server(settings: Settings) -> None:
@@ -139,7 +184,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     _ensure_local_server(settings)
     conn = resolve_connection(settings)
     embedder = make_embedder(settings)
-    with conn.driver() as driver, _bars(args) as bars:
+    with _write_lock(settings, conn, "sopkg ingest"), conn.driver() as driver, _bars(args) as bars:
         summary = ingest_corpus(
             root, driver, conn.database, embedder,
             corpus_name=args.name, batch=settings.embed_batch, progress=bars,
@@ -155,7 +200,7 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> int:
     _ensure_local_server(settings)
     conn = resolve_connection(settings)
     embedder = make_embedder(settings)
-    with conn.driver() as driver, _bars(args) as bars:
+    with _write_lock(settings, conn, "sopkg reembed"), conn.driver() as driver, _bars(args) as bars:
         n = reembed_graph(driver, conn.database, embedder, settings.embed_batch, progress=bars)
     print(json.dumps({"embedder": embedder.name, "dim": embedder.dim, "passages": n}))
     return 0
@@ -217,7 +262,7 @@ def _ingest_runner(settings: Settings) -> Callable[[Path], dict[str, Any]]:
         conn = resolve_connection(settings)
         embedder = make_embedder(settings)  # the model itself is loaded once per process
         try:
-            with conn.driver() as driver:
+            with _write_lock(settings, conn, "an API ingest"), conn.driver() as driver:
                 summary = ingest_corpus(
                     root, driver, conn.database, embedder, batch=settings.embed_batch
                 )
@@ -481,6 +526,29 @@ def build_parser() -> argparse.ArgumentParser:
         if name != "shell-env":
             _json_flag(sp)
         sp.set_defaults(handler=fn)
+
+    bk = sub.add_parser(
+        "backup", help="write the local graph to a file (Neo4j's offline dump)",
+        description="Dump the local instance's graph (nodes, relationships, properties, "
+        "indexes, query log) into one file with neo4j-admin. Neo4j is stopped for the "
+        "dump and started again if it was running.",
+        epilog="example: sopkg backup sopkg-$(date +%%F).dump",
+    )  # fmt: skip
+    bk.add_argument("file", help="the backup file to write")
+    bk.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    bk.add_argument("--instance", default="main", help="named local instance (default main)")
+    bk.set_defaults(handler=_backup)
+
+    rs = sub.add_parser(
+        "restore", help="replace the local graph by a backup file",
+        description="Load a file written by `sopkg backup` (or `neo4j-admin database dump`) "
+        "over the local instance's graph. The graph it replaces is dumped first into "
+        ".sopkg/backups/ and put back if the load fails.",
+        epilog="example: sopkg restore sopkg-2026-11-29.dump",
+    )  # fmt: skip
+    rs.add_argument("file", help="the backup file to load")
+    rs.add_argument("--instance", default="main", help="named local instance (default main)")
+    rs.set_defaults(handler=_restore)
 
     lint = sub.add_parser(
         "lint", help="validate a corpus without writing (file:line: rule: message)",

@@ -27,20 +27,27 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def neo4j_connection(settings: Settings) -> Iterator[Connection]:
-    uri = os.environ.get("SOPKG_TEST_NEO4J_URI")
-    if uri:
+def local_test_server(settings: Settings) -> LocalNeo4j | None:
+    """The local test instance, or None when the suite uses an external server."""
+    if os.environ.get("SOPKG_TEST_NEO4J_URI"):
+        return None
+    # SOPKG_TEST_INSTANCE lets parallel runs on one machine use separate local servers.
+    instance = os.environ.get("SOPKG_TEST_INSTANCE", "test")
+    return LocalNeo4j(settings, instance, heap="1g", pagecache="512m")
+
+
+@pytest.fixture(scope="session")
+def neo4j_connection(local_test_server: LocalNeo4j | None) -> Iterator[Connection]:
+    if local_test_server is None:
         yield Connection(
-            uri=uri,
+            uri=os.environ["SOPKG_TEST_NEO4J_URI"],
             user=os.environ.get("SOPKG_TEST_NEO4J_USER", "neo4j"),
             password=os.environ["SOPKG_TEST_NEO4J_PASSWORD"],
             database=os.environ.get("SOPKG_TEST_NEO4J_DATABASE", "neo4j"),
             source="external (SOPKG_TEST_NEO4J_URI)",
         )
         return
-    # SOPKG_TEST_INSTANCE lets parallel runs on one machine use separate local servers.
-    instance = os.environ.get("SOPKG_TEST_INSTANCE", "test")
-    server = LocalNeo4j(settings, instance, heap="1g", pagecache="512m")
+    server = local_test_server
     started = server.start()
     conn = local_connection(server)
     yield conn
