@@ -223,6 +223,11 @@ def _load_sentence_transformer(source: str, device: str | None) -> Any:
             f"cannot load sentence-transformers model {source!r} offline: give a local "
             f"folder, {DEFAULT_ST_MODEL!r}, or a model already in the Hugging Face cache ({e})"
         ) from e
+    except Exception as e:  # a damaged file: safetensors, tokenizers, json each raise their own
+        raise ConfigError(
+            f"cannot load sentence-transformers model {source!r}: a model file is damaged "
+            f"or unreadable ({type(e).__name__}: {e})"
+        ) from e
 
 
 def _st_dimension(model: Any) -> int:

@@ -226,6 +226,9 @@ class LocalNeo4j:
         ):
             return
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            # As Neo4j binds: connections of our own previous run still in TIME_WAIT must not
+            # count as "taken" (a restart would move to a new port under its clients).
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", self._port()))
             except OSError:
