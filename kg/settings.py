@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     # Server processes, each with its own model, driver and caches (sopkg serve --workers).
     workers: int = Field(default=1, ge=1, le=64)
     query_log_max: int = 10_000
+    # Requests a minute per API key (a minute's worth may come at once); None: 1200 when
+    # keys are configured, no limit in open mode; 0: no limit.
+    rate_limit_per_minute: int | None = Field(default=None, ge=0)
+    # Where API ingests, sign-ins and key refusals are recorded (JSON lines); None:
+    # <state_dir>/audit.log.
+    audit_log: Path | None = None
 
     # --- governance ----------------------------------------------------------------------
     today: dt.date | None = None  # override "today" for staleness (reproducible reports)
@@ -117,6 +123,15 @@ class Settings(BaseSettings):
             else:
                 out.append(ApiKey(name=legacy_key_name(name), key=name, role=spec))
         return out
+
+    def effective_rate_limit(self) -> int:
+        """Requests a minute per key; 0 for none."""
+        if self.rate_limit_per_minute is not None:
+            return self.rate_limit_per_minute
+        return 0 if self.open_mode else 1200
+
+    def audit_log_path(self) -> Path:
+        return (self.audit_log or self.state_dir / "audit.log").expanduser().resolve()
 
     def effective_today(self) -> dt.date:
         return self.today or dt.date.today()

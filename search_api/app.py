@@ -13,17 +13,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from kg.embedders import Embedder, make_embedder
 from kg.query_embedders import close_embedder, serving_embedder
 from kg.settings import Settings, get_settings
+from search_api.audit import AuditLog, AuditMiddleware
 from search_api.auth import check_access_settings
 from search_api.coverage_routes import governance
 from search_api.deps import IngestRunner, Runtime
-from search_api.errors import install_error_handlers
+from search_api.errors import error_responses, install_error_handlers
 from search_api.http import document_conditional_reads, install_http
+from search_api.limits import RateLimiter, enforce_limit
 from search_api.metrics import Metrics, install_metrics
 from search_api.openapi_extras import add_examples
 from search_api.routes import admin, probes, v1
@@ -86,15 +88,21 @@ def create_app(
     runtime.read_observer = metrics.observe_read
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
-    app.include_router(v1)
-    app.include_router(governance)
+    per_minute = settings.effective_rate_limit()
+    app.state.limiter = RateLimiter(per_minute) if per_minute else None
+    limited: dict[str, Any] = {"dependencies": [Depends(enforce_limit)]}
+    if per_minute:
+        limited["responses"] = error_responses(429)
+    app.include_router(v1, **limited)
+    app.include_router(governance, **limited)
     if ingest_runner is not None:
-        app.include_router(admin)
+        app.include_router(admin, **limited)
     app.include_router(probes)
     install_web(app)  # the web pages (/, /documents/..., /signin) and /static
     install_http(app)  # HEAD on every GET, ETag and 304 on reads, gzip
     install_metrics(app, runtime, metrics)  # /metrics, and the middleware timing requests
     _document_query_limit(app, settings.max_query_chars)
+    app.add_middleware(AuditMiddleware, audit=AuditLog(settings.audit_log_path()))
     return app
 
 

@@ -93,10 +93,12 @@ def principal(
     cookie_key: Annotated[str | None, Security(api_key_cookie)] = None,
 ) -> Principal:
     if settings.open_mode:
-        return Principal(role="admin", name=OPEN_MODE_NAME, open_mode=True)
+        request.state.principal = Principal(role="admin", name=OPEN_MODE_NAME, open_mode=True)
+        return request.state.principal
     presented = x_api_key or (authorization.credentials if authorization else None)
     if not presented and cookie_key:
         if request.method not in SAFE_METHODS and not same_origin(request):
+            request.state.auth_refusal = "cross-site cookie request"
             raise HTTPException(
                 403,
                 "cross-site request refused: a cookie-authenticated request must come "
@@ -104,20 +106,25 @@ def principal(
             )
         presented = cookie_key
     if not presented:
+        request.state.auth_refusal = "no key"
         raise HTTPException(
             401, "an API key is required (header X-API-Key or Authorization: Bearer)", _CHALLENGE
         )
     found = _match(presented, settings.keys())
     if found is None:
+        request.state.auth_refusal = "unknown key"
         raise HTTPException(401, "unknown API key", _CHALLENGE)
-    return Principal(role=found.role, name=found.name)
+    # Who called, for the audit log (search_api.audit) once the response is known.
+    request.state.principal = Principal(role=found.role, name=found.name)
+    return request.state.principal
 
 
 def require(role: Role) -> Any:
     """A dependency that admits callers whose role is at least `role`."""
 
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    def check(request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
         if ROLE_RANK[who.role] < ROLE_RANK[role]:
+            request.state.auth_refusal = f"role {who.role} below {role}"
             raise HTTPException(403, f"this needs the {role} role; the key's role is {who.role}")
         return who
 

@@ -64,6 +64,7 @@ CODE_BY_STATUS: dict[int, str] = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
+    429: "too_many_requests",
     500: "internal_error",
     503: "unavailable",
 }
@@ -161,12 +162,13 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "No such thing",
         409: "The graph was embedded with another model, or another ingest is running",
         422: "Invalid input: `fields` names each offending field and why",
+        429: "The key is over its request limit (retry after `Retry-After` seconds)",
         503: "Neo4j is unreachable (retry after `Retry-After` seconds)",
     }
     out: dict[int | str, dict[str, Any]] = {}
     for s in statuses:
         entry: dict[str, Any] = {"model": ErrorBody, "description": text.get(s, "Error")}
-        if s == 503:
+        if s in (429, 503):
             entry["headers"] = {
                 "Retry-After": {
                     "description": "seconds to wait before retrying",

@@ -452,9 +452,11 @@ async def signin(request: Request, settings: SettingsDep) -> Response:
     key = form.get("key", "").strip()
     who = key_principal(key, settings) if key else None
     if who is None:
+        request.state.auth_refusal = "unknown key" if key else "no key"
         # The key is never echoed back, logged or put in a URL.
         message = page.t("signin.unknown" if key else "signin.empty")
         return page.render("signin.html", status=401, next=target, error=message, notice=None)
+    request.state.principal = who  # for the audit log
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
