@@ -56,7 +56,7 @@ def answers(client: httpx.Client) -> list[list[tuple[str, float]]]:
     out = []
     for body in SEARCHES:
         # The API may still be reconnecting to the restarted server: 503 meanwhile.
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             r = client.post("/v1/search", json=body, headers=READER)
             if r.status_code != 503 or time.monotonic() > deadline:
