@@ -162,10 +162,10 @@ def call(client: httpx.Client, stats: Stats, route: str, method: str, path: str,
 
 
 def client_loop(url: str, keys: dict[str, str], doc_ids: list[str], stats: Stats,
-                deadline: float, budget: list[int], seed: int) -> None:  # fmt: skip
-    rng = random.Random(seed)
+                deadline: float, budget: list[int], n: int, seed: int) -> None:  # fmt: skip
+    rng = random.Random(seed * 1000 + n)
     ops, weights = zip(*MIX, strict=True)
-    reader = {"X-API-Key": keys["reader"]}
+    reader = {"X-API-Key": keys[f"reader-{n % (len(keys) - 2)}"]}
     owner = {"X-API-Key": keys["owner"]}
     with httpx.Client(base_url=url, timeout=120) as client:
         while time.monotonic() < deadline:
@@ -253,6 +253,7 @@ def main() -> int:
     ap.add_argument("--max-requests", type=int, default=500_000, help="hard bound")
     ap.add_argument("--ingest-every", type=float, default=60.0, help="seconds")
     ap.add_argument("--warmup", type=float, default=30.0, help="seconds before the first RSS")
+    ap.add_argument("--corpus", type=Path, default=SAMPLE, help="copied, then edited and ingested")
     ap.add_argument("--instance", default=b.DEFAULT_INSTANCE)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
@@ -263,10 +264,13 @@ def main() -> int:
         b.wipe(driver, conn.database)
     work = Path(tempfile.mkdtemp(prefix="sopkg-soak-"))
     corpus = work / "corpus"
-    shutil.copytree(SAMPLE, corpus)
+    shutil.copytree(args.corpus, corpus)
     doc_ids = sorted(load_corpus(corpus).documents())
-    keys = {role: secrets.token_urlsafe(24) for role in ("reader", "owner", "admin")}
-    api = Server(conn, {f"soak-{r}": {"key": k, "role": r} for r, k in keys.items()})
+    # One reader key per client, as each moderator has their own (per-key limits apply).
+    keys = {f"reader-{i}": secrets.token_urlsafe(24) for i in range(args.clients)}
+    keys |= {role: secrets.token_urlsafe(24) for role in ("owner", "admin")}
+    api = Server(conn, {f"soak-{name}": {"key": key, "role": name.split("-")[0]}
+                        for name, key in keys.items()})  # fmt: skip
     stats = Stats()
     try:
         api.wait_alive()
@@ -283,7 +287,7 @@ def main() -> int:
         ingests: list[dict[str, Any]] = []
         threads = [
             threading.Thread(target=client_loop, args=(api.url, keys, doc_ids, stats, deadline,
-                                                       budget, args.seed + i))
+                                                       budget, i, args.seed))
             for i in range(args.clients)
         ]  # fmt: skip
         threads.append(threading.Thread(

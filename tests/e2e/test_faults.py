@@ -1,6 +1,6 @@
 """Faults on the real Neo4j test instance: an ingest killed with SIGKILL, searches while a
-document's version is replaced, two ingests at once, Neo4j itself killed under load, and a
-damaged embedding model. None may leave a half-written document, mix two versions in one
+document's version is replaced, two ingests at once, and a damaged embedding model
+(Neo4j going away under the API: test_outage.py). None may leave a half-written document, mix two versions in one
 answer, hang, or answer 500."""
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from ingest.pipeline import ingest_corpus
 from kg.connection import Connection
 from kg.digest import GraphDigest, graph_digest
 from kg.embedders import Embedder, SentenceTransformerEmbedder
-from kg.local_neo4j import LocalNeo4j
 from kg.locks import graph_write_lock
 from kg.writer import GraphWriter
 from search_api.app import create_app
@@ -106,8 +105,8 @@ def test_ingest_killed_midway_leaves_whole_documents_and_a_rerun_equals_a_clean_
     db = neo4j_connection.database
     GraphWriter(neo4j_driver, db).wipe()
     env = cli_env(neo4j_connection)
-    proc = subprocess.Popen(cli("ingest", str(sample)), env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(cli("ingest", str(sample)), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         deadline = time.monotonic() + 600
         while documents(neo4j_driver, db) < 3:
@@ -267,56 +266,6 @@ def test_searches_during_a_version_replacement_see_old_or_new_never_a_mix(
     marks = set().union(*(s[2] for s in seen))
     assert marks == {"A", "B"}, "the searches saw only one side of the replacement"
     assert len(seen) >= 20
-
-
-# --- Neo4j killed under load ----------------------------------------------------------------
-def test_neo4j_killed_under_load_gives_503_then_answers_within_10_s_of_its_return(
-    local_test_server: LocalNeo4j | None,
-    neo4j_driver: Driver,
-    neo4j_connection: Connection,
-    embedder: Embedder,
-) -> None:
-    if local_test_server is None:
-        pytest.skip("SOPKG_TEST_NEO4J_URI names an external server: the test kills ours")
-    db = neo4j_connection.database
-    GraphWriter(neo4j_driver, db).wipe()
-    assert ingest_corpus(MINI, neo4j_driver, db, embedder).errors == []
-    app = create_app(make_settings(neo4j_connection), embedder=embedder)
-    log: list[tuple[float, int, str | None]] = []  # (time, status, Retry-After)
-    errors: list[str] = []
-
-    def load(url: str, stop: threading.Event) -> None:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            while not stop.is_set():
-                try:
-                    r = client.post("/v1/search", json={"query": "コピー品 出品"}, headers=READER)
-                    log.append((time.monotonic(), r.status_code, r.headers.get("Retry-After")))
-                except httpx.HTTPError as e:
-                    errors.append(f"{type(e).__name__}: {e}")
-                time.sleep(0.05)
-
-    with ApiServer(app) as api, clients(load, api.url, 4):
-        time.sleep(2)
-        pid = local_test_server.status().pid
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        killed = time.monotonic()
-        time.sleep(3)
-        local_test_server.start()
-        back = time.monotonic()
-        deadline = back + 30
-        while not any(t > back and s == 200 for t, s, _ in log):
-            assert time.monotonic() < deadline, "no answer 30 s after Neo4j was back"
-            time.sleep(0.1)
-        time.sleep(1)
-    assert errors == []
-    assert all(s in (200, 503) for _, s, _ in log), {s for _, s, _ in log}
-    down = [(t, s, ra) for t, s, ra in log if s == 503]
-    assert down, "no request met Neo4j down"
-    assert all(ra is not None and int(ra) > 0 for _, _, ra in down)
-    assert any(s == 200 and t < killed for t, s, _ in log)
-    first_ok = min(t for t, s, _ in log if s == 200 and t > back)
-    assert first_ok - back <= 10.0, f"answered {first_ok - back:.1f} s after Neo4j was back"
 
 
 # --- a damaged embedding model ------------------------------------------------------------
