@@ -540,6 +540,28 @@ class DemandOut(BaseModel):
     by_wording: list[DemandGroupOut]
 
 
+class WeeklySeriesOut(BaseModel):
+    key: str = Field(description="a topic path, or a query language")
+    unanswered: list[int] = Field(description="per week: a 'no' answer or no results")
+    weak: list[int] = Field(description="per week: retrieval not confident of its top result")
+    total: int
+
+
+class DemandWeeklyOut(BaseModel):
+    weeks: list[dt.date] = Field(description="the Monday of each of the last 12 weeks")
+    by_topic: list[WeeklySeriesOut]
+    by_language: list[WeeklySeriesOut]
+
+
+class VersionFindingsOut(BaseModel):
+    doc_id: str
+    lang: str
+    version: str
+    effective: dt.date | None
+    counts: dict[str, int] = Field(description="current findings on this version, per kind")
+    total: int
+
+
 class QueryLogStats(BaseModel):
     max: int = Field(description="SOPKG_QUERY_LOG_MAX: the log keeps this many searches")
     written: int = Field(description="entries written by this server process")
@@ -561,6 +583,9 @@ class CoverageResponse(BaseModel):
     matrix: list[MatrixRowOut] = Field(description="the topic-by-market matrix, taxonomy order")
     documents: list[DocumentStatusOut]
     demand: DemandOut
+    demand_weekly: DemandWeeklyOut = Field(
+        description="unanswered and weak searches per week, by topic and by language"
+    )
     query_log: QueryLogStats
 
 
@@ -590,6 +615,14 @@ class OwnerDashboardResponse(BaseModel):
         default_factory=list, description="findings an owner acknowledged (not counted)"
     )
     demand: DemandOut = Field(description="unanswered searches in the owner's topics")
+    demand_weekly: DemandWeeklyOut = Field(
+        description="unanswered and weak searches per week in the owner's topics"
+    )
+    findings_by_version: list[VersionFindingsOut] = Field(
+        default_factory=list,
+        description="current findings per kind on each current version of the last year's "
+        "change feed, oldest first",
+    )
     affected_searches: list[AffectedSearchesOut] = Field(
         default_factory=list,
         description="the owner's statement changes (new versions of the last "

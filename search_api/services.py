@@ -25,6 +25,7 @@ from search_api.auth import Principal
 from search_api.coverage import CoverageReport, build_report, change_feed, owner_dashboard
 from search_api.coverage.acknowledgements import ack_json
 from search_api.coverage.changes import VersionChanges, most_searched
+from search_api.coverage.trends import findings_by_version
 from search_api.deps import Runtime
 from search_api.models import (
     AcknowledgedFindingOut,
@@ -275,6 +276,7 @@ def coverage_report(runtime: Runtime) -> CoverageReport:
 # The owner dashboard's "changes that affected the most searches" look at new versions of
 # this many days (the web change feed's default window too).
 CHANGES_DAYS = 90
+TREND_DAYS = 365  # the dashboard's findings-by-version chart: versions of the last year
 AFFECTED_LIMIT = 10
 
 
@@ -296,7 +298,11 @@ def dashboard(runtime: Runtime, owner: str) -> OwnerDashboardResponse:
         }
         for v, c in most_searched(feed, AFFECTED_LIMIT)
     ]
-    return OwnerDashboardResponse.model_validate({**found.as_json(), "affected_searches": affected})
+    year = change_records(runtime, report.today - dt.timedelta(days=TREND_DAYS), owner=found.owner)
+    return OwnerDashboardResponse.model_validate({
+        **found.as_json(), "affected_searches": affected,
+        "findings_by_version": findings_by_version(found.findings, year),
+    })  # fmt: skip
 
 
 def change_records(

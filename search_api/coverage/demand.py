@@ -21,6 +21,7 @@ from typing import Any
 from kg.analysis import detect_language
 from kg.coverage import QueryLogEntry
 from search_api.coverage.signals import content_words
+from search_api.coverage.trends import weekly_demand
 from search_api.retrieval import WEAK_AGREEMENT, is_weak
 
 NO_TOPIC = "(no result)"
@@ -76,6 +77,10 @@ class Demand:
         wanted = tuple(topics)
         kept = [u for u in self.unanswered if _within(u.topic, wanted)]
         return Demand(self.logged, self.weak_agreement, kept, *group(kept))
+
+    def weekly(self, today: dt.date) -> dict[str, Any]:
+        """Unanswered and weak searches per week, by topic and by language (charts)."""
+        return weekly_demand(self.unanswered, today)
 
     def as_json(self) -> dict[str, Any]:
         return {

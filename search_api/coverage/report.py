@@ -91,6 +91,7 @@ class CoverageReport:
             "matrix": [r.as_json() for r in self.matrix],
             "documents": [d.as_json() for d in self.documents],
             "demand": self.demand.as_json(),
+            "demand_weekly": self.demand.weekly(self.today),
         }
 
 
@@ -200,6 +201,7 @@ class OwnerDashboard:
             "findings": findings_json(self.findings, self.lapsed),
             "acknowledged": acknowledged_json(self.acknowledged),
             "demand": self.demand.as_json(),
+            "demand_weekly": self.demand.weekly(self.today),
         }
 
 

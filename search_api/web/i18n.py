@@ -249,6 +249,39 @@ LABELS: dict[str, tuple[str, str]] = {
         "「{owner}」が所有する文書はありません。",
     ),
     "dashboard.pick": ("Owners", "オーナー"),
+    "dashboard.trends": ("Trends", "推移"),
+    "chart.by_topic": (
+        "Unanswered and weak searches per week, by topic (last {weeks} weeks)",
+        "週ごとの未解決・低確信の検索（トピック別、直近 {weeks} 週）",
+    ),
+    "chart.by_language": (
+        "Unanswered and weak searches per week, by language (last {weeks} weeks)",
+        "週ごとの未解決・低確信の検索（言語別、直近 {weeks} 週）",
+    ),
+    "chart.findings_title": (
+        "Findings by kind on each version of the change feed",
+        "変更履歴の各バージョンの指摘事項（種類別）",
+    ),
+    "chart.no_data": ("Nothing to show yet.", "まだ表示するデータがありません。"),
+    "chart.other": ("other", "その他"),
+    "chart.legend": ("Legend", "凡例"),
+    "chart.table": ("The numbers as a table", "数値を表で見る"),
+    "chart.week": ("Week of", "週の初日"),
+    "chart.version": ("Version", "バージョン"),
+    "chart.cell_is": ("each cell: unanswered / weak", "各欄: 未解決 / 低確信"),
+    "chart.bar_tip": (
+        "week of {week}, {name}: {unanswered} unanswered, {weak} weak",
+        "{week} の週、{name}: 未解決 {unanswered}、低確信 {weak}",
+    ),
+    "chart.weekly_desc": (
+        "Bars per week over {weeks} weeks: {unanswered} unanswered and {weak} weak searches "
+        "in all; the most in {most}.",
+        "{weeks} 週の週ごとの棒グラフ: 未解決 {unanswered} 件、低確信 {weak} 件。最多は {most}。",
+    ),
+    "chart.findings_desc": (
+        "One bar per version: {findings} findings on {versions} versions.",
+        "バージョンごとの棒グラフ: {versions} バージョンに指摘 {findings} 件。",
+    ),
     "dashboard.documents": ("Documents owned", "所有する文書"),
     "dashboard.summary": (
         "{docs} documents · {stale} overdue · {due} due soon · {findings} findings",

@@ -42,6 +42,7 @@ from search_api.deps import Runtime, get_runtime
 from search_api.errors import status_of
 from search_api.models import SearchRequest, SearchResponse
 from search_api.web import owner_data
+from search_api.web.charts import dashboard_charts
 from search_api.web.i18n import LANG_COOKIE, UI_LANGS, Labels, pick_lang
 from search_api.web.render import render
 from search_api.web.views import document_view, related_groups
@@ -381,6 +382,7 @@ def dashboard_page(
             owner=board.owner if board else owner,
             board=board,
             owners=owners,
+            charts=dashboard_charts(board, page.t) if board else [],
         )
 
     return _owner_page(request, settings, build)

@@ -8,6 +8,7 @@ to v2.1 with a review date already past.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ from kg.embedders import Embedder
 from kg.settings import Settings
 from search_api.app import create_app
 from tests.browser.conftest import DOCS, OWNER_KEY, READER_KEY, ApiServer, new_page, sign_in
+from tests.browser.test_accessibility import axe_violations
 from tests.e2e.conftest import MINI
 
 pytestmark = pytest.mark.browser
@@ -196,3 +198,81 @@ def test_owner_pages_in_japanese(browser: Any, changed_url: str) -> None:
     assert page.locator("h1").inner_text() == "カバレッジ: トピック × マーケット"
     assert page.locator("tr[data-topic='ipr/counterfeit'] th").inner_text().startswith("模倣品")
     page.context.close()
+
+
+def _seed_demand(driver: Driver, database: str) -> None:
+    """Logged searches over the last weeks: unanswered (a "no", or no results) and weak
+    (retrieval not confident), in both languages and two topics."""
+    from kg.coverage import CoverageReader, QueryLogEntry
+
+    reader = CoverageReader(driver, database)
+    now = dt.datetime.now(dt.UTC)
+    plans = [  # (weeks ago, query, language, topic of the results, why)
+        (0, "偽物 ブランド 見分け方", "ja", "ipr/counterfeit", "weak"),
+        (0, "replica sneakers allowed?", "en", "ipr/counterfeit", "no"),
+        (1, "コピー品 返金", "ja", "ipr/counterfeit", "none"),
+        (2, "pay outside the app via LINE", "en", "sellers/off-platform", "weak"),
+        (3, "銀行振込 LINE 取引", "ja", "sellers/off-platform", "no"),
+        (3, "counterfeit perfume tester", "en", "ipr/counterfeit", "weak"),
+        (5, "模倣品 海外発送", "ja", "ipr/counterfeit", "no"),
+        (8, "off-platform payment link", "en", "sellers/off-platform", "weak"),
+    ]
+    for n, (weeks_ago, query, lang, topic, why) in enumerate(plans):
+        reader.log_query(
+            QueryLogEntry(
+                id=f"seed-{n}", at=now - dt.timedelta(weeks=weeks_ago), query=query,
+                query_lang=lang, mode="hybrid",
+                result_count=0 if why == "none" else 3,
+                best_score=None if why == "none" else 0.02,
+                agreement=0.25 if why == "weak" else 1.0,
+                result_topics=[] if why == "none" else [topic] * 3,
+                answered=False if why == "no" else None,
+            ),
+            keep=1000,
+        )  # fmt: skip
+
+
+def test_owner_dashboard_charts(
+    browser: Any,
+    owner: Any,
+    neo4j_driver: Driver,
+    neo4j_connection: Connection,
+    tmp_path: Path,
+) -> None:
+    _seed_demand(neo4j_driver, neo4j_connection.database)
+    page = owner
+    page.goto("/owners/IPR%20Team")
+    trends = page.locator("#trends")
+    topic_chart = trends.locator("svg#chart-topic")
+    assert topic_chart.get_attribute("role") == "img"
+    assert "by topic" in topic_chart.locator("title").first.text_content()
+    assert "unanswered" in topic_chart.locator("desc").text_content()
+    assert topic_chart.locator("rect").count() >= 3  # bars in several weeks
+    table = trends.locator("table[data-chart='chart-topic']")
+    assert table.locator("tbody tr").count() == 12  # one row per week
+    assert "ipr/counterfeit" in (table.locator("thead").text_content() or "")  # in <details>
+    assert trends.locator("svg#chart-language rect").count() >= 2
+    language_head = trends.locator("table[data-chart='chart-language'] thead").text_content() or ""
+    assert "ja" in language_head and "en" in language_head
+    findings = trends.locator("table[data-chart='chart-findings'] tbody tr")
+    assert findings.count() >= 1 and "mini-fakes" in (findings.first.text_content() or "")
+    # The same data in the JSON.
+    data = page.request.get(f"{changed_url_of(page)}/v1/owners/IPR%20Team/dashboard").json()
+    assert len(data["demand_weekly"]["weeks"]) == 12
+    assert data["demand_weekly"]["by_topic"][0]["key"] == "ipr/counterfeit"
+    assert data["findings_by_version"]
+    out = DOCS if os.environ.get("SOPKG_SCREENSHOTS") == "1" else tmp_path
+    trends.locator("details").first.evaluate("e => e.open = true")
+    # The charts pass the accessibility check too, in both languages (axe-core).
+    for locale in ("en-US", "ja-JP"):
+        checked = new_page(browser, changed_url_of(page), locale=locale, bypass_csp=True)
+        sign_in(checked, OWNER_KEY)
+        checked.goto("/owners/IPR%20Team")
+        checked.locator("#trends details").evaluate_all("els => els.forEach(e => e.open = true)")
+        assert axe_violations(checked) == [], locale
+        checked.context.close()
+    page.screenshot(path=str(out / "screenshot-dashboard-charts.png"), full_page=True)
+
+
+def changed_url_of(page: Any) -> str:
+    return "/".join(page.url.split("/")[:3])

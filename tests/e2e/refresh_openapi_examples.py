@@ -25,7 +25,7 @@ from tests.e2e.conftest import ADMIN_KEY, MINI, make_settings
 
 def _trim(x: Any, depth: int = 0) -> Any:
     if isinstance(x, list):
-        short = all(isinstance(i, str) for i in x) and len(x) <= 8
+        short = all(isinstance(i, str) for i in x) and len(x) <= 12
         return [_trim(i, depth + 1) for i in (x if short else x[: 1 if depth else 2])]
     if isinstance(x, dict):
         return {k: _trim(v, depth + 1) for k, v in x.items()}
