@@ -25,6 +25,7 @@ GET_URLS = [
     ("/healthz", {}),
     ("/readyz", {}),
     ("/metrics", READER),
+    ("/metrics", READER),
     ("/openapi.json", {}),
     ("/docs", {}),
     ("/v1/topics", READER),
