@@ -25,7 +25,6 @@ GET_URLS = [
     ("/healthz", {}),
     ("/readyz", {}),
     ("/metrics", READER),
-    ("/metrics", READER),
     ("/openapi.json", {}),
     ("/docs", {}),
     ("/v1/topics", READER),
