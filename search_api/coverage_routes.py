@@ -60,7 +60,7 @@ def coverage(
     description="Role owner. The finding leaves the open findings and the counts, listed "
     "apart under `acknowledged` with who (the key's name) and why, until `expires` or until "
     "the documents it concerns change. Acknowledging again replaces reason and expiry.",
-    responses=error_responses(401, 403, 404, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 503),
 )
 def acknowledge(
     finding_id: Annotated[str, Path(max_length=64, pattern=r"^[0-9a-f]+$")],
