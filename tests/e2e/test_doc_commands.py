@@ -79,10 +79,10 @@ def _shell_lines(text: str) -> list[tuple[int, str, bool]]:
 
 
 def _commands(text: str) -> list[str]:
-    """The separate commands of one line: `a && b`, `$(inner)`, comments dropped."""
+    """The separate commands of one line: `a && b`, `a / b`, `$(inner)`, comments dropped."""
     inner = re.findall(r"\$\(([^)]*)\)", text)
     text = re.sub(r"\$\([^)]*\)", "X", text)
-    parts = re.split(r"\s(?:&&|;|\|\||\|)\s", text)
+    parts = re.split(r"\s(?:&&|;|\|\||\||/)\s", text)  # "a / b" names two commands
     return [p.strip() for p in [*parts, *inner] if p.strip()]
 
 
