@@ -3,7 +3,7 @@ PY ?= python3
 PIP ?= $(PY) -m pip
 EXTRAS ?= dev,st
 
-.PHONY: install run test lint typecheck unit integration bench eval neo4j-stop clean-state
+.PHONY: install browser-deps run test lint typecheck unit integration bench eval neo4j-stop clean-state
 
 install:
 	$(PIP) install --disable-pip-version-check -q -e ".[$(EXTRAS)]"
@@ -13,8 +13,12 @@ run:
 	$(MAKE) install EXTRAS=dev
 	sopkg up
 
+# axe-core for the accessibility tests (tests/browser/package.json), from npm, once.
+browser-deps:
+	@test -f tests/browser/node_modules/axe-core/axe.min.js || npm ci --prefix tests/browser --no-audit --no-fund
+
 # Lint, type-check and the whole test suite (starts its own Neo4j test instance).
-test: install
+test: install browser-deps
 	ruff check .
 	mypy
 	$(PY) -m pytest
