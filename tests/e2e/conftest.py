@@ -189,6 +189,17 @@ def make_settings(conn: Connection, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def neo4j_env(conn: Connection) -> dict[str, str]:
+    """The environment variables that point `sopkg` (a subprocess, or the CLI in-process)
+    at the test graph."""
+    return {
+        "NEO4J_URI": conn.uri,
+        "NEO4J_USER": conn.user,
+        "NEO4J_PASSWORD": conn.password,
+        "NEO4J_DATABASE": conn.database,
+    }
+
+
 def bolt_target(conn: Connection) -> tuple[str, int]:
     parts = urlsplit(conn.uri)
     return parts.hostname or "127.0.0.1", parts.port or 7687

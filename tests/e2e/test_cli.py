@@ -18,19 +18,13 @@ import pytest
 from kg.connection import Connection
 from kg.settings import get_settings
 from sopkg.cli import main
-from tests.e2e.conftest import MINI, TODAY
+from tests.e2e.conftest import MINI, TODAY, neo4j_env
 
 pytestmark = pytest.mark.e2e
 
 
 def _neo4j_env(conn: Connection) -> dict[str, str]:
-    return {
-        "NEO4J_URI": conn.uri,
-        "NEO4J_USER": conn.user,
-        "NEO4J_PASSWORD": conn.password,
-        "NEO4J_DATABASE": conn.database,
-        "SOPKG_TODAY": TODAY.isoformat(),
-    }
+    return {**neo4j_env(conn), "SOPKG_TODAY": TODAY.isoformat()}
 
 
 @pytest.fixture()

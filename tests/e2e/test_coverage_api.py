@@ -32,6 +32,7 @@ from tests.e2e.conftest import (
     TODAY,
     ApiServer,
     make_settings,
+    neo4j_env,
 )
 
 pytestmark = pytest.mark.e2e
@@ -199,10 +200,7 @@ def test_change_feed_over_http_and_cli(
     assert client.get("/v1/changes", headers=READER).status_code == 422  # since is required
 
     # the same through the CLI
-    for k, v in {"NEO4J_URI": neo4j_connection.uri, "NEO4J_USER": neo4j_connection.user,
-                 "NEO4J_PASSWORD": neo4j_connection.password,
-                 "NEO4J_DATABASE": neo4j_connection.database,
-                 "SOPKG_TODAY": TODAY.isoformat()}.items():  # fmt: skip
+    for k, v in {**neo4j_env(neo4j_connection), "SOPKG_TODAY": TODAY.isoformat()}.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
     try:

@@ -31,7 +31,7 @@ from kg.writer import GraphWriter
 from search_api.app import create_app
 from sopkg.cli import _ingest_runner
 from tests.conftest import count
-from tests.e2e.conftest import ADMIN, MINI, READER, ApiServer, make_settings
+from tests.e2e.conftest import ADMIN, MINI, READER, ApiServer, make_settings, neo4j_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -43,10 +43,7 @@ def cli_env(conn: Connection, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
     env.update(
         PYTHONPATH=str(ROOT),
-        NEO4J_URI=conn.uri,
-        NEO4J_USER=conn.user,
-        NEO4J_PASSWORD=conn.password,
-        NEO4J_DATABASE=conn.database,
+        **neo4j_env(conn),
         **extra,
     )
     return env

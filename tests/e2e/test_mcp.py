@@ -21,7 +21,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from kg.connection import Connection
-from tests.e2e.conftest import OWNER, OWNER_KEY, READER, READER_KEY, TODAY
+from tests.e2e.conftest import OWNER, OWNER_KEY, READER, READER_KEY, TODAY, neo4j_env
 
 pytestmark = pytest.mark.e2e
 
@@ -34,10 +34,7 @@ def _env(conn: Connection, **extra: str) -> dict[str, str]:
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", ""),
         "PYTHONPATH": str(ROOT),
-        "NEO4J_URI": conn.uri,
-        "NEO4J_USER": conn.user,
-        "NEO4J_PASSWORD": conn.password,
-        "NEO4J_DATABASE": conn.database,
+        **neo4j_env(conn),
         "SOPKG_TODAY": TODAY.isoformat(),
         "SOPKG_API_KEYS": json.dumps({READER_KEY: "reader", OWNER_KEY: "owner"}),
         **extra,

@@ -19,7 +19,16 @@ from kg.settings import get_settings
 from search_api.app import create_app
 from search_api.deps import Runtime
 from sopkg.cli import main
-from tests.e2e.conftest import ADMIN, MINI, OWNER, READER, TODAY, ApiServer, make_settings
+from tests.e2e.conftest import (
+    ADMIN,
+    MINI,
+    OWNER,
+    READER,
+    TODAY,
+    ApiServer,
+    make_settings,
+    neo4j_env,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -98,10 +107,7 @@ def test_recent_searches_of_a_reworded_statement(
         assert f"<q>{QUERIES[0]}</q> (2)" in board
 
     # `sopkg changes` carries the same field
-    for k, v in {"NEO4J_URI": neo4j_connection.uri, "NEO4J_USER": neo4j_connection.user,
-                 "NEO4J_PASSWORD": neo4j_connection.password,
-                 "NEO4J_DATABASE": neo4j_connection.database,
-                 "SOPKG_TODAY": TODAY.isoformat()}.items():  # fmt: skip
+    for k, v in {**neo4j_env(neo4j_connection), "SOPKG_TODAY": TODAY.isoformat()}.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
     try:

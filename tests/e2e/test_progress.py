@@ -21,7 +21,7 @@ from ingest.pipeline import ingest_corpus
 from ingest.progress import ProgressEvent
 from kg.connection import Connection
 from kg.embedders import Embedder
-from tests.e2e.conftest import MINI
+from tests.e2e.conftest import MINI, neo4j_env
 
 pytestmark = pytest.mark.e2e
 
@@ -59,10 +59,7 @@ def _env(conn: Connection) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SOPKG_", "NEO4J_"))},
         "PYTHONPATH": str(ROOT),
-        "NEO4J_URI": conn.uri,
-        "NEO4J_USER": conn.user,
-        "NEO4J_PASSWORD": conn.password,
-        "NEO4J_DATABASE": conn.database,
+        **neo4j_env(conn),
         "COLUMNS": "120",
     }
 

@@ -21,7 +21,7 @@ from kg.connection import Connection
 from kg.embedders import Embedder
 from kg.settings import Settings, legacy_key_name
 from search_api.app import create_app
-from tests.e2e.conftest import MINI, READER, ApiServer, make_settings
+from tests.e2e.conftest import MINI, READER, ApiServer, make_settings, neo4j_env
 
 pytestmark = pytest.mark.e2e
 
@@ -75,12 +75,7 @@ def test_cli_ingest_is_seen_by_a_running_server(
         glossary.read_text(encoding="utf-8") + "  - en: [zzyzx]\n    ja: [ズィジックス]\n",
         encoding="utf-8",
     )
-    env = {
-        "NEO4J_URI": neo4j_connection.uri,
-        "NEO4J_USER": neo4j_connection.user,
-        "NEO4J_PASSWORD": neo4j_connection.password,
-        "NEO4J_DATABASE": neo4j_connection.database,
-    }
+    env = neo4j_env(neo4j_connection)
     try:
         done = _cli(["ingest", str(corpus), "--name", "mini_corpus"], env)
         assert done.returncode == 0, done.stderr
