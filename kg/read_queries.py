@@ -55,7 +55,7 @@ RETURN p.key AS key, p.text AS text, p.lang AS lang, p.doc_id AS doc_id, p.item_
 
 # The same unit in the other language(s): the statement's other passages, or the section
 # paragraph paired by TRANSLATION_OF, restricted to what is in effect on $as_of.
-TWINS = """
+_TWIN_MATCH = """
 UNWIND $keys AS key
 MATCH (p:Passage {key: key})
 OPTIONAL MATCH (p)-[:STATES]->(:Statement)<-[:STATES]-(t1:Passage)
@@ -65,8 +65,18 @@ OPTIONAL MATCH (p)-[:TRANSLATION_OF]-(t2:Passage)
 WHERE p.statement_key IS NULL AND t2.retired = false AND t2.effective <= $as_of
   AND (t2.valid_until IS NULL OR t2.valid_until > $as_of)
 WITH key, [x IN collect(DISTINCT t1) + collect(DISTINCT t2) WHERE x IS NOT NULL] AS twins
-RETURN key, [t IN twins | t.key] AS twin_keys
 """
+
+TWINS = _TWIN_MATCH + "RETURN key, [t IN twins | t.key] AS twin_keys\n"
+
+# The twins of a query's leading passages, with what a second query in their language is
+# built from: their text (for the fulltext index) and their stored embedding.
+TWIN_FEEDBACK = (
+    _TWIN_MATCH
+    + """UNWIND twins AS t
+RETURN key, t.key AS twin_key, t.lang AS lang, t.text AS text, t.embedding AS embedding
+"""
+)
 
 # Statements related through APPLIES_TO, in both directions, with their texts in effect.
 RELATED_STATEMENTS = """

@@ -51,6 +51,17 @@ class Hit:
         return self.statement_key or f"{self.doc_id}#{self.align_key}"
 
 
+@dataclass(frozen=True)
+class TwinPassage:
+    """A passage's translation twin (see GraphReader.twin_feedback)."""
+
+    seed: str  # the passage it translates
+    key: str
+    lang: str
+    text: str
+    embedding: tuple[float, ...]  # empty when the passage has none yet
+
+
 def _hits(rows: list[dict[str, Any]]) -> list[Hit]:
     return [
         Hit(
@@ -135,6 +146,20 @@ class GraphReader:
     def twins(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[str]]:
         rows = self._read(q.TWINS, keys=list(keys), as_of=as_of)
         return {r["key"]: r["twin_keys"] for r in rows}
+
+    def twin_feedback(self, keys: Sequence[str], as_of: dt.date) -> list[TwinPassage]:
+        """The other-language twins of the given passages, with their text and embedding."""
+        rows = self._read(q.TWIN_FEEDBACK, keys=list(keys), as_of=as_of)
+        return [
+            TwinPassage(
+                r["key"],
+                r["twin_key"],
+                r["lang"],
+                r["text"] or "",
+                tuple(float(x) for x in r["embedding"] or ()),
+            )  # fmt: skip
+            for r in rows
+        ]
 
     def related(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}

@@ -9,12 +9,18 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from math import sqrt
 from statistics import median
 from typing import Any, Literal
 
-from kg.analysis import detect_language, en_terms, fulltext_query, ja_terms
+from kg.analysis import (
+    detect_language,
+    en_terms,
+    fulltext_query,
+    ja_terms,
+)
 from kg.embedders import Embedder
-from kg.reader import GraphReader, Hit, HitFilter
+from kg.reader import GraphReader, Hit, HitFilter, TwinPassage
 from kg.temporal import to_date
 from ontology.rules import is_due_soon, is_outdated_translation, is_stale
 from ontology.vocabulary import ALL_MARKETS, LANGUAGES
@@ -66,11 +72,14 @@ class FusionConfig:
             "lexical": ("lexical", "lexical_cross"),
             "dense": ("dense",),
             "focus": ("focus",),
+            "twin": ("twin_lexical", "twin_dense"),
         }
     )
-    # "focus" is the second stage inside the leading documents (Retriever.focus).
+    # "focus" is the second stage inside the leading documents (Retriever.focus); "twin" is
+    # cross-lingual feedback through translation twins (Retriever.twin_feedback), hybrid
+    # mode only; a family of weight 0 does not run.
     weights: dict[str, float] = field(
-        default_factory=lambda: {"lexical": 1.0, "dense": 1.0, "focus": 1.0}
+        default_factory=lambda: {"lexical": 1.0, "dense": 1.0, "focus": 1.0, "twin": 0.0}
     )
     default_gap: float = 0.02  # dense language gap when too few units show it (see merge_dense)
     graph: float = 0.3  # share of a linked statement's score given through APPLIES_TO
@@ -95,6 +104,20 @@ class FusionConfig:
     examples: float = 0.0
     # Learned translations (best first) added to the dense query of the other language.
     gloss_learned: int = 0
+    # Twin feedback: the leading units with an own-language passage that has a translation
+    # twin seed it (at most this many); their twins' terms (at most `twin_terms`, 0: no
+    # fulltext query) and their embeddings' mean (`twin_rocchio` times it beside the query's
+    # other-language vector, 0: no vector query) search the other language.
+    twin_seeds: int = 3
+    twin_terms: int = 32
+    twin_rocchio: float = 1.0
+    # Share of the twin family's reciprocal rank that a family blind to a unit takes when it
+    # is more than the dense one (see fuse): feedback speaks for the query where its own
+    # words cannot search. Independent of weights["twin"], the family's own vote.
+    twin_blind: float = 0.0
+    # Leave the seed units out of the twin lists: their own rank is already counted, and the
+    # feedback is there to reach other units (a one-language document has no twins).
+    twin_skip_seeds: bool = False
 
 
 @dataclass
@@ -149,7 +172,7 @@ def fuse(
     ranked: dict[str, list[Hit]],
     cfg: FusionConfig,
     blind: Mapping[str, Collection[str]] | None = None,
-    sight: float = 0.0,
+    sight: Mapping[str, float] | None = None,
 ) -> list[UnitCandidate]:
     """Weighted reciprocal rank fusion over units (statements or sections).
 
@@ -159,16 +182,18 @@ def fuse(
 
     `blind` names, per unit, the families that could not have found it whatever it says
     (the query language's fulltext index for a document written only in the other
-    language). Such a family scores the unit as the dense family did (times `cfg.blind`,
-    and times 1 - `sight`, the part of the query it could search the unit's language with):
-    missing evidence is not evidence against it.
+    language; the twin family, which searches the other language only, for a document
+    written only in the query's). Such a family scores the unit as the dense family did
+    (times `cfg.blind`, and times 1 - `sight[family]`, the part of the query it could search
+    the unit's language with): missing evidence is not evidence against it. Or, when
+    better, as the twin feedback did (times `cfg.twin_blind`), which searched the unit's
+    language with the corpus's own translation of what the query found.
     """
     units: dict[str, UnitCandidate] = {}
     family_of = {r: f for f, members in cfg.families.items() for r in members}
-    family_score: dict[tuple[str, str], float] = {}
+    best: dict[tuple[str, str], float] = {}  # (unit, family) -> best reciprocal rank
     for name, hits in ranked.items():
         family = family_of.get(name, name)
-        weight = cfg.weights.get(family, 1.0)
         seen: set[str] = set()
         for pos, hit in enumerate(hits):
             cand = units.setdefault(hit.unit, UnitCandidate(hit.unit))
@@ -180,15 +205,19 @@ def fuse(
             cand.retrievers[name] = rank
             cand.raw[name] = hit.score
             key = (hit.unit, family)
-            family_score[key] = max(family_score.get(key, 0.0), weight / (cfg.k + rank))
+            best[key] = max(best.get(key, 0.0), 1 / (cfg.k + rank))
+    family_score = {key: cfg.weights.get(key[1], 1.0) * rr for key, rr in best.items()}
     if blind and cfg.blind:
         present = {family_of.get(n, n) for n in ranked}
-        dense_w = cfg.weights.get("dense", 1.0) or 1.0
         for unit, families in blind.items():
-            proxy = family_score.get((unit, "dense"), 0.0) / dense_w
             for family in present.intersection(families) - {"dense"}:
                 key = (unit, family)
-                imputed = cfg.blind * (1 - sight) * cfg.weights.get(family, 1.0) * proxy
+                part = (sight or {}).get(family, 0.0)
+                proxy = max(
+                    cfg.blind * (1 - part) * best.get((unit, "dense"), 0.0),
+                    cfg.twin_blind * best.get((unit, "twin"), 0.0),
+                )
+                imputed = cfg.weights.get(family, 1.0) * proxy
                 family_score[key] = max(family_score.get(key, 0.0), imputed)
     for (unit, _), sc in family_score.items():
         if unit in units:
@@ -282,6 +311,50 @@ def merge_dense(per_lang: dict[str, list[Hit]], qlang: str, default_gap: float) 
         gap = median(gaps) if len(gaps) >= 3 else default_gap
         merged += [replace(h, score=h.score + gap) for h in hits]
     return sorted(merged, key=lambda h: -h.score)
+
+
+def twin_terms(
+    twins: Sequence[tuple[TwinPassage, float]], lang: str, limit: int
+) -> dict[str, float]:
+    """A fulltext query from translation twins (each with its seed's weight): their content
+    terms, each weighted by the share of the seeds' weight whose twins carry it, the
+    `limit` heaviest (ties: the leading seed's first). The index's own idf does the rest."""
+    if limit <= 0:
+        return {}
+    per_seed: dict[str, tuple[dict[str, None], float]] = {}
+    for t, w in twins:
+        words = (
+            [x for x in ja_terms(t.text) if len(x) >= 2]
+            if lang == "ja"
+            else [x for x in en_terms(t.text) if len(x) >= 3 and not x.isdigit()]
+        )
+        terms, _ = per_seed.setdefault(t.seed, ({}, w))
+        terms.update(dict.fromkeys(words))
+    total = sum(w for _, w in per_seed.values()) or 1.0
+    weight: dict[str, float] = {}
+    for terms, w in per_seed.values():
+        for term in terms:
+            weight[term] = weight.get(term, 0.0) + w / total
+    return dict(sorted(weight.items(), key=lambda kv: -kv[1])[:limit])
+
+
+def rocchio(
+    query: Sequence[float], twins: Sequence[tuple[TwinPassage, float]], beta: float
+) -> list[float]:
+    """The query vector moved toward its feedback (Rocchio): unit query + `beta` times
+    the seed-weighted mean of the twins' unit embeddings. [] when `beta` is 0 or no twin
+    has an embedding."""
+    vecs = [(t.embedding, w) for t, w in twins if t.embedding]
+    if not beta or not vecs or not query:
+        return []
+    total = sum(w for _, w in vecs) or 1.0
+    mean = [0.0] * len(query)
+    for emb, w in vecs:
+        norm = sqrt(sum(x * x for x in emb)) or 1.0
+        for i, x in enumerate(emb):
+            mean[i] += w * x / (norm * total)
+    qnorm = sqrt(sum(x * x for x in query)) or 1.0
+    return [q / qnorm + beta * m for q, m in zip(query, mean, strict=True)]
 
 
 class Retriever:
@@ -404,8 +477,17 @@ class Retriever:
         t = time.perf_counter()
         as_of = p.as_of or self._today()
         blind = self._blind(ranked, qlang, as_of, p.language)
-        sight = expansion.coverage if self.fusion.blind_coverage else 0.0
+        sight = {"lexical": expansion.coverage} if self.fusion.blind_coverage else None
         units = fuse(ranked, self.fusion, blind, sight)[: self.fusion.candidates]
+        twin = self.fusion.weights.get("twin") or self.fusion.twin_blind
+        if twin and p.mode == "hybrid" and qvecs and units:
+            tt = time.perf_counter()
+            feedback = self.twin_feedback(units, qvecs, qlang, self._filter(p))
+            if feedback:
+                ranked.update(feedback)
+                blind = self._blind(ranked, qlang, as_of, p.language)
+                units = fuse(ranked, self.fusion, blind, sight)[: self.fusion.candidates]
+            timings["twin"] = (time.perf_counter() - tt) * 1000
         if self.fusion.weights.get("focus") and qvecs and units:
             ranked["focus"] = self.focus(units, qvecs, qlang, as_of)
             units = fuse(ranked, self.fusion, blind, sight)[: self.fusion.candidates]
@@ -426,6 +508,54 @@ class Retriever:
             p.query, qlang, p.mode, results, expansion, timings, sure if results else None
         )
 
+    def twin_feedback(
+        self,
+        units: Sequence[UnitCandidate],
+        qvecs: Mapping[str, Sequence[float]],
+        qlang: str,
+        flt: HitFilter,
+    ) -> dict[str, list[Hit]]:
+        """Cross-lingual feedback through translation twins: a second query in the other
+        language, built from the corpus's own translations of what the query found.
+
+        The leading units' own-language passages that have a translation twin (statements of
+        bilingual documents, translated prose paragraphs) say in the corpus's words what the
+        query is about; their twins say it in the other language, whose documents written in
+        that language only have no twins and no words in common with the query. The twins'
+        terms search that language's fulltext index (`twin_lexical`), and their embeddings'
+        mean beside the query's vector searches its vector index (`twin_dense`).
+        """
+        cfg = self.fusion
+        other = next((lang for lang in qvecs if lang != qlang), None)
+        if other is None or not units:
+            return {}
+        top = units[0].score or 1.0
+        firsts: dict[str, tuple[str, float]] = {}  # own-language passage -> (unit, weight)
+        for u in units[: 4 * cfg.twin_seeds]:
+            own = [ph for ph in u.hits if ph[1].lang == qlang]
+            if own:
+                firsts[min(own, key=lambda ph: ph[0])[1].key] = (u.unit, u.score / top)
+        by_seed: dict[str, list[TwinPassage]] = {}
+        for t in self.reader.twin_feedback(list(firsts), flt.as_of):
+            if t.lang == other:
+                by_seed.setdefault(t.seed, []).append(t)
+        chosen = [key for key in firsts if key in by_seed][: cfg.twin_seeds]
+        weighted = [(t, firsts[key][1]) for key in chosen for t in by_seed[key]]
+        jobs: dict[str, Future[list[Hit]]] = {}
+        terms = twin_terms(weighted, other, cfg.twin_terms)
+        if terms:
+            index = "passage_ja" if other == "ja" else "passage_en"
+            query = fulltext_query(list(terms), terms)
+            jobs["twin_lexical"] = _POOL.submit(self.reader.fulltext, index, query, flt, cfg.depth)
+        vector = rocchio(qvecs[other], weighted, cfg.twin_rocchio)
+        if vector:
+            jobs["twin_dense"] = _POOL.submit(self.reader.vector, vector, other, flt, cfg.depth)
+        out = {name: job.result() for name, job in jobs.items()}
+        if cfg.twin_skip_seeds:
+            seeds = {firsts[key][0] for key in chosen}
+            out = {name: [h for h in hits if h.unit not in seeds] for name, hits in out.items()}
+        return out
+
     def _cited(self, units: list[UnitCandidate]) -> Future[dict[str, list[str]]]:
         """Statements named by the found passages of each prose unit (examples), read on
         the pool beside the APPLIES_TO neighbours."""
@@ -443,15 +573,26 @@ class Retriever:
     def _blind(
         self, ranked: dict[str, list[Hit]], qlang: str, as_of: dt.date, only_lang: str | None
     ) -> dict[str, set[str]]:
-        """Units the query-language fulltext index could not see: their document has no
-        version in the query's language (or the request asked for the other language)."""
+        """The families that could not see a unit: the query-language fulltext index
+        ("lexical") when its document has no version in the query's language (or the request
+        asked for the other language); the twin family, which searches the other language
+        only, when it has no version in any other language."""
         if not self.fusion.blind or "lexical" not in ranked or "dense" not in ranked:
             return {}
         units = {h.unit: h.doc_id for hits in ranked.values() for h in hits}
         if only_lang and only_lang != qlang:
             return {u: {"lexical"} for u in units}
+        twin = any(name in ranked for name in self.fusion.families.get("twin", ()))
         langs = self.reader.document_languages(sorted(set(units.values())), as_of)
-        return {u: {"lexical"} for u, doc in units.items() if qlang not in langs.get(doc, {qlang})}
+        out: dict[str, set[str]] = {}
+        for unit, doc in units.items():
+            has = langs.get(doc, set(LANGUAGES))
+            families = {"lexical"} if qlang not in has else set()
+            if twin and not has - {qlang}:
+                families.add("twin")
+            if families:
+                out[unit] = families
+        return out
 
     def _apply_intent(
         self,

@@ -14,10 +14,20 @@ import pytest
 from ingest.termtable import example_citations, learn_terms
 from kg.analysis import en_term_set, fold_en
 from kg.errors import InvalidInput
-from kg.reader import Hit, HitFilter
+from kg.reader import Hit, HitFilter, TwinPassage
 from search_api.expansion import Glossary, TermGroupView
 from search_api.intent import understand
-from search_api.retrieval import FusionConfig, Retriever, SearchParams, fuse, merge_dense, rerank
+from search_api.models import SearchResult
+from search_api.retrieval import (
+    FusionConfig,
+    Retriever,
+    SearchParams,
+    fuse,
+    merge_dense,
+    rerank,
+    rocchio,
+    twin_terms,
+)
 from sopkg.evaluation import fusion_config, ndcg
 
 
@@ -204,6 +214,7 @@ class MemoryReader:
         "ja-doc#p1@ja": {"lang": "ja", "text": "ライブ配信での宝くじの販売は禁止。"},
         "ja-doc#p1@en": {"lang": "en", "text": "Selling lottery tickets on live is prohibited."},
         "en-only#p1@en": {"lang": "en", "text": "Live animals may not be sold on stream."},
+        "en-only#p2@en": {"lang": "en", "text": "Raffles and lottery draws need a licence."},
     }
 
     def __init__(self) -> None:
@@ -213,6 +224,8 @@ class MemoryReader:
         self.calls.append(f"fulltext {index}")
         if index == "passage_ja" and query:
             return [hit("ja-doc#p1", "ja", 3.0)]
+        if index == "passage_en" and "lottery" in query:  # only the twin's words reach it
+            return [hit("en-only#p2", "en", 2.0)]
         return []
 
     def vector(self, embedding: Sequence[float], lang: str, flt: HitFilter, k: int) -> list[Hit]:
@@ -221,7 +234,7 @@ class MemoryReader:
         return [hit("ja-doc#p1", "ja", 0.85)]
 
     def document_languages(self, doc_ids: Sequence[str], as_of: dt.date) -> dict[str, set[str]]:
-        langs = {"ja-doc": {"ja", "en"}, "en-only": {"en"}}
+        langs = {"ja-doc": {"ja", "en"}, "en-only": {"en"}, "ja-only": {"ja"}}
         return {d: langs[d] for d in doc_ids}
 
     def document_passages(
@@ -240,6 +253,13 @@ class MemoryReader:
     def twins(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[str]]:
         return {k: [o for o in self.PASSAGES if o != k and o.split("@")[0] == k.split("@")[0]]
                 for k in keys}  # fmt: skip
+
+    def twin_feedback(self, keys: Sequence[str], as_of: dt.date) -> list[TwinPassage]:
+        return [
+            TwinPassage(k, t, self.PASSAGES[t]["lang"], self.PASSAGES[t]["text"], (0.0, 1.0))
+            for k, twins in self.twins(keys, as_of).items()
+            for t in twins
+        ]
 
     def related(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[dict[str, Any]]]:
         return {}
@@ -271,16 +291,21 @@ class FixedEmbedder:
         return [[1.0, 0.0] for _ in texts]
 
 
-def search(mode: str, blind: float) -> list[str]:
+def run(mode: str, blind: float, twin: float = 0.0) -> list[SearchResult]:
+    cfg = FusionConfig(blind=blind, graph=0.0, document=0.0, intent_market=0.0)
     retriever = Retriever(
         MemoryReader(),  # type: ignore[arg-type]
         FixedEmbedder(),  # type: ignore[arg-type]
         Glossary([]),
         today=dt.date(2026, 6, 1),
-        fusion=FusionConfig(blind=blind, graph=0.0, document=0.0, intent_market=0.0),
+        fusion=replace(cfg, weights={**cfg.weights, "twin": twin}),
     )
     out = retriever.search(SearchParams(query="生きた動物をライブで売っている", mode=mode))  # type: ignore[arg-type]
-    return [r.unit.key for r in out.results]
+    return out.results
+
+
+def search(mode: str, blind: float) -> list[str]:
+    return [r.unit.key for r in run(mode, blind)]
 
 
 def test_a_one_language_document_dense_found_first_stays_first_in_hybrid() -> None:
@@ -288,6 +313,84 @@ def test_a_one_language_document_dense_found_first_stays_first_in_hybrid() -> No
     assert search("hybrid", 0.0)[0] == "ja-doc#p1"  # the Japanese lexical list buries it
     assert search("hybrid", 1.0)[0] == "en-only#p1"
     assert search("lexical", 1.0) == ["ja-doc#p1"]
+
+
+def test_twin_feedback_reaches_a_one_language_document_through_the_twins_words() -> None:
+    """The Japanese query's own-language hit (ja-doc#p1) has an English twin; the twin's
+    words ("lottery") find en-only#p2, which neither the query nor the dense arm reaches."""
+    assert "en-only#p2" not in search("hybrid", 1.0)
+    on = {r.unit.key: r for r in run("hybrid", 1.0, twin=1.0)}
+    assert "twin_lexical" in on["en-only#p2"].retrievers
+    assert {"lexical", "dense"}.isdisjoint(on["en-only#p2"].retrievers)
+    assert "twin_dense" in on["en-only#p1"].retrievers
+    assert [r.unit.key for r in run("dense", 1.0, twin=1.0)] == search("dense", 1.0)
+
+
+def twin(seed: str, text: str, lang: str = "en", emb: tuple[float, ...] = ()) -> TwinPassage:
+    return TwinPassage(seed, f"{seed}-twin", lang, text, emb)
+
+
+def test_twin_terms_weigh_each_term_by_the_seeds_that_carry_it() -> None:
+    twins = [
+        (twin("a", "Lottery tickets sold on live streams"), 1.0),
+        (twin("b", "Lottery prizes paid in cash"), 0.5),
+    ]
+    terms = twin_terms(twins, "en", 10)
+    assert terms["lottery"] == pytest.approx(1.0)  # both seeds
+    assert terms["tickets"] == pytest.approx(1 / 1.5)
+    assert terms["prizes"] == pytest.approx(0.5 / 1.5)
+    assert "on" not in terms and list(terms)[0] == "lottery"
+    assert list(twin_terms(twins, "en", 2)) == ["lottery", "tickets"]  # the leading seed first
+    assert twin_terms(twins, "en", 0) == {}
+    ja = twin_terms([(twin("c", "宝くじの販売は禁止", "ja"), 1.0)], "ja", 10)
+    assert {"宝くじ", "販売", "禁止"} <= set(ja)
+
+
+def test_rocchio_moves_the_query_toward_the_weighted_twin_mean() -> None:
+    twins = [(twin("a", "", emb=(0.0, 2.0)), 1.0), (twin("b", "", emb=(0.0, -1.0)), 1.0)]
+    assert rocchio([3.0, 0.0], twins, 1.0) == pytest.approx([1.0, 0.0])  # unit vectors cancel
+    heavier = [(twins[0][0], 3.0), (twins[1][0], 1.0)]
+    assert rocchio([3.0, 0.0], heavier, 2.0) == pytest.approx([1.0, 1.0])
+    assert rocchio([1.0, 0.0], twins, 0.0) == []
+    assert rocchio([1.0, 0.0], [(twin("c", ""), 1.0)], 1.0) == []  # no embedding stored
+
+
+def test_the_twin_family_counts_once_and_is_imputed_where_it_is_blind() -> None:
+    cfg = FusionConfig(k=10)
+    cfg = replace(cfg, weights={**cfg.weights, "twin": 1.0})
+    ranked = {
+        "dense": [hit("ja-only#p1", "ja"), hit("en#p1")],
+        "twin_lexical": [hit("en#p1"), hit("en#p2")],
+        "twin_dense": [hit("en#p2"), hit("en#p1")],
+    }
+    units = {u.unit: u.score for u in fuse(ranked, cfg)}
+    assert units["en#p1"] == pytest.approx(1 / 12 + 1 / 11)  # dense 2, twin family best 1
+    assert units["ja-only#p1"] == pytest.approx(1 / 11)
+    # A document written only in the query's language is out of the twins' reach: the twin
+    # family scores it as dense did, so feedback cannot bury it.
+    fixed = {u.unit: u.score for u in fuse(ranked, cfg, blind={"ja-only#p1": {"twin"}})}
+    assert fixed["ja-only#p1"] == pytest.approx(2 / 11)
+    off = replace(cfg, blind=0.0)
+    assert {u.unit: u.score for u in fuse(ranked, off, blind={"ja-only#p1": {"twin"}})} == units
+
+
+def test_a_blind_family_takes_the_twin_feedback_rank_when_it_is_better() -> None:
+    """An English-only unit the Japanese fulltext index cannot see: with `twin_blind` the
+    lexical family takes the better of its dense rank and its rank in the twin lists; the
+    twin family itself casts no vote while its weight is 0."""
+    ranked = {
+        "lexical": [hit("ja#p1", "ja")],
+        "dense": [hit("ja#p1", "ja"), hit("x#p1"), hit("en#p1")],
+        "twin_lexical": [hit("en#p1")],
+    }
+    blind = {"en#p1": {"lexical"}, "x#p1": {"lexical"}}
+    cfg = FusionConfig(k=10)
+    plain = {u.unit: u.score for u in fuse(ranked, cfg, blind)}
+    assert plain["en#p1"] == pytest.approx(2 / 13)  # twin list not counted: weight 0
+    fed = {u.unit: u.score for u in fuse(ranked, replace(cfg, twin_blind=1.0), blind)}
+    assert fed["en#p1"] == pytest.approx(1 / 13 + 1 / 11)
+    assert fed["x#p1"] == plain["x#p1"] == pytest.approx(2 / 12)  # no feedback: dense stands
+    assert fed["ja#p1"] == plain["ja#p1"]  # the query language's own units are unchanged
 
 
 def test_example_citations_name_statements_of_their_own_document_only() -> None:
