@@ -115,9 +115,6 @@ class FusionConfig:
     # is more than the dense one (see fuse): feedback speaks for the query where its own
     # words cannot search. Independent of weights["twin"], the family's own vote.
     twin_blind: float = 0.0
-    # Leave the seed units out of the twin lists: their own rank is already counted, and the
-    # feedback is there to reach other units (a one-language document has no twins).
-    twin_skip_seeds: bool = False
 
 
 @dataclass
@@ -182,8 +179,8 @@ def fuse(
 
     `blind` names, per unit, the families that could not have found it whatever it says
     (the query language's fulltext index for a document written only in the other
-    language; the twin family, which searches the other language only, for a document
-    written only in the query's). Such a family scores the unit as the dense family did
+    language; the twin family, seeded by bilingual documents only, for a document written
+    in one language; see Retriever._blind). Such a family scores the unit as the dense family did
     (times `cfg.blind`, and times 1 - `sight[family]`, the part of the query it could search
     the unit's language with): missing evidence is not evidence against it. Or, when
     better, as the twin feedback did (times `cfg.twin_blind`), which searched the unit's
@@ -530,17 +527,17 @@ class Retriever:
         if other is None or not units:
             return {}
         top = units[0].score or 1.0
-        firsts: dict[str, tuple[str, float]] = {}  # own-language passage -> (unit, weight)
+        firsts: dict[str, float] = {}  # a unit's best own-language passage -> its weight
         for u in units[: 4 * cfg.twin_seeds]:
             own = [ph for ph in u.hits if ph[1].lang == qlang]
             if own:
-                firsts[min(own, key=lambda ph: ph[0])[1].key] = (u.unit, u.score / top)
+                firsts[min(own, key=lambda ph: ph[0])[1].key] = u.score / top
         by_seed: dict[str, list[TwinPassage]] = {}
         for t in self.reader.twin_feedback(list(firsts), flt.as_of):
             if t.lang == other:
                 by_seed.setdefault(t.seed, []).append(t)
         chosen = [key for key in firsts if key in by_seed][: cfg.twin_seeds]
-        weighted = [(t, firsts[key][1]) for key in chosen for t in by_seed[key]]
+        weighted = [(t, firsts[key]) for key in chosen for t in by_seed[key]]
         jobs: dict[str, Future[list[Hit]]] = {}
         terms = twin_terms(weighted, other, cfg.twin_terms)
         if terms:
@@ -550,11 +547,7 @@ class Retriever:
         vector = rocchio(qvecs[other], weighted, cfg.twin_rocchio)
         if vector:
             jobs["twin_dense"] = _POOL.submit(self.reader.vector, vector, other, flt, cfg.depth)
-        out = {name: job.result() for name, job in jobs.items()}
-        if cfg.twin_skip_seeds:
-            seeds = {firsts[key][0] for key in chosen}
-            out = {name: [h for h in hits if h.unit not in seeds] for name, hits in out.items()}
-        return out
+        return {name: job.result() for name, job in jobs.items()}
 
     def _cited(self, units: list[UnitCandidate]) -> Future[dict[str, list[str]]]:
         """Statements named by the found passages of each prose unit (examples), read on
@@ -575,8 +568,11 @@ class Retriever:
     ) -> dict[str, set[str]]:
         """The families that could not see a unit: the query-language fulltext index
         ("lexical") when its document has no version in the query's language (or the request
-        asked for the other language); the twin family, which searches the other language
-        only, when it has no version in any other language."""
+        asked for the other language); the twin family when its document is in one language
+        only. The twin query is built from bilingual documents alone, which seed it: a
+        document in the query's language only is out of its reach, and one in the other
+        language only, which could not have seeded it, keeps at least its dense evidence
+        there (the twin rank still counts where it is better, see fuse)."""
         if not self.fusion.blind or "lexical" not in ranked or "dense" not in ranked:
             return {}
         units = {h.unit: h.doc_id for hits in ranked.values() for h in hits}
@@ -588,7 +584,7 @@ class Retriever:
         for unit, doc in units.items():
             has = langs.get(doc, set(LANGUAGES))
             families = {"lexical"} if qlang not in has else set()
-            if twin and not has - {qlang}:
+            if twin and len(has) < len(LANGUAGES):
                 families.add("twin")
             if families:
                 out[unit] = families

@@ -326,6 +326,21 @@ def test_twin_feedback_reaches_a_one_language_document_through_the_twins_words()
     assert [r.unit.key for r in run("dense", 1.0, twin=1.0)] == search("dense", 1.0)
 
 
+def test_the_twin_family_is_blind_to_documents_in_one_language() -> None:
+    """Seeded by bilingual documents only: a document in either language alone is judged by
+    its dense evidence at least (and the query-language index stays blind to en-only)."""
+    retriever = Retriever(MemoryReader(), FixedEmbedder(), Glossary([]))  # type: ignore[arg-type]
+    ranked = {
+        "lexical": [hit("ja-doc#p1", "ja")],
+        "dense": [hit("ja-only#p1", "ja"), hit("en-only#p1"), hit("ja-doc#p1")],
+    }
+    without = retriever._blind(ranked, "ja", dt.date(2026, 6, 1), None)
+    assert without == {"en-only#p1": {"lexical"}}
+    ranked["twin_dense"] = [hit("en-only#p1")]
+    with_twin = retriever._blind(ranked, "ja", dt.date(2026, 6, 1), None)
+    assert with_twin == {"en-only#p1": {"lexical", "twin"}, "ja-only#p1": {"twin"}}
+
+
 def twin(seed: str, text: str, lang: str = "en", emb: tuple[float, ...] = ()) -> TwinPassage:
     return TwinPassage(seed, f"{seed}-twin", lang, text, emb)
 
