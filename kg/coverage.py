@@ -361,9 +361,9 @@ class CoverageReader(GraphReader):
             )
         return [r.data() for r in records]
 
-    def log_query(self, entry: QueryLogEntry, keep: int) -> int:
-        """Store `entry`, then drop the oldest entries beyond `keep`; returns how many."""
-        self._write(q.LOG_QUERY, entry=entry.props())
+    def log_queries(self, entries: Sequence[QueryLogEntry], keep: int) -> int:
+        """Store `entries`, then drop the oldest entries beyond `keep`; returns how many."""
+        self._write(q.LOG_QUERIES, entries=[e.props() for e in entries])
         rows = self._read(q.COUNT_QUERY_LOG)
         n = int(rows[0]["n"]) if rows else 0
         if n > keep:

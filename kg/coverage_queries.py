@@ -92,7 +92,8 @@ ORDER BY a.finding_id
 """
 
 # --- the search query log ---------------------------------------------------------------
-LOG_QUERY = "CREATE (q:QueryLog) SET q = $entry"
+# Entries come in batches: one writer thread drains what searches queued meanwhile.
+LOG_QUERIES = "UNWIND $entries AS entry CREATE (q:QueryLog) SET q = entry"
 
 COUNT_QUERY_LOG = "MATCH (q:QueryLog) RETURN count(q) AS n"
 

@@ -24,7 +24,7 @@ def graph_errors() -> Iterator[None]:
     try:
         yield
     except (ServiceUnavailable, SessionExpired) as e:
-        raise GraphUnavailable(f"Neo4j is not reachable: {e}") from e
+        raise GraphUnavailable(f"Neo4j is not reachable: {e}", unreachable=True) from e
     except ClientError as e:
         if (e.code or "").startswith("Neo.ClientError.Transaction.TransactionTimedOut"):
             # A read past its timeout, e.g. on a cold cache just after a restart or a

@@ -16,7 +16,12 @@ class Neo4jServerError(SopkgError):
 
 
 class GraphUnavailable(SopkgError):
-    """Neo4j cannot be reached right now; callers may retry later."""
+    """Neo4j cannot be reached right now; callers may retry later. `unreachable`: no
+    connection at all (server down or restarting), as opposed to a busy or starting one."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class GraphBusy(SopkgError):

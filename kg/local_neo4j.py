@@ -13,6 +13,7 @@ generated on first start and kept in the instance folder (mode 0600).
 from __future__ import annotations
 
 import os
+import random
 import re
 import secrets
 import shutil
@@ -225,23 +226,23 @@ class LocalNeo4j:
             self.settings.neo4j_bolt_port and self.instance == "main"
         ):
             return
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            # As Neo4j binds: connections of our own previous run still in TIME_WAIT must not
-            # count as "taken" (a restart would move to a new port under its clients).
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", self._port()))
-            except OSError:
-                self._port_file.unlink()
+        port = self._port()
+        if _is_ephemeral(port):
+            # Remembered by an older release. While the server is down, a client retrying
+            # a port of the ephemeral range can be given that very port as its own source
+            # port and connect to itself (TCP simultaneous open): the driver then waits on
+            # its own handshake, and the restarted server finds its port taken.
+            self._port_file.unlink()
+            return
+        if not _bindable(port):
+            self._port_file.unlink()
 
     def _port(self) -> int:
         if self.settings.neo4j_bolt_port and self.instance == "main":
             return self.settings.neo4j_bolt_port
         if self._port_file.exists():
             return int(self._port_file.read_text().strip())
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
+        port = _free_port_below_ephemeral()
         self.home.mkdir(parents=True, exist_ok=True)
         self._port_file.write_text(str(port))
         return port
@@ -276,6 +277,7 @@ server.directories.lib={self.lib_dir}
         cmd = [
             shutil.which(self.settings.java) or self.settings.java,
             f"-Xms{self.heap}", f"-Xmx{self.heap}", *_JVM_FLAGS,
+            *self.settings.neo4j_java_opts.split(),
             "-cp", f"{self.lib_dir}/*",
             _ENTRY_POINT, f"--home-dir={self.home}", f"--config-dir={self.conf_dir}",
         ]  # fmt: skip
@@ -394,3 +396,48 @@ def _alive(pid: int) -> bool:
         return stat.rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST_PORT = 10000
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = (int(x) for x in _EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+    return low, high
+
+
+def _is_ephemeral(port: int) -> bool:
+    low, high = _ephemeral_range()
+    return low <= port <= high
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As Neo4j binds: connections of our own previous run still in TIME_WAIT must not
+        # count as "taken" (a restart would move to a new port under its clients).
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port_below_ephemeral() -> int:
+    """A free port under the ephemeral range, so that no client connection is ever given it
+    as its source port (see `_release_taken_port`); random, so that instances started at
+    the same moment draw different ones."""
+    low, _ = _ephemeral_range()
+    if low - _LOWEST_PORT >= 1000:
+        rng = random.SystemRandom()
+        for _ in range(100):
+            port = rng.randrange(_LOWEST_PORT, low)
+            if _bindable(port):
+                return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -145,7 +145,8 @@ class GraphReader:
 
     def twins(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[str]]:
         rows = self._read(q.TWINS, keys=list(keys), as_of=as_of)
-        return {r["key"]: r["twin_keys"] for r in rows}
+        # Reads are read-committed: a twin deleted by an ingest meanwhile has no key left.
+        return {r["key"]: [k for k in r["twin_keys"] if k is not None] for r in rows}
 
     def twin_feedback(self, keys: Sequence[str], as_of: dt.date) -> list[TwinPassage]:
         """The other-language twins of the given passages, with their text and embedding."""

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     neo4j_heap: str = "2g"
     neo4j_pagecache: str = "2g"
     neo4j_start_timeout: float = 180.0
+    # Extra JVM options of the local server. The default compiles with the client JIT only:
+    # on a small machine the optimising compiler's threads compete with the queries, and a
+    # restarted server answered its first searches in 5 s instead of 13-17 s (and settled
+    # faster too); see docs/operations.md. Empty: the JVM's default tiered compilation.
+    neo4j_java_opts: str = "-XX:TieredStopAtLevel=1"
     java: str = "java"
     mvn: str = "mvn"
 

@@ -2,7 +2,11 @@
 checks that need the graph or the settings (shared with `sopkg search`).
 
 The driver is created on first use and kept: the Neo4j driver reconnects by itself, so
-the API answers 503 while Neo4j is away and recovers when it returns. The glossary (and
+the API answers 503 while Neo4j is away and recovers when it returns. Once a request has
+found Neo4j unreachable, graph requests are answered 503 at once (not after the driver's
+connection retries) until a background probe reaches the server again and has warmed it
+with one search per language, so the first clients after a restart do not each pay the
+server's cold start (query planning, index readers, JIT) at once. The glossary (and
 any data learned from the corpus) is read from the graph on first use and again whenever
 the graph's corpus stamp changes: every ingest, from the API or from `sopkg ingest` in
 another process, sets a new stamp, and a running server checks it at most every
@@ -15,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +30,19 @@ from neo4j.exceptions import DriverError, Neo4jError
 from kg.connection import resolve_connection
 from kg.coverage import CoverageReader
 from kg.embedders import Embedder
-from kg.errors import ConfigError, EmbedderMismatch, GraphUnavailable
+from kg.errors import ConfigError, EmbedderMismatch, GraphUnavailable, SopkgError
 from kg.reader import GraphReader, ReadObserver
 from kg.schema import EmbedderInfo, check_embedder, schema_ready
 from kg.settings import Settings
 from search_api.expansion import Glossary
 from search_api.models import Check, ReadyResponse
 from search_api.querylog import QueryLogger
-from search_api.retrieval import Retriever
+from search_api.retrieval import Retriever, SearchParams
 
 log = logging.getLogger("sopkg.api")
+
+PROBE_SECONDS = 0.5  # how often an unreachable graph is tried again
+WARM_UP_QUERIES = ("warm up the search", "検索の準備")  # one per language: both paths planned
 
 IngestRunner = Callable[[Path], Mapping[str, Any]]
 """Runs `ingest.pipeline.ingest_corpus` on a folder and returns its summary as JSON data.
@@ -62,6 +70,8 @@ class Runtime:
         self._corpus_stamp: str | None = None
         self._stamp_checked = 0.0
         self.query_log = QueryLogger(settings.query_log_max, self.driver)
+        self._unreachable = threading.Event()
+        self._closing = threading.Event()
         self.read_observer: ReadObserver | None = None  # set by the metrics (app factory)
 
     # --- resources --------------------------------------------------------------------
@@ -75,6 +85,11 @@ class Runtime:
             log.error("embedder not loaded: %s", e)
 
     def driver(self) -> tuple[Driver, str]:
+        if self._unreachable.is_set():
+            raise GraphUnavailable("Neo4j is not reachable (reconnecting)")
+        return self._connect()
+
+    def _connect(self) -> tuple[Driver, str]:
         with self._lock:
             if self._driver is None:
                 conn = resolve_connection(self.settings)
@@ -90,6 +105,50 @@ class Runtime:
         driver, database = self.driver()
         return CoverageReader(driver, database)
 
+    def _reader(self) -> GraphReader:
+        """The reader even while the graph is marked unreachable (the probe, the warm-up)."""
+        driver, database = self._connect()
+        return GraphReader(driver, database, observe=self.read_observer)
+
+    # --- an unreachable graph: fail fast, probe, warm up ----------------------------------
+    def graph_unreachable(self) -> None:
+        """A request found Neo4j unreachable: fail fast until the probe reaches it again."""
+        with self._lock:
+            if self._unreachable.is_set() or self._closing.is_set():
+                return
+            self._unreachable.set()
+        threading.Thread(target=self._probe, name="sopkg-graph-probe", daemon=True).start()
+        log.warning("Neo4j unreachable: answering 503 until it is back")
+
+    @property
+    def reconnecting(self) -> bool:
+        return self._unreachable.is_set()
+
+    def _probe(self) -> None:
+        while not self._closing.wait(PROBE_SECONDS):
+            try:
+                self._reader().ping()
+            except GraphUnavailable:
+                continue
+            self.warm_up()
+            break
+        self._unreachable.clear()
+        log.info("Neo4j reachable again")
+
+    def warm_up(self) -> None:
+        """One search per language, answers discarded: plans the read queries and opens
+        the indexes. Best effort: a graph without indexes yet is no reason to stay down."""
+
+        def search(text: str) -> None:
+            try:
+                self._retriever(self._reader()).search(SearchParams(query=text))
+            except (SopkgError, Neo4jError, DriverError) as e:
+                log.info("warm-up search skipped: %s", e)
+
+        # Side by side: a cold server plans each query slowly, on one core each.
+        with ThreadPoolExecutor(len(WARM_UP_QUERIES), thread_name_prefix="sopkg-warm") as pool:
+            list(pool.map(search, WARM_UP_QUERIES))
+
     def refresh_corpus_data(self, force: bool = False) -> None:
         """Reload the glossary when the graph's corpus stamp moved (an ingest happened,
         maybe in another process); reads the stamp at most every corpus_check_seconds."""
@@ -97,7 +156,7 @@ class Runtime:
         fresh = now - self._stamp_checked < self.settings.corpus_check_seconds
         if self._glossary is not None and fresh and not force:
             return
-        reader = self.reader()
+        reader = self._reader()
         stamp = reader.corpus_stamp()
         self._stamp_checked = now
         if self._glossary is not None and stamp == self._corpus_stamp and not force:
@@ -113,8 +172,11 @@ class Runtime:
         return self._glossary
 
     def retriever(self) -> Retriever:
+        return self._retriever(self.reader())
+
+    def _retriever(self, reader: GraphReader) -> Retriever:
         return Retriever(
-            self.reader(),
+            reader,
             self.embedder,
             self.glossary(),
             today=self.settings.today,
@@ -122,6 +184,7 @@ class Runtime:
         )
 
     def close(self) -> None:
+        self._closing.set()
         self.query_log.close()  # pending log writes first, while the driver is still open
         with self._lock:
             if self._driver is not None:

@@ -4,8 +4,8 @@ coverage reports can show the questions the SOPs do not answer. Never the API ke
 caller's role is kept.
 
 Logging must neither slow a search nor fail it: the route builds the entry (no I/O) and
-hands it to one background thread, which writes it to Neo4j (`kg.coverage.CoverageReader.
-log_query`) and trims the log to `SOPKG_QUERY_LOG_MAX` entries. A write that fails is
+hands it to one background thread, which writes the entries queued meanwhile to Neo4j in
+one transaction (`kg.coverage.CoverageReader.log_queries`) and trims the log to `SOPKG_QUERY_LOG_MAX` entries. A write that fails is
 counted and logged, never raised; when the writer falls behind, new entries are dropped
 and counted rather than queued without bound.
 """
@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -31,6 +32,7 @@ log = logging.getLogger("sopkg.querylog")
 RESULT_IDS = 10  # result ids kept per search
 TOP_SCORES = 3
 MAX_PENDING = 256  # entries waiting for the writer before new ones are dropped
+BATCH = 100  # entries written in one transaction at most
 
 
 def new_query_id() -> str:
@@ -71,7 +73,8 @@ class QueryLogger:
         self.keep = keep
         self._driver = driver
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(MAX_PENDING)
+        self._pending: deque[QueryLogEntry] = deque()
+        self._draining = False
         self._executor: ThreadPoolExecutor | None = None
         self.written = 0
         self.failed = 0
@@ -89,35 +92,48 @@ class QueryLogger:
     def submit(self, entry: QueryLogEntry) -> None:
         if self.keep <= 0:
             return
-        if not self._slots.acquire(blocking=False):
-            self._count("dropped")
-            return
         with self._lock:
+            if len(self._pending) >= MAX_PENDING:
+                self.dropped += 1
+                return
+            self._pending.append(entry)
+            if self._draining:
+                return  # the running drain takes it with the others
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="sopkg-querylog")
+            self._draining = True
             executor = self._executor
         try:
-            executor.submit(self._write, entry)
+            executor.submit(self._drain)
         except RuntimeError:  # shut down meanwhile
-            self._slots.release()
-            self._count("dropped")
+            with self._lock:
+                self.dropped += len(self._pending)
+                self._pending.clear()
+                self._draining = False
 
-    def _count(self, name: str, n: int = 1) -> None:
-        with self._lock:
-            setattr(self, name, getattr(self, name) + n)
+    def _drain(self) -> None:
+        # Everything queued while the previous batch was written goes in one transaction,
+        # so a busy server keeps up with many searches a second.
+        while True:
+            with self._lock:
+                batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
+                if not batch:
+                    self._draining = False
+                    return
+            self._write(batch)
 
-    def _write(self, entry: QueryLogEntry) -> None:
+    def _write(self, batch: list[QueryLogEntry]) -> None:
         try:
             driver, database = self._driver()
-            trimmed = CoverageReader(driver, database).log_query(entry, self.keep)
-            self._count("written")
-            self._count("trimmed", trimmed)
+            trimmed = CoverageReader(driver, database).log_queries(batch, self.keep)
+            with self._lock:
+                self.written += len(batch)
+                self.trimmed += trimmed
         except (SopkgError, Neo4jError, DriverError) as e:
-            # Logging is best effort: the search has been answered already.
-            self._count("failed")
-            log.warning("query log: entry not stored (%s)", type(e).__name__)
-        finally:
-            self._slots.release()
+            # Logging is best effort: the searches have been answered already.
+            with self._lock:
+                self.failed += len(batch)
+            log.warning("query log: %d entries not stored (%s)", len(batch), type(e).__name__)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until the entries submitted so far are written (tests, shutdown)."""
@@ -130,7 +146,7 @@ class QueryLogger:
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown(wait=True)
 
     def stats(self) -> dict[str, int]:
         with self._lock:

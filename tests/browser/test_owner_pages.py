@@ -218,8 +218,8 @@ def _seed_demand(driver: Driver, database: str) -> None:
         (8, "off-platform payment link", "en", "sellers/off-platform", "weak"),
     ]
     for n, (weeks_ago, query, lang, topic, why) in enumerate(plans):
-        reader.log_query(
-            QueryLogEntry(
+        reader.log_queries(
+            [QueryLogEntry(
                 id=f"seed-{n}", at=now - dt.timedelta(weeks=weeks_ago), query=query,
                 query_lang=lang, mode="hybrid",
                 result_count=0 if why == "none" else 3,
@@ -227,7 +227,7 @@ def _seed_demand(driver: Driver, database: str) -> None:
                 agreement=0.25 if why == "weak" else 1.0,
                 result_topics=[] if why == "none" else [topic] * 3,
                 answered=False if why == "no" else None,
-            ),
+            )],
             keep=1000,
         )  # fmt: skip
 

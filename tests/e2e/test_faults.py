@@ -26,6 +26,7 @@ from ingest.pipeline import ingest_corpus
 from kg.connection import Connection
 from kg.digest import GraphDigest, graph_digest
 from kg.embedders import Embedder, SentenceTransformerEmbedder
+from kg.local_neo4j import LocalNeo4j
 from kg.locks import graph_write_lock
 from kg.writer import GraphWriter
 from search_api.app import create_app
@@ -302,3 +303,74 @@ def test_a_damaged_model_gives_503_for_searches_and_a_clear_cli_error(
     assert done.returncode == 2, done.stderr
     assert "model file is damaged or unreadable" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- Neo4j killed under load ------------------------------------------------------------
+RECOVERY_S = 10.0  # the bound: searches answered again within 10 s of Neo4j being back
+
+
+def test_neo4j_killed_under_load_gives_503_then_answers_soon_after_restart(
+    mini_graph: dict[str, Any],
+    local_test_server: LocalNeo4j | None,
+    neo4j_driver: Driver,
+    neo4j_connection: Connection,
+    embedder: Embedder,
+) -> None:
+    if local_test_server is None:
+        pytest.skip(
+            "kills the Neo4j process: needs the local test instance, not SOPKG_TEST_NEO4J_URI"
+        )
+    app = create_app(make_settings(neo4j_connection), embedder=embedder)
+    queries = [{"query": "コピー品 出品"}, {"query": "replica of a branded item", "limit": 5}]
+    # (monotonic time, status or 0 for a connection error, Retry-After or None)
+    seen: list[tuple[float, int, str | None]] = []
+
+    def search_loop(url: str, stop: threading.Event) -> None:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                try:
+                    r = client.post("/v1/search", json=queries[i % 2], headers=READER)
+                except httpx.HTTPError:
+                    seen.append((time.monotonic(), 0, None))
+                    continue
+                seen.append((time.monotonic(), r.status_code, r.headers.get("Retry-After")))
+                if r.status_code == 503:
+                    time.sleep(0.2)  # a client honouring Retry-After would wait longer still
+
+    def answered(after: float) -> bool:
+        return any(t > after and status == 200 for t, status, _ in seen)
+
+    with ApiServer(app) as api, clients(search_loop, api.url, 4):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not answered(0.0):  # a warm server first
+            time.sleep(0.1)
+        time.sleep(1)
+        pid = local_test_server.status().pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        while local_test_server.status().running:
+            time.sleep(0.1)
+        time.sleep(3)  # load on a dead server
+        local_test_server.start()
+        back_at = time.monotonic()  # Bolt answers again
+        deadline = back_at + 60
+        while time.monotonic() < deadline and not answered(back_at):
+            time.sleep(0.1)
+        time.sleep(1)
+    neo4j_driver.execute_query("RETURN 1")  # the session's pool forgets the dead connections
+
+    statuses = {status for _, status, _ in seen}
+    assert statuses <= {200, 503}, f"only answers or 503s, never {statuses - {200, 503}}"
+    down = [(t, retry) for t, status, retry in seen if status == 503]
+    assert down, "no search saw the outage"
+    assert all(retry and int(retry) > 0 for _, retry in down)
+    assert any(status == 200 and t < killed_at for t, status, _ in seen)
+    first_answer = min(t for t, status, _ in seen if status == 200 and t > back_at)
+    print(f"first answer {first_answer - back_at:.1f} s after Neo4j was back")
+    timeline = [(round(t - back_at, 1), status) for t, status, _ in seen if t > back_at - 1]
+    assert first_answer - back_at <= RECOVERY_S, f"answered too late after restart: {timeline}"
+    # once answering again, it keeps answering (requests sent before that may still be in flight)
+    assert all(status == 200 for t, status, _ in seen if t > first_answer + 2)

@@ -7,6 +7,7 @@ translation (the old English version is in the graph, so the diff is exact)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import shutil
@@ -21,6 +22,7 @@ from kg.embedders import Embedder
 from ontology.governance import ChangeKind, FindingKind
 from search_api.coverage import build_report, change_feed
 from search_api.coverage.render import changes_markdown
+from search_api.querylog import QueryLogger
 from tests.conftest import count
 
 pytestmark = pytest.mark.integration
@@ -119,12 +121,35 @@ def _entry(n: int) -> QueryLogEntry:
 
 def test_query_log_is_bounded_and_takes_feedback(clean_driver: Driver) -> None:
     reader = CoverageReader(clean_driver, "neo4j")
-    trimmed = [reader.log_query(_entry(n), keep=3) for n in range(1, 6)]
-    assert trimmed == [0, 0, 0, 1, 1]
+    trimmed = [reader.log_queries([_entry(n)], keep=3) for n in range(1, 5)]
+    assert trimmed == [0, 0, 0, 1]
+    assert reader.log_queries([_entry(5), _entry(6)], keep=3) == 2  # a batch, trimmed once
     assert count(clean_driver, "MATCH (q:QueryLog) RETURN count(q)") == 3
-    assert [e.id for e in reader.query_log(10)] == ["q5", "q4", "q3"]  # newest kept
-    assert reader.query_feedback("q4", answered=False)
+    assert [e.id for e in reader.query_log(10)] == ["q6", "q5", "q4"]  # newest kept
+    assert reader.query_feedback("q5", answered=False)
     assert not reader.query_feedback("q1", answered=True)  # trimmed away
     logged = {e.id: e for e in reader.query_log(10)}
-    assert logged["q4"].answered is False and logged["q5"].answered is None
-    assert logged["q5"].result_topics == ["ipr/counterfeit"]
+    assert logged["q5"].answered is False and logged["q6"].answered is None
+    assert logged["q6"].result_topics == ["ipr/counterfeit"]
+
+
+def test_query_logger_writes_a_burst_in_few_transactions_and_loses_none(
+    clean_driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transactions: list[int] = []
+    original = CoverageReader.log_queries
+
+    def counting(self: CoverageReader, entries: list[QueryLogEntry], keep: int) -> int:
+        transactions.append(len(entries))
+        return original(self, entries, keep)
+
+    monkeypatch.setattr(CoverageReader, "log_queries", counting)
+    logger = QueryLogger(keep=1000, driver=lambda: (clean_driver, "neo4j"))
+    for n in range(120):
+        logger.submit(dataclasses.replace(_entry(n % 59 + 1), id=f"burst-{n}"))
+    logger.flush()
+    logger.close()
+    assert count(clean_driver, "MATCH (q:QueryLog) RETURN count(q)") == 120
+    assert logger.stats()["written"] == 120 and logger.stats()["dropped"] == 0
+    assert sum(transactions) == 120 and len(transactions) < 120  # batched, not one by one
+    assert max(transactions) <= 100
