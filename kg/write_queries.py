@@ -179,6 +179,77 @@ MATCH (a:{label} {key: pr[0]}), (b:{label} {key: pr[1]})
 MERGE (a)-[:TRANSLATION_OF]->(b)
 """
 
+# --- bulk writing of new documents (synthetic benchmark graphs, first loads) ------------
+# The same graph as write_document gives for documents the graph does not hold yet, many
+# documents per transaction: one query per kind of node over all of them.
+BULK_DOCUMENTS = """
+UNWIND $docs AS doc
+MERGE (c:Corpus {name: doc.corpus})
+MERGE (d:Document {id: doc.id})
+SET d += doc, d.status = 'active', d.retired_at = null, d.updated_at = datetime()
+MERGE (d)-[:IN_CORPUS]->(c)
+WITH d, doc
+CALL (d, doc) {
+  MATCH (t:Topic {path: doc.topic})
+  MERGE (d)-[:ABOUT]->(t)
+}
+CALL (d, doc) {
+  UNWIND doc.markets AS code
+  MERGE (m:Market {code: code})
+  MERGE (d)-[:APPLIES_IN]->(m)
+}
+CALL (d, doc) {
+  MERGE (o:Owner {name: doc.owner})
+  MERGE (d)-[:OWNED_BY]->(o)
+}
+CALL (d, doc) {
+  UNWIND doc.regulations AS reg
+  MERGE (r:Regulation {name: reg})
+  MERGE (d)-[:CITES]->(r)
+}
+"""
+
+BULK_VERSIONS = """
+UNWIND $versions AS v
+MATCH (d:Document {id: v.doc_id})
+CREATE (n:DocumentVersion)
+SET n = v, n.ingested_at = datetime(), n.valid_until = null, n.current = true
+CREATE (d)-[:HAS_VERSION]->(n)
+"""
+
+BULK_SECTIONS = """
+UNWIND $sections AS s
+MATCH (v:DocumentVersion {key: s.version_key})
+CREATE (n:Section)
+SET n = s
+CREATE (v)-[:HAS_SECTION]->(n)
+"""
+
+# {lang_label} as in CREATE_PASSAGES; each row carries its version's effective date.
+BULK_PASSAGES = """
+UNWIND $rows AS row
+MATCH (s:Section {key: row.p.section_key})
+CREATE (n:Passage:{lang_label})
+SET n = row.p, n.current = true, n.retired = false, n.effective = row.effective,
+    n.valid_until = null
+CREATE (s)-[:HAS_PASSAGE]->(n)
+"""
+
+BULK_STATEMENTS = """
+UNWIND $statements AS s
+MATCH (d:Document {id: s.doc_id})
+MERGE (st:Statement {key: s.key})
+SET st.doc_id = s.doc_id, st.item_id = s.item_id, st.kind = s.kind, st.severity = s.severity,
+    st.applies_to = s.applies_to, st.current = true
+MERGE (d)-[:HAS_STATEMENT]->(st)
+"""
+
+BULK_APPLIES_TO = """
+UNWIND $pairs AS pr
+MATCH (a:Statement {key: pr[0]}), (b:Statement {key: pr[1]})
+MERGE (a)-[:APPLIES_TO]->(b)
+"""
+
 # --- corpus-level finishing, after every document of a run ------------------------------
 RETIRE_MISSING = """
 MATCH (d:Document)-[:IN_CORPUS]->(:Corpus {name: $corpus})
