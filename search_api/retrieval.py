@@ -88,6 +88,9 @@ class FusionConfig:
     focus_docs: int = 2  # how many leading documents the second stage reads
     intent_kind: float = 0.0  # boost for statements of the kind the query asks for
     intent_market: float = 0.2  # boost for documents of a market the query names
+    # Second stage: rank a unit by the mean of its language versions' calibrated scores
+    # instead of the best one; two translations are two views of one statement.
+    focus_views: bool = False
     # A family blind to a unit (the query-language fulltext index and a document written
     # only in the other language) takes this share of the unit's dense reciprocal rank
     # instead of nothing, so same-language lexical lists cannot bury it (see fuse).
@@ -101,7 +104,11 @@ class FusionConfig:
     learned: float = 0.0
     # Share of an examples section's score given to the statements its found passages name
     # ("p1 違反"): examples say in moderators' concrete words what a statement covers.
-    examples: float = 0.0
+    examples: float = 0.5
+    # Only the passage that gave an examples unit its rank in each list names statements
+    # (the example that matched the query), not every passage of it that was found (the
+    # second stage finds every passage of the leading documents: all their examples).
+    examples_lead: bool = True
     # Learned translations (best first) added to the dense query of the other language.
     gloss_learned: int = 0
     # Twin feedback: the leading units with an own-language passage that has a translation
@@ -124,6 +131,7 @@ class UnitCandidate:
     retrievers: dict[str, int] = field(default_factory=dict)  # retriever -> rank (1-based)
     raw: dict[str, float] = field(default_factory=dict)  # retriever -> its own best score
     hits: list[tuple[int, Hit]] = field(default_factory=list)  # (position in its list, hit)
+    leads: list[Hit] = field(default_factory=list)  # the passage that gave each list's rank
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,7 @@ def fuse(
             if hit.unit in seen:
                 continue
             seen.add(hit.unit)
+            cand.leads.append(hit)
             rank = len(seen)
             cand.retrievers[name] = rank
             cand.raw[name] = hit.score
@@ -308,6 +317,20 @@ def merge_dense(per_lang: dict[str, list[Hit]], qlang: str, default_gap: float) 
         gap = median(gaps) if len(gaps) >= 3 else default_gap
         merged += [replace(h, score=h.score + gap) for h in hits]
     return sorted(merged, key=lambda h: -h.score)
+
+
+def by_mean_view(hits: Sequence[Hit]) -> list[Hit]:
+    """Passages ordered by their unit's mean score over its language versions (each
+    version's best passage), then by their own score."""
+    best: dict[tuple[str, str], float] = {}
+    for h in hits:
+        key = (h.unit, h.lang)
+        best[key] = max(best.get(key, h.score), h.score)
+    views: dict[str, list[float]] = {}
+    for (unit, _), sc in best.items():
+        views.setdefault(unit, []).append(sc)
+    mean = {unit: sum(v) / len(v) for unit, v in views.items()}
+    return sorted(hits, key=lambda h: (-mean[h.unit], -h.score))
 
 
 def twin_terms(
@@ -465,7 +488,8 @@ class Retriever:
             if len(docs) == self.fusion.focus_docs:
                 break
         per_lang = self.reader.document_passages(qvecs, docs, as_of)
-        return merge_dense(per_lang, qlang, self.fusion.default_gap)
+        merged = merge_dense(per_lang, qlang, self.fusion.default_gap)
+        return by_mean_view(merged) if self.fusion.focus_views else merged
 
     def search(self, p: SearchParams) -> SearchOutcome:
         timings: dict[str, float] = {}
@@ -550,10 +574,12 @@ class Retriever:
         return {name: job.result() for name, job in jobs.items()}
 
     def _cited(self, units: list[UnitCandidate]) -> Future[dict[str, list[str]]]:
-        """Statements named by the found passages of each prose unit (examples), read on
-        the pool beside the APPLIES_TO neighbours."""
+        """Statements named by the found passages of each prose unit (examples; with
+        `examples_lead`, only those that gave it its rank), read on the pool beside the
+        APPLIES_TO neighbours."""
+        lead = self.fusion.examples_lead
         keys = {h.key: u.unit for u in units if u.hits and not u.hits[0][1].statement_key
-                for _, h in u.hits}  # fmt: skip
+                for h in (u.leads if lead else [h for _, h in u.hits])}  # fmt: skip
 
         def read() -> dict[str, list[str]]:
             out: dict[str, list[str]] = {}

@@ -22,6 +22,7 @@ from search_api.retrieval import (
     FusionConfig,
     Retriever,
     SearchParams,
+    by_mean_view,
     fuse,
     merge_dense,
     rerank,
@@ -245,6 +246,9 @@ class MemoryReader:
     def statement_neighbours(self, keys: Sequence[str]) -> dict[str, list[str]]:
         return {}
 
+    def illustrated(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        return {}
+
     def statement_passages(
         self, keys: Sequence[str], as_of: dt.date, lang: str | None
     ) -> list[Hit]:
@@ -341,6 +345,20 @@ def test_the_twin_family_is_blind_to_documents_in_one_language() -> None:
     assert with_twin == {"en-only#p1": {"lexical", "twin"}, "ja-only#p1": {"twin"}}
 
 
+def test_mean_view_ranks_a_statement_by_both_its_translations() -> None:
+    hits = [
+        hit("a#p1", "en", 0.90),  # one version close, its translation far
+        hit("b#p1", "en", 0.85),
+        hit("b#p1", "ja", 0.84),
+        hit("a#p1", "ja", 0.60),
+        hit("c#p1", "en", 0.80),  # one language only: its one view
+    ]
+    out = by_mean_view(hits)
+    assert [(h.unit, h.lang) for h in out] == [
+        ("b#p1", "en"), ("b#p1", "ja"), ("c#p1", "en"), ("a#p1", "en"), ("a#p1", "ja")
+    ]  # fmt: skip
+
+
 def twin(seed: str, text: str, lang: str = "en", emb: tuple[float, ...] = ()) -> TwinPassage:
     return TwinPassage(seed, f"{seed}-twin", lang, text, emb)
 
@@ -430,3 +448,30 @@ def test_rerank_gives_statements_named_by_a_found_example_a_share() -> None:
     assert p3.score == pytest.approx(0.5 / 11)
     off = rerank(units, {}, replace(cfg, examples=0.0), cited={"d#examples": ["d#p3"]})
     assert "d#p3" not in [u.unit for u in off]
+
+
+class CitingReader(MemoryReader):
+    """Example bullets b1 (names p1) and b2 (names p2) of one examples section."""
+
+    def illustrated(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        names = {"d@en#examples/b1": ["d#p1"], "d@en#examples/b2": ["d#p2"]}
+        return {k: names[k] for k in keys if k in names}
+
+
+def test_only_the_example_that_matched_names_statements_with_examples_lead() -> None:
+    def bullet(n: str) -> Hit:
+        return Hit(f"d@en#examples/{n}", 1.0, "en", "d", None, "examples")
+
+    # b1 gives the section its rank in both lists; b2 was found too, further down.
+    ranked = {"dense": [bullet("b1"), hit("e#p1"), bullet("b2")], "focus": [bullet("b1")]}
+    units = fuse(ranked, FusionConfig(k=10))
+    section = next(u for u in units if u.unit == "d#examples")
+    assert [h.key for h in section.leads] == ["d@en#examples/b1", "d@en#examples/b1"]
+
+    def cited(lead: bool) -> dict[str, list[str]]:
+        cfg = FusionConfig(examples=0.5, examples_lead=lead)
+        retriever = Retriever(CitingReader(), FixedEmbedder(), Glossary([]), fusion=cfg)  # type: ignore[arg-type]
+        return retriever._cited(units).result()
+
+    assert sorted(cited(False)["d#examples"]) == ["d#p1", "d#p2"]
+    assert cited(True) == {"d#examples": ["d#p1"]}

@@ -1,0 +1,51 @@
+"""Examples name the statements they illustrate ("...: p1"), on a real Neo4j: the links are
+derived at ingest, and a search that matches an example gives the statement it names a
+share of its score; with `examples_lead` (the default) only the example that matched does,
+not every example the second stage reads in the leading document."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from neo4j import Driver
+
+from ingest.pipeline import ingest_corpus
+from kg.reader import GraphReader
+from search_api.expansion import Glossary
+from search_api.retrieval import FusionConfig, Retriever, SearchParams
+
+pytestmark = pytest.mark.integration
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "examples_corpus"
+QUERY = SearchParams(query="someone wants a small rehoming fee for a kitten", limit=20)
+
+
+def scores(driver: Driver, embedder, **fusion: object) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    reader = GraphReader(driver, "neo4j")
+    retriever = Retriever(reader, embedder, Glossary.from_rows(reader.glossary()),
+                          today=dt.date(2026, 6, 1), fusion=FusionConfig(**fusion))  # type: ignore[arg-type]  # fmt: skip
+    return {r.unit.key: r.score for r in retriever.search(QUERY).results}
+
+
+def test_the_matching_example_lifts_the_statement_it_names(clean_driver: Driver, embedder) -> None:  # type: ignore[no-untyped-def]
+    ingest_corpus(CORPUS, clean_driver, "neo4j", embedder, corpus_name="examples")
+    reader = GraphReader(clean_driver, "neo4j")
+    (section,) = [
+        s for s in reader.version_sections("pets-sales@en@1.0") if s["anchor"] == "examples"
+    ]
+    bullets = [p["key"] for p in section["passages"]]
+    assert reader.illustrated(bullets) == {
+        bullets[0]: ["pets-sales#p1"],
+        bullets[1]: ["pets-sales#p2"],
+    }
+
+    off = scores(clean_driver, embedder, examples=0.0)
+    lead = scores(clean_driver, embedder)  # the default: examples=0.5, examples_lead
+    every = scores(clean_driver, embedder, examples_lead=False)
+    assert FusionConfig().examples > 0 and FusionConfig().examples_lead
+    assert lead["pets-sales#p1"] > off["pets-sales#p1"]
+    assert lead["pets-sales#p2"] == pytest.approx(off["pets-sales#p2"])  # b2 did not match
+    # Without it, the second stage's read of the whole document makes b2 "found" too.
+    assert every["pets-sales#p2"] > off["pets-sales#p2"]
+    assert lead["pets-sales#p3"] == pytest.approx(off["pets-sales#p3"])  # named by none
