@@ -160,6 +160,7 @@ class GraphReader:
                 tuple(float(x) for x in r["embedding"] or ()),
             )  # fmt: skip
             for r in rows
+            if r["twin_key"] is not None  # deleted by an ingest meanwhile (see twins)
         ]
 
     def related(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[dict[str, Any]]]:
