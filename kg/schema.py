@@ -117,6 +117,13 @@ def _migrate(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
     driver.execute_query("CALL db.awaitIndexes(120)", database_=database)
 
 
+def create_vector_indexes(driver: Driver, database: str, dim: int) -> None:
+    """Create the vector indexes (they populate in the background; `db.awaitIndexes`)."""
+    with graph_errors():
+        for index in VECTOR_INDEXES.values():
+            driver.execute_query(_vector_ddl(index, dim), database_=database)
+
+
 def drop_vector_indexes(driver: Driver, database: str) -> None:
     with graph_errors():
         for index in VECTOR_INDEXES.values():
