@@ -131,6 +131,18 @@ class Server:
         text = Path(self.log.name).read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
 
+    def tracebacks(self, most: int = 5) -> list[str]:
+        """The server log's first `most` tracebacks (what a 500 was), with their last line."""
+        lines = Path(self.log.name).read_text(encoding="utf-8", errors="replace").splitlines()
+        found = []
+        for i, line in enumerate(lines):
+            if line.startswith("Traceback") and len(found) < most:
+                end = next(
+                    (j for j in range(i + 1, len(lines)) if lines[j][:1] not in (" ", "")), i
+                )
+                found.append("\n".join(lines[max(end - 6, i) : end + 1]))
+        return found
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -308,6 +320,7 @@ def main() -> int:
         elapsed = time.monotonic() - start
         rss["end"] = round(api.rss_mb(), 1)
         load_end = os.getloadavg()
+        server_errors = api.tracebacks()
     finally:
         api.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -330,6 +343,8 @@ def main() -> int:
     print(f"\nerrors (5xx and connection errors): {len(stats.errors)}")
     for e in stats.errors[:50]:
         print(f"  {e}")
+    for tb in server_errors:
+        print("\nserver log, a traceback (its last lines):\n" + tb)
     growth = (rss["end"] - rss["after warm-up"]) / rss["after warm-up"] * 100
     print(f"\nAPI resident memory: after warm-up {rss['after warm-up']} MiB, middle "
           f"{rss['middle']} MiB, end {rss['end']} MiB (growth {growth:+.1f}%)")  # fmt: skip

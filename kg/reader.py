@@ -63,6 +63,9 @@ class TwinPassage:
 
 
 def _hits(rows: list[dict[str, Any]]) -> list[Hit]:
+    # Reads are read-committed: a passage an ingest deletes while an index query runs can
+    # come back with its properties gone. It is no longer there to show: drop it.
+    rows = [r for r in rows if None not in (r["key"], r["doc_id"], r["lang"], r["align_key"])]
     return [
         Hit(
             r["key"],
