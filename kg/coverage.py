@@ -16,7 +16,6 @@ from typing import Any
 from neo4j import Query
 
 from kg import coverage_queries as q
-from kg.driver_errors import graph_errors
 from kg.reader import GraphReader
 from kg.temporal import to_date, to_datetime
 
@@ -352,7 +351,7 @@ class CoverageReader(GraphReader):
 
     # --- the query log ----------------------------------------------------------------
     def _write(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
-        with graph_errors():
+        with self._errors():
             records, _, _ = self.driver.execute_query(
                 Query(cypher, timeout=self.timeout),  # type: ignore[arg-type]
                 parameters_=params,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from neo4j.exceptions import Neo4jError
 
 from kg import read_queries as q
 from kg.driver_errors import graph_errors
+from kg.errors import GraphUnavailable
 from ontology.schema import VECTOR_INDEXES
 
 
@@ -92,16 +94,29 @@ class GraphReader:
         database: str,
         timeout: float = 10.0,
         observe: ReadObserver | None = None,
+        on_unreachable: Callable[[], None] | None = None,
     ) -> None:
         self.driver = driver
         self.database = database
         self.timeout = timeout
         self.observe = observe
+        self.on_unreachable = on_unreachable
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """`graph_errors`, telling `on_unreachable` when the server could not be reached."""
+        try:
+            with graph_errors():
+                yield
+        except GraphUnavailable as e:
+            if e.unreachable and self.on_unreachable is not None:
+                self.on_unreachable()
+            raise
 
     def _read(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
         t = time.perf_counter()
         try:
-            with graph_errors():
+            with self._errors():
                 records, _, _ = self.driver.execute_query(
                     Query(cypher, timeout=self.timeout),  # type: ignore[arg-type]
                     parameters_=params,

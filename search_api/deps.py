@@ -85,9 +85,12 @@ class Runtime:
             log.error("embedder not loaded: %s", e)
 
     def driver(self) -> tuple[Driver, str]:
+        self._fail_fast()
+        return self._connect()
+
+    def _fail_fast(self) -> None:
         if self._unreachable.is_set():
             raise GraphUnavailable("Neo4j is not reachable (reconnecting)")
-        return self._connect()
 
     def _connect(self) -> tuple[Driver, str]:
         with self._lock:
@@ -98,17 +101,20 @@ class Runtime:
             return self._driver, self._database
 
     def reader(self) -> GraphReader:
-        driver, database = self.driver()
-        return GraphReader(driver, database, observe=self.read_observer)
+        self._fail_fast()
+        return self._reader()
 
     def coverage_reader(self) -> CoverageReader:
         driver, database = self.driver()
-        return CoverageReader(driver, database)
+        return CoverageReader(driver, database, on_unreachable=self.graph_unreachable)
 
     def _reader(self) -> GraphReader:
-        """The reader even while the graph is marked unreachable (the probe, the warm-up)."""
+        """The reader even while the graph is marked unreachable (the probe, the warm-up);
+        a read that cannot reach the server marks it so, whichever interface asked."""
         driver, database = self._connect()
-        return GraphReader(driver, database, observe=self.read_observer)
+        return GraphReader(
+            driver, database, observe=self.read_observer, on_unreachable=self.graph_unreachable
+        )
 
     # --- an unreachable graph: fail fast, probe, warm up ----------------------------------
     def graph_unreachable(self) -> None:
@@ -119,10 +125,6 @@ class Runtime:
             self._unreachable.set()
         threading.Thread(target=self._probe, name="sopkg-graph-probe", daemon=True).start()
         log.warning("Neo4j unreachable: answering 503 until it is back")
-
-    @property
-    def reconnecting(self) -> bool:
-        return self._unreachable.is_set()
 
     def _probe(self) -> None:
         while not self._closing.wait(PROBE_SECONDS):

@@ -93,9 +93,6 @@ def status_of(exc: SopkgError) -> tuple[int, str]:
 def _project_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SopkgError)
     status, code = status_of(exc)
-    runtime = getattr(request.app.state, "runtime", None)
-    if isinstance(exc, GraphUnavailable) and exc.unreachable and runtime is not None:
-        runtime.graph_unreachable()
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
     fields: list[ErrorField] = []
     if isinstance(exc, InvalidInput):
