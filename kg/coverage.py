@@ -391,7 +391,8 @@ class CoverageReader(GraphReader):
         return [Acknowledgement.from_props(r["ack"]) for r in self._read(q.ACKNOWLEDGEMENTS)]
 
     def query_log(self, limit: int) -> list[QueryLogEntry]:
-        return [QueryLogEntry.from_props(r["entry"]) for r in self._read(q.QUERY_LOG, limit=limit)]
+        rows = self._read(q.QUERY_LOG, limit=limit)
+        return [QueryLogEntry.from_props(e) for e in rows[0]["entries"]] if rows else []
 
     def query_log_size(self) -> int:
         rows = self._read(q.COUNT_QUERY_LOG)

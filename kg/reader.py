@@ -126,7 +126,10 @@ class GraphReader:
         finally:
             if self.observe is not None:
                 self.observe(cypher, time.perf_counter() - t)
-        return [r.data() for r in records]
+        # No named query returns a node or relationship (they return maps and values), so
+        # the driver's recursive `Record.data()` transform would change nothing; it cost
+        # seconds on the coverage report's embeddings and query log.
+        return [dict(r.items()) for r in records]
 
     # --- retrieval --------------------------------------------------------------------
     def fulltext(self, index: str, query: str, flt: HitFilter, k: int) -> list[Hit]:
