@@ -91,6 +91,10 @@ class FusionConfig:
     # Second stage: rank a unit by the mean of its language versions' calibrated scores
     # instead of the best one; two translations are two views of one statement.
     focus_views: bool = False
+    # Examples as views of the statements they name ("p1 違反"): in the dense list and in
+    # the second stage, a statement's passage moves this share of the way up to the score
+    # of the best example passage (same language) that names it (see Retriever.example_views).
+    example_views: float = 0.5
     # A family blind to a unit (the query-language fulltext index and a document written
     # only in the other language) takes this share of the unit's dense reciprocal rank
     # instead of nothing, so same-language lexical lists cannot bury it (see fuse).
@@ -122,6 +126,12 @@ class FusionConfig:
     # is more than the dense one (see fuse): feedback speaks for the query where its own
     # words cannot search. Independent of weights["twin"], the family's own vote.
     twin_blind: float = 0.0
+    # Query-adaptive ranks (see effective_ranks): in the lists named by `score_lists`, a
+    # unit far below a peaked first unit votes as if ranked lower, by this share (0: plain
+    # ranks). Off: it lifts JaQuAD above its lexical arm but lowers dev (evaluation.md).
+    score_ranks: float = 0.0
+    score_depth: int = 10
+    score_lists: tuple[str, ...] = ("lexical",)
 
 
 @dataclass
@@ -200,6 +210,7 @@ def fuse(
     for name, hits in ranked.items():
         family = family_of.get(name, name)
         seen: set[str] = set()
+        firsts: list[Hit] = []
         for pos, hit in enumerate(hits):
             cand = units.setdefault(hit.unit, UnitCandidate(hit.unit))
             cand.hits.append((pos, hit))
@@ -207,9 +218,12 @@ def fuse(
                 continue
             seen.add(hit.unit)
             cand.leads.append(hit)
-            rank = len(seen)
-            cand.retrievers[name] = rank
+            firsts.append(hit)
+            cand.retrievers[name] = len(seen)
             cand.raw[name] = hit.score
+        share = cfg.score_ranks if name in cfg.score_lists else 0.0
+        scores = [h.score for h in firsts]
+        for hit, rank in zip(firsts, effective_ranks(scores, share, cfg.score_depth), strict=True):
             key = (hit.unit, family)
             best[key] = max(best.get(key, 0.0), 1 / (cfg.k + rank))
     family_score = {key: cfg.weights.get(key[1], 1.0) * rr for key, rr in best.items()}
@@ -229,6 +243,26 @@ def fuse(
         if unit in units:
             units[unit].score += sc
     return sorted(units.values(), key=lambda c: (-c.score, c.unit))
+
+
+def effective_ranks(scores: Sequence[float], share: float, depth: int) -> list[float]:
+    """The ranks a list's units (scores best first) vote with in the fusion.
+
+    With `share` 0, their ranks. Otherwise each rank moves `share` of the way to the rank
+    its score implies when the scores from the first to the `depth`-th are read as falling
+    evenly, 1 + (depth - 1) * (first - score) / (first - depth-th), where that is lower:
+    after a steep drop below a peaked first unit the others vote as if further down, so a
+    list that is sure of its answer carries it; a list of near ties keeps its plain ranks.
+    Scale-free, so BM25 and cosine lists are treated alike."""
+    ranks = [float(r) for r in range(1, len(scores) + 1)]
+    depth = min(depth, len(scores))
+    if not share or depth < 2 or scores[0] <= scores[depth - 1]:
+        return ranks
+    span = scores[0] - scores[depth - 1]
+    return [
+        r + share * max(0.0, 1 + (depth - 1) * (scores[0] - s) / span - r)
+        for r, s in zip(ranks, scores, strict=True)
+    ]
 
 
 def confidence(
@@ -465,6 +499,8 @@ class Retriever:
             }
             td = time.perf_counter()
             per_lang = {lang: job.result() for lang, job in dense_jobs.items()}
+            if self.fusion.example_views:
+                per_lang = self.example_views(per_lang)
             ranked["dense"] = merge_dense(per_lang, qlang, self.fusion.default_gap)
             timings["dense"] = (time.perf_counter() - td) * 1000
         for name, job in pending.items():
@@ -488,8 +524,50 @@ class Retriever:
             if len(docs) == self.fusion.focus_docs:
                 break
         per_lang = self.reader.document_passages(qvecs, docs, as_of)
+        # A document of one unit has nothing inside to order: the second stage would only
+        # repeat its dense vote (a Wikipedia paragraph as an SOP, in the JaQuAD check).
+        units_of: dict[str, set[str]] = {}
+        for hits in per_lang.values():
+            for h in hits:
+                units_of.setdefault(h.doc_id, set()).add(h.unit)
+        per_lang = {lang: [h for h in hits if len(units_of[h.doc_id]) > 1]
+                    for lang, hits in per_lang.items()}  # fmt: skip
+        if self.fusion.example_views:
+            per_lang = self.example_views(per_lang)
         merged = merge_dense(per_lang, qlang, self.fusion.default_gap)
         return by_mean_view(merged) if self.fusion.focus_views else merged
+
+    def example_views(self, per_lang: dict[str, list[Hit]]) -> dict[str, list[Hit]]:
+        """Per-language passage lists (best first) in which each statement's passage has
+        moved `example_views` of the way up to the best score of the example passages in
+        the same list that name it (ILLUSTRATES), when that is higher, and re-sorted.
+
+        An example says in the concrete words moderators use ("a Thai-language live: 'Join
+        my VIP Telegram for 999 baht a month': p4") what case a statement covers, which the
+        statement says in policy language: a query near the example is near the statement.
+        Unlike the examples share of `rerank`, every example found counts, not only the
+        section's best one, and the statement's rank in the list itself moves."""
+        share = self.fusion.example_views
+        prose = [h.key for hits in per_lang.values() for h in hits if not h.statement_key]
+        named = self.reader.illustrated(prose) if prose else {}
+        if not named:
+            return per_lang
+        out: dict[str, list[Hit]] = {}
+        for lang, hits in per_lang.items():
+            view: dict[str, float] = {}
+            for h in hits:
+                for st in named.get(h.key, ()):
+                    view[st] = max(view.get(st, float("-inf")), h.score)
+            out[lang] = sorted(
+                (
+                    replace(h, score=max(h.score, h.score + share * (view[h.unit] - h.score)))
+                    if h.statement_key and h.unit in view
+                    else h
+                    for h in hits
+                ),
+                key=lambda h: -h.score,
+            )
+        return out
 
     def search(self, p: SearchParams) -> SearchOutcome:
         timings: dict[str, float] = {}

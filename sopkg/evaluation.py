@@ -206,6 +206,10 @@ def fusion_config(
                 raise InvalidInput("--param", f"{name} takes {name}.KEY=VALUE entries")
             value = {**current, **{k: tuple(v) if isinstance(v, list) else v
                                    for k, v in value.items()}}  # fmt: skip
+        elif isinstance(current, tuple):
+            if not isinstance(value, list):
+                raise InvalidInput("--param", f"{name} takes a list, e.g. {name}=[a,b]")
+            value = tuple(value)
         elif isinstance(current, bool):
             if value not in (True, False):  # also 1 and 0
                 raise InvalidInput("--param", f"{name} must be true or false, got {value!r}")
