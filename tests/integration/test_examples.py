@@ -49,3 +49,33 @@ def test_the_matching_example_lifts_the_statement_it_names(clean_driver: Driver,
     # Without it, the second stage's read of the whole document makes b2 "found" too.
     assert every["pets-sales#p2"] > off["pets-sales#p2"]
     assert lead["pets-sales#p3"] == pytest.approx(off["pets-sales#p3"])  # named by none
+
+
+def test_examples_are_views_of_the_statements_they_name(clean_driver: Driver, embedder) -> None:  # type: ignore[no-untyped-def]
+    """`example_views`: in a passage list, a statement's passage moves half way up to the
+    score of the example (same list) that names it, and the list is re-sorted."""
+    ingest_corpus(CORPUS, clean_driver, "neo4j", embedder, corpus_name="examples")
+    reader = GraphReader(clean_driver, "neo4j")
+    retriever = Retriever(reader, embedder, Glossary.from_rows(reader.glossary()),
+                          today=dt.date(2026, 6, 1))  # fmt: skip
+    assert FusionConfig().example_views == 0.5
+    # The example's own words: it is the nearest passage, far above the statement it names.
+    query = "A breeder sends puppies in a cardboard box through the post"
+    (qvec,) = embedder.embed_queries([query])
+    plain = reader.document_passages({"en": [float(x) for x in qvec]}, ["pets-sales"],
+                                     dt.date(2026, 6, 1))  # fmt: skip
+    viewed = retriever.example_views(plain)
+    before = {h.unit: h.score for h in plain["en"] if h.statement_key}
+    after = {h.unit: h.score for h in viewed["en"] if h.statement_key}
+    example = max(plain["en"], key=lambda h: h.score)
+    assert example.unit == "pets-sales#examples"
+    assert after["pets-sales#p2"] == pytest.approx(
+        before["pets-sales#p2"] + 0.5 * (example.score - before["pets-sales#p2"])
+    )
+    assert after["pets-sales#p3"] == before["pets-sales#p3"]  # named by no example
+    scores = [h.score for h in viewed["en"]]
+    assert scores == sorted(scores, reverse=True)
+    # p1 is named by the other example, further from the query: it gains less than p2.
+    assert after["pets-sales#p1"] - before["pets-sales#p1"] < (
+        after["pets-sales#p2"] - before["pets-sales#p2"]
+    )

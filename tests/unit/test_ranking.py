@@ -23,6 +23,7 @@ from search_api.retrieval import (
     Retriever,
     SearchParams,
     by_mean_view,
+    effective_ranks,
     fuse,
     merge_dense,
     rerank,
@@ -198,6 +199,41 @@ def test_fusion_config_from_flags_and_errors() -> None:
     for bad in ("nope=1", "k=1.5", "k", "weights=1", "graph=yes"):
         with pytest.raises(InvalidInput):
             fusion_config(overrides=[bad])
+
+
+def test_fusion_config_takes_lists_for_tuple_fields() -> None:
+    cfg = fusion_config(overrides=["score_ranks=0.5", "score_lists=[lexical,dense]"])
+    assert (cfg.score_ranks, cfg.score_lists) == (0.5, ("lexical", "dense"))
+    with pytest.raises(InvalidInput):
+        fusion_config(overrides=["score_lists=lexical"])
+
+
+def test_effective_ranks_demote_what_falls_far_below_a_peaked_first() -> None:
+    peaked = [10.0, 2.0, 1.9, 1.8, 1.0]
+    assert effective_ranks(peaked, 0.0, 5) == [1, 2, 3, 4, 5]
+    full = effective_ranks(peaked, 1.0, 5)
+    # Scores read as falling evenly from 10 (rank 1) to 1 (rank 5): 2.0 "is" rank 4.56.
+    assert full[0] == 1 and full[1] == pytest.approx(1 + 4 * 8 / 9)
+    assert full[-1] == 5  # never lower than the plain rank... nor beyond the anchor
+    assert effective_ranks(peaked, 0.5, 5)[1] == pytest.approx((2 + full[1]) / 2)
+    # Near ties keep their plain ranks (a unit is never promoted), and so do equal scores.
+    assert effective_ranks([5.0, 4.99, 4.98, 1.0], 1.0, 4) == [1, 2, 3, 4]
+    assert effective_ranks([1.0, 1.0, 1.0], 1.0, 3) == [1, 2, 3]
+
+
+def test_score_ranks_let_a_peaked_list_carry_its_answer_in_the_fusion() -> None:
+    ranked = {
+        "lexical": [hit("a#p1", score=20.0), hit("b#p1", score=3.0), hit("c#p1", score=2.9)],
+        "dense": [hit("b#p1", score=0.90), hit("a#p1", score=0.89), hit("c#p1", score=0.88)],
+    }
+    plain = fuse(ranked, FusionConfig(k=10))
+    assert plain[0].unit == "a#p1" and plain[0].score == pytest.approx(plain[1].score)
+    sure = fuse(ranked, FusionConfig(k=10, score_ranks=1.0, score_depth=3))
+    assert [u.unit for u in sure][:2] == ["a#p1", "b#p1"]
+    assert sure[0].score > sure[1].score
+    # Only the lists named: the same on dense alone changes nothing here (near ties).
+    dense_only = fuse(ranked, FusionConfig(k=10, score_ranks=1.0, score_lists=("dense",)))
+    assert [u.score for u in dense_only] == pytest.approx([u.score for u in plain])
 
 
 def test_ndcg_uses_linear_gain() -> None:
@@ -475,3 +511,37 @@ def test_only_the_example_that_matched_names_statements_with_examples_lead() -> 
 
     assert sorted(cited(False)["d#examples"]) == ["d#p1", "d#p2"]
     assert cited(True) == {"d#examples": ["d#p1"]}
+
+
+class FocusReader:
+    """The second stage's reads: two documents, `one` of a single unit (in both languages),
+    `many` of three units, and the example of `many` that names its p2."""
+
+    def document_passages(
+        self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
+    ) -> dict[str, list[Hit]]:
+        return {
+            "en": [hit("one#p1", "en", 0.95), hit("many#p1", "en", 0.9),
+                   Hit("many#examples@en#1", 0.85, "en", "many", None, "examples"),
+                   hit("many#p2", "en", 0.7)],
+            "ja": [hit("one#p1", "ja", 0.9)],
+        }  # fmt: skip
+
+    def illustrated(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        return {k: ["many#p2"] for k in keys if k == "many#examples@en#1"}
+
+
+def test_the_second_stage_orders_inside_documents_of_several_units_only() -> None:
+    def focus(views: float) -> list[Hit]:
+        retriever = Retriever(FocusReader(), FixedEmbedder(), Glossary([]),  # type: ignore[arg-type]
+                              fusion=FusionConfig(example_views=views))  # fmt: skip
+        units = fuse({"dense": [hit("one#p1"), hit("many#p1")]}, retriever.fusion)
+        return retriever.focus(
+            units, {"en": [1.0, 0.0], "ja": [1.0, 0.0]}, "en", dt.date(2026, 1, 1)
+        )
+
+    plain = focus(0.0)
+    assert [h.unit for h in plain] == ["many#p1", "many#examples", "many#p2"]
+    viewed = {h.unit: h.score for h in focus(0.5)}  # p2 half way up to its example
+    assert viewed["many#p2"] == pytest.approx(0.775)
+    assert viewed["many#p1"] == 0.9 and viewed["many#examples"] == 0.85
