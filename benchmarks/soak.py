@@ -310,11 +310,22 @@ def main() -> int:
         for th in threads:
             th.start()
         rss: dict[str, float] = {}
+        # Every 30 s as well, so a plateau (arenas and buffers reaching their size) can be
+        # told from a leak (a steady climb).
+        series: list[tuple[int, float]] = []
         marks = {"after warm-up": start + args.warmup, "middle": start + args.minutes * 30}
-        for label, at in marks.items():
-            time.sleep(max(0.0, at - time.monotonic()))
-            rss[label] = round(api.rss_mb(), 1)
-            b.log(f"RSS {label}: {rss[label]} MiB ({sum(stats.by_route.values())} requests)")
+        pending = sorted((at, label) for label, at in marks.items())
+        next_sample = start
+        while any(th.is_alive() for th in threads):
+            now = time.monotonic()
+            if pending and now >= pending[0][0]:
+                label = pending.pop(0)[1]
+                rss[label] = round(api.rss_mb(), 1)
+                b.log(f"RSS {label}: {rss[label]} MiB ({sum(stats.by_route.values())} requests)")
+            if now >= next_sample:
+                series.append((round(now - start), round(api.rss_mb(), 1)))
+                next_sample += 30
+            time.sleep(1)
         for th in threads:
             th.join()
         elapsed = time.monotonic() - start
@@ -348,6 +359,7 @@ def main() -> int:
     growth = (rss["end"] - rss["after warm-up"]) / rss["after warm-up"] * 100
     print(f"\nAPI resident memory: after warm-up {rss['after warm-up']} MiB, middle "
           f"{rss['middle']} MiB, end {rss['end']} MiB (growth {growth:+.1f}%)")  # fmt: skip
+    print("  every 30 s (s: MiB): " + ", ".join(f"{t}: {m:.0f}" for t, m in series))
     print("ingests:", ", ".join(f"{i['status']}/{i['written']} in {i['seconds']} s"
                                 for i in ingests))  # fmt: skip
     met = not stats.errors and growth < 10 and all(i["status"] == 200 for i in ingests)
@@ -356,7 +368,7 @@ def main() -> int:
         "clients": args.clients, "seconds": round(elapsed, 1), "requests": total,
         "by_route": {f"{r} {s}": n for (r, s), n in sorted(stats.by_route.items())},
         "latency_ms": {r: pct(v) for r, v in stats.latency.items()} | {"all": pct(all_ms)},
-        "errors": stats.errors, "rss_mb": rss, "growth_pct": round(growth, 1),
+        "errors": stats.errors, "rss_mb": rss, "rss_series": series, "growth_pct": round(growth, 1),
         "ingests": ingests, "machine": b.machine(),
     })  # fmt: skip
     return 0 if met else 1

@@ -394,6 +394,13 @@ class CoverageReader(GraphReader):
         rows = self._read(q.QUERY_LOG, limit=limit)
         return [QueryLogEntry.from_props(e) for e in rows[0]["entries"]] if rows else []
 
+    def report_inputs(self) -> tuple[tuple[Any, ...], int]:
+        """(corpus stamp, number of acknowledgements, the latest one's time) and the
+        query log's size: what decides whether an earlier coverage report still holds."""
+        rows = self._read(q.REPORT_INPUTS)
+        r = rows[0] if rows else {}
+        return (r.get("corpus"), r.get("acks"), r.get("acked")), int(r.get("logged") or 0)
+
     def query_log_size(self) -> int:
         rows = self._read(q.COUNT_QUERY_LOG)
         return int(rows[0]["n"]) if rows else 0

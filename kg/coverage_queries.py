@@ -91,6 +91,16 @@ RETURN a {.*} AS ack
 ORDER BY a.finding_id
 """
 
+# What a coverage report depends on, read cheaply: a report built for other values is
+# not shown (search_api.shared_build). The count store answers the QueryLog count.
+REPORT_INPUTS = """
+OPTIONAL MATCH (m:GraphMeta {name: 'graph'})
+WITH m.corpus_stamp AS corpus
+OPTIONAL MATCH (a:Acknowledgement)
+WITH corpus, count(a) AS acks, toString(max(a.at)) AS acked
+RETURN corpus, acks, acked, COUNT { (:QueryLog) } AS logged
+"""
+
 # --- the search query log ---------------------------------------------------------------
 # Entries come in batches: one writer thread drains what searches queued meanwhile.
 LOG_QUERIES = "UNWIND $entries AS entry CREATE (q:QueryLog) SET q = entry"

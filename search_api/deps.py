@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from neo4j import Driver
@@ -38,6 +38,10 @@ from search_api.expansion import Glossary
 from search_api.models import Check, ReadyResponse
 from search_api.querylog import QueryLogger
 from search_api.retrieval import Retriever, SearchParams
+from search_api.shared_build import SharedBuild
+
+if TYPE_CHECKING:
+    from search_api.coverage.report import CoverageReport
 
 log = logging.getLogger("sopkg.api")
 
@@ -70,6 +74,13 @@ class Runtime:
         self._corpus_stamp: str | None = None
         self._stamp_checked = 0.0
         self.query_log = QueryLogger(settings.query_log_max, self.driver)
+        # One coverage report built at a time, shared by the owners who ask meanwhile
+        # (search_api.shared_build). Ingests and acknowledgements show at once, whichever
+        # process made them; another process's feedback within corpus_check_seconds.
+        self.coverage_reports: SharedBuild[CoverageReport] = SharedBuild(
+            settings.corpus_check_seconds
+        )
+        self.feedback_given = 0  # by this process: a report may lag it by one build
         self._unreachable = threading.Event()
         self._closing = threading.Event()
         self.read_observer: ReadObserver | None = None  # set by the metrics (app factory)
@@ -167,6 +178,10 @@ class Runtime:
         with self._lock:
             self._glossary, self._corpus_stamp = glossary, stamp
         log.info("corpus data loaded (stamp %s)", stamp)
+
+    def note_feedback(self) -> None:
+        with self._lock:
+            self.feedback_given += 1
 
     def glossary(self) -> Glossary:
         self.refresh_corpus_data()

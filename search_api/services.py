@@ -214,11 +214,15 @@ def statement(runtime: Runtime, statement_id: str) -> StatementResponse:
 # --- governance ---------------------------------------------------------------------------
 def _report(runtime: Runtime) -> CoverageReport:
     s = runtime.settings
-    return build_report(
-        runtime.coverage_reader(),
-        s.effective_today(),
-        s.due_within_days,
-        log_limit=s.query_log_max,
+    today = s.effective_today()
+    reader = runtime.coverage_reader()
+    inputs, logged = reader.report_inputs()
+    key = (*inputs, today)
+    latest = (logged, runtime.query_log.stats()["written"], runtime.feedback_given)
+    return runtime.coverage_reports.get(
+        key,
+        latest,
+        lambda: build_report(reader, today, s.due_within_days, log_limit=s.query_log_max),
     )
 
 
@@ -348,6 +352,7 @@ def feedback(runtime: Runtime, body: FeedbackRequest) -> FeedbackResponse:
         found = reader.query_feedback(body.query_id, body.answered)
     if not found:
         raise NotFound(f"no logged search {body.query_id!r}")
+    runtime.note_feedback()
     return FeedbackResponse(query_id=body.query_id, answered=body.answered)
 
 
