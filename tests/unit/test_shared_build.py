@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
@@ -38,6 +38,16 @@ class Gate:
         return run
 
 
+def _running_build(key: str, value: object) -> tuple[SharedBuild[object], Gate, Future[object]]:
+    """A SharedBuild whose build for `key` has started (on its own thread) and waits for
+    `gate.release`; the future is that first caller's result."""
+    shared: SharedBuild[object] = SharedBuild(max_age=60)
+    gate = Gate()
+    first = ThreadPoolExecutor(1).submit(shared.get, key, 1, gate.build(value))
+    assert gate.started.wait(5)
+    return shared, gate, first
+
+
 def _wait_for(predicate: Callable[[], bool]) -> None:
     deadline = time.monotonic() + 5
     while not predicate():
@@ -46,11 +56,8 @@ def _wait_for(predicate: Callable[[], bool]) -> None:
 
 
 def test_callers_arriving_during_a_build_share_it() -> None:
-    shared: SharedBuild[object] = SharedBuild(max_age=60)
-    gate = Gate()
-    with ThreadPoolExecutor(6) as pool:
-        first = pool.submit(shared.get, "k", 1, gate.build("first"))
-        gate.started.wait(5)
+    shared, gate, first = _running_build("k", "first")
+    with ThreadPoolExecutor(5) as pool:
         # A newer `latest` still shares the running build: it lags by one build at most.
         rest = [pool.submit(shared.get, "k", 2, gate.build("other")) for _ in range(5)]
         _wait_for(lambda: shared.shared == 5)
@@ -61,11 +68,8 @@ def test_callers_arriving_during_a_build_share_it() -> None:
 
 
 def test_a_caller_with_another_key_waits_then_builds_its_own() -> None:
-    shared: SharedBuild[object] = SharedBuild(max_age=60)
-    gate = Gate()
-    with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(shared.get, "old", 1, gate.build("old report"))
-        gate.started.wait(5)
+    shared, gate, first = _running_build("old", "old report")
+    with ThreadPoolExecutor(1) as pool:
         second = pool.submit(shared.get, "new", 1, gate.build("new report"))
         time.sleep(0.05)
         assert gate.calls == 1  # not started beside the running one
