@@ -254,6 +254,36 @@ def ingest_loop(url: str, admin_key: str, corpus: Path, stats: Stats, deadline: 
             next_at += every
 
 
+def prefill_log(driver: Any, database: str, n: int, seed: int) -> None:
+    """`n` query log entries shaped like the soak's searches (their texts, ten current
+    statements each), written as the API's logger writes them."""
+    import datetime as dt
+    import uuid
+
+    from kg.coverage import CoverageReader, QueryLogEntry
+
+    keys = [r["key"] for r in driver.execute_query(
+        "MATCH (s:Statement {current: true}) RETURN s.key AS key", database_=database
+    ).records]  # fmt: skip
+    rng = random.Random(seed)
+    now = dt.datetime.now(dt.UTC)
+    reader = CoverageReader(driver, database)
+    for start in range(0, n, 1000):
+        batch = []
+        for i in range(start, min(n, start + 1000)):
+            search = SEARCHES[i % len(SEARCHES)]
+            batch.append(QueryLogEntry(
+                id=uuid.uuid4().hex, at=now - dt.timedelta(seconds=n - i),
+                query=search["query"], query_lang="ja" if search["query"].isascii() is False
+                else "en", mode="hybrid", market=search.get("market"), result_count=10,
+                best_score=rng.random(), top_scores=sorted((rng.random() for _ in range(10)),
+                                                            reverse=True),
+                agreement=rng.random(), separation=rng.random() / 5,
+                result_ids=rng.sample(keys, min(10, len(keys))), result_topics=[""] * 10,
+            ))  # fmt: skip
+        reader.log_queries(batch, keep=max(n, 10_000))
+
+
 def pct(values: list[float]) -> dict[str, float]:
     return {f"p{p}": round(b.percentile(values, p), 1) for p in (50, 95, 99)}
 
@@ -268,6 +298,11 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=SAMPLE, help="copied, then edited and ingested")
     ap.add_argument("--instance", default=b.DEFAULT_INSTANCE)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--prefill-log", type=int, default=0, metavar="N",
+        help="log N searches before the clients start, as a server that has run for a while "
+        "(the log's bound is SOPKG_QUERY_LOG_MAX, 10,000 by default)",
+    )  # fmt: skip
     args = ap.parse_args()
 
     settings = b.bench_settings()
@@ -292,6 +327,10 @@ def main() -> int:
         if r.status_code != 200:
             raise SystemExit(f"first ingest failed: {r.status_code} {r.text[:500]}")
         b.log(f"sample corpus ingested through the API in {time.perf_counter() - t:.1f} s")
+        if args.prefill_log:
+            with conn.driver() as driver:
+                prefill_log(driver, conn.database, args.prefill_log, args.seed)
+            b.log(f"query log filled with {args.prefill_log} entries")
 
         start = time.monotonic()
         deadline = start + args.minutes * 60
