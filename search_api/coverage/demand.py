@@ -124,24 +124,38 @@ def _words(query: str) -> frozenset[str]:
     return frozenset(content_words(text, detect_language(text)))
 
 
+def _first_similar(
+    clusters: Sequence[tuple[frozenset[str], DemandGroup]], words: frozenset[str]
+) -> DemandGroup | None:
+    for seed, g in clusters:
+        union = seed | words
+        if seed == words or (union and len(seed & words) / len(union) >= WORDING_SIMILARITY):
+            return g
+    return None
+
+
 def group(unanswered: Sequence[Unanswered]) -> tuple[list[DemandGroup], list[DemandGroup]]:
     by_topic: dict[str, DemandGroup] = {}
     for u in unanswered:
         by_topic.setdefault(u.topic, DemandGroup(u.topic)).add(u)
     # Similar wording: greedy clusters, oldest query first, by Jaccard of content words.
     clusters: list[tuple[frozenset[str], DemandGroup]] = []
+    # A log repeats its questions: each wording is analysed and placed once. Seeds never
+    # change and clusters are only appended, so the first cluster a wording joined stays
+    # the first one it would join.
+    words_of: dict[str, frozenset[str]] = {}
+    joined: dict[frozenset[str], DemandGroup] = {}
     for u in sorted(unanswered, key=lambda x: x.entry.at):
-        words = _words(u.entry.query)
-        for seed, g in clusters:
-            union = seed | words
-            same = seed == words or (union and len(seed & words) / len(union) >= WORDING_SIMILARITY)
-            if same:
-                g.add(u)
-                break
-        else:
-            g = DemandGroup(u.entry.query.strip())
-            g.add(u)
+        query = u.entry.query
+        words = words_of.get(query)
+        if words is None:
+            words = words_of[query] = _words(query)
+        g = joined.get(words) or _first_similar(clusters, words)
+        if g is None:
+            g = DemandGroup(query.strip())
             clusters.append((words, g))
+        joined[words] = g
+        g.add(u)
     order = lambda g: (-g.count, g.label)  # noqa: E731
     return sorted(by_topic.values(), key=order), sorted((g for _, g in clusters), key=order)
 

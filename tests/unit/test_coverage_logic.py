@@ -258,6 +258,16 @@ def test_unanswered_demand() -> None:
     assert d.for_topics(["ipr"]).by_topic[0].count == 3
 
 
+def test_repeated_wordings_join_the_group_their_first_asking_joined() -> None:
+    asked = ["fake perfume samples", "counterfeit watch", "Fake perfume sample",
+             "counterfeit watch", "fake perfume samples", "drone batteries", "Counterfeit watch"]  # fmt: skip
+    d = demand([_q(n, text, 0.0) for n, text in enumerate(asked)])
+    assert [(g.label, g.count) for g in d.by_wording] == [
+        ("counterfeit watch", 3), ("fake perfume samples", 3), ("drone batteries", 1),
+    ]  # fmt: skip
+    assert d.by_wording[0].queries == {"counterfeit watch": 2, "Counterfeit watch": 1}
+
+
 # --- acknowledgements -----------------------------------------------------------------------
 def _ack(f: Finding, basis: str, expires: dt.date | None = None) -> Acknowledgement:
     return Acknowledgement(f.id, f.kind.value, f.doc, f.lang, f.item, "decided", "olga",
