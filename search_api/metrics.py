@@ -9,7 +9,10 @@ One registry per app (several apps in one process, as in the tests, never share 
 - `sopkg_neo4j_query_seconds` by read query (the name of its constant in kg.read_queries);
 - `sopkg_query_cache_{hits,misses}_total`, `_entries`, `_capacity`: the query-embedding
   cache (absent when it is off);
-- `sopkg_query_log_{written,failed,dropped,trimmed}_total`: the background query log.
+- `sopkg_query_log_{written,failed,dropped,trimmed}_total`: the background query log;
+- `sopkg_coverage_report_{builds,shared}_total`: coverage reports built, and requests that
+  got one built for another request (search_api.shared_build);
+- `process_*` (resident memory, CPU seconds, open files) from prometheus_client.
 
 The route needs an API key like the rest of the API (role reader; Prometheus sends it with
 `authorization: {type: Bearer, credentials: ...}` in the scrape config).
@@ -22,7 +25,13 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
@@ -69,6 +78,14 @@ class _RuntimeCollector(Collector):
             yield GaugeMetricFamily(
                 "sopkg_query_cache_capacity", "SOPKG_QUERY_CACHE_SIZE", value=stats.capacity
             )
+        reports = runtime.coverage_reports
+        yield CounterMetricFamily(
+            "sopkg_coverage_report_builds", "coverage reports built", value=reports.builds
+        )
+        yield CounterMetricFamily(
+            "sopkg_coverage_report_shared", "coverage report requests answered by a report "
+            "being built or just built for another request", value=reports.shared,
+        )  # fmt: skip
         for name, value in runtime.query_log.stats().items():
             if name == "max":
                 continue
@@ -82,6 +99,9 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # The process's memory, CPU and open files (process_resident_memory_bytes, ...):
+        # what an operator watches for growth under load (docs/operations.md).
+        ProcessCollector(registry=self.registry)
         self._runtime: Runtime | None = None
         labels = ("method", "route", "status")
         self.requests = Counter(

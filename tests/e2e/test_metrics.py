@@ -60,6 +60,9 @@ def test_metrics_count_requests_embeddings_reads_and_cache(client: httpx.Client)
     assert grew("sopkg_neo4j_query_seconds_count", query="FULLTEXT_SEARCH") >= 2
     for name in ("written", "failed", "dropped", "trimmed"):
         assert ("sopkg_query_log_" + name + "_total", ()) in after
+    for name in ("builds", "shared"):
+        assert ("sopkg_coverage_report_" + name + "_total", ()) in after
+    assert value(after, "process_resident_memory_bytes") > 10 * 2**20
 
 
 def test_metrics_need_a_key(client: httpx.Client) -> None:
