@@ -21,9 +21,10 @@ from typing import Any
 import httpx
 import pytest
 from neo4j import Driver
+from neo4j.exceptions import DriverError, Neo4jError
 
 from ingest.pipeline import ingest_corpus
-from kg.connection import Connection
+from kg.connection import Connection, local_connection
 from kg.digest import GraphDigest, graph_digest
 from kg.embedders import Embedder, SentenceTransformerEmbedder
 from kg.local_neo4j import LocalNeo4j
@@ -309,6 +310,21 @@ def test_a_damaged_model_gives_503_for_searches_and_a_clear_cli_error(
 RECOVERY_S = 10.0  # the issue's bound: searches answered again within 10 s of Neo4j being back
 
 
+def _database_answers(server: LocalNeo4j) -> float:
+    """When Neo4j is back: its database answers a query. After a SIGKILL the Bolt port
+    opens before the database has recovered (about 2 s here); that part is Neo4j's own."""
+    conn = local_connection(server)
+    with conn.driver(retry_seconds=0) as driver:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                driver.execute_query("RETURN 1", database_=conn.database)
+                return time.monotonic()
+            except (Neo4jError, DriverError):
+                assert time.monotonic() < deadline, "the restarted database never answered"
+                time.sleep(0.05)
+
+
 def test_neo4j_killed_under_load_gives_503_then_answers_soon_after_restart(
     mini_graph: dict[str, Any],
     local_test_server: LocalNeo4j | None,
@@ -355,7 +371,8 @@ def test_neo4j_killed_under_load_gives_503_then_answers_soon_after_restart(
             time.sleep(0.1)
         time.sleep(3)  # load on a dead server
         local_test_server.start()
-        back_at = time.monotonic()  # Bolt answers again
+        port_open = time.monotonic()
+        back_at = _database_answers(local_test_server)
         deadline = back_at + 60
         while time.monotonic() < deadline and not answered(back_at):
             time.sleep(0.1)
@@ -369,7 +386,8 @@ def test_neo4j_killed_under_load_gives_503_then_answers_soon_after_restart(
     assert all(retry and int(retry) > 0 for _, retry in down)
     assert any(status == 200 and t < killed_at for t, status, _ in seen)
     first_answer = min(t for t, status, _ in seen if status == 200 and t > back_at)
-    print(f"first answer {first_answer - back_at:.1f} s after Neo4j was back")
+    print(f"first answer {first_answer - back_at:.1f} s after Neo4j was back "
+          f"({first_answer - port_open:.1f} s after its port opened)")  # fmt: skip
     timeline = [(round(t - back_at, 1), status) for t, status, _ in seen if t > back_at - 1]
     assert first_answer - back_at <= RECOVERY_S, f"answered too late after restart: {timeline}"
     # once answering again, it keeps answering (requests sent before that may still be in flight)
