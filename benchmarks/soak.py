@@ -260,6 +260,7 @@ def prefill_log(driver: Any, database: str, n: int, seed: int) -> None:
     import datetime as dt
     import uuid
 
+    from kg.analysis import detect_language
     from kg.coverage import CoverageReader, QueryLogEntry
 
     keys = [r["key"] for r in driver.execute_query(
@@ -274,8 +275,7 @@ def prefill_log(driver: Any, database: str, n: int, seed: int) -> None:
             search = SEARCHES[i % len(SEARCHES)]
             batch.append(QueryLogEntry(
                 id=uuid.uuid4().hex, at=now - dt.timedelta(seconds=n - i),
-                query=search["query"], query_lang="ja" if search["query"].isascii() is False
-                else "en", mode="hybrid", market=search.get("market"), result_count=10,
+                query=search["query"], query_lang=detect_language(search["query"]), mode="hybrid", market=search.get("market"), result_count=10,
                 best_score=rng.random(), top_scores=sorted((rng.random() for _ in range(10)),
                                                             reverse=True),
                 agreement=rng.random(), separation=rng.random() / 5,
