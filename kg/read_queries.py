@@ -32,27 +32,6 @@ VECTOR_SEARCH = (
     "CALL db.index.vector.queryNodes($index, $fetch, $embedding) YIELD node, score" + _HIT_FILTER
 )
 
-# Everything a result card needs about a set of passages.
-PASSAGE_DETAILS = """
-UNWIND $keys AS key
-MATCH (p:Passage {key: key})<-[:HAS_PASSAGE]-(s:Section)<-[:HAS_SECTION]-(v:DocumentVersion)
-      <-[:HAS_VERSION]-(d:Document)
-OPTIONAL MATCH (p)-[:STATES]->(st:Statement)
-OPTIONAL MATCH (d)-[:OWNED_BY]->(o:Owner)
-OPTIONAL MATCH (v)-[:TRANSLATION_OF]->(src:DocumentVersion)
-OPTIONAL MATCH (d)-[:HAS_VERSION]->(cur:DocumentVersion {lang: v.translation_of_lang, current: true})
-RETURN p.key AS key, p.text AS text, p.lang AS lang, p.doc_id AS doc_id, p.item_id AS item_id,
-       p.section_kind AS section_kind, p.align_key AS align_key, p.heading_path AS heading_path,
-       p.line_start AS line_start, p.line_end AS line_end, p.source_path AS source_path,
-       s.anchor AS anchor, s.heading AS heading,
-       v.key AS version_key, v.title AS title, v.version AS version, v.effective AS effective,
-       v.review_by AS review_by, v.translation_of_lang AS translation_of_lang,
-       v.translation_of_version AS translation_of_version, v.current AS version_current,
-       cur.version AS source_current_version,
-       d.topic AS topic, d.markets AS markets, o.name AS owner,
-       st.key AS statement_key, st.kind AS statement_kind, st.severity AS severity
-"""
-
 # The same unit in the other language(s): the statement's other passages, or the section
 # paragraph paired by TRANSLATION_OF, restricted to what is in effect on $as_of.
 _TWIN_MATCH = """
@@ -67,14 +46,40 @@ WHERE p.statement_key IS NULL AND t2.retired = false AND t2.effective <= $as_of
 WITH key, [x IN collect(DISTINCT t1) + collect(DISTINCT t2) WHERE x IS NOT NULL] AS twins
 """
 
-TWINS = _TWIN_MATCH + "RETURN key, [t IN twins | t.key] AS twin_keys\n"
-
 # The twins of a query's leading passages, with what a second query in their language is
 # built from: their text (for the fulltext index) and their stored embedding.
 TWIN_FEEDBACK = (
     _TWIN_MATCH
     + """UNWIND twins AS t
 RETURN key, t.key AS twin_key, t.lang AS lang, t.text AS text, t.embedding AS embedding
+"""
+)
+
+# Everything the result cards need, in one round trip: each chosen passage's twins (as
+# TWINS) and, for the passage and each twin, one row with what its card shows.
+PASSAGE_CARDS = (
+    _TWIN_MATCH
+    + """UNWIND [key] + [t IN twins | t.key] AS shown
+CALL (shown) {
+  MATCH (p:Passage {key: shown})<-[:HAS_PASSAGE]-(s:Section)<-[:HAS_SECTION]-
+        (v:DocumentVersion)<-[:HAS_VERSION]-(d:Document)
+  OPTIONAL MATCH (p)-[:STATES]->(st:Statement)
+  OPTIONAL MATCH (d)-[:OWNED_BY]->(o:Owner)
+  OPTIONAL MATCH (d)-[:HAS_VERSION]->(cur:DocumentVersion
+                  {lang: v.translation_of_lang, current: true})
+  RETURN p, s, v, d, o, st, cur LIMIT 1
+}
+RETURN key AS chosen, [t IN twins | t.key] AS twin_keys,
+       p.key AS key, p.text AS text, p.lang AS lang, p.doc_id AS doc_id, p.item_id AS item_id,
+       p.section_kind AS section_kind, p.align_key AS align_key, p.heading_path AS heading_path,
+       p.line_start AS line_start, p.line_end AS line_end, p.source_path AS source_path,
+       s.anchor AS anchor, s.heading AS heading,
+       v.key AS version_key, v.title AS title, v.version AS version, v.effective AS effective,
+       v.review_by AS review_by, v.translation_of_lang AS translation_of_lang,
+       v.translation_of_version AS translation_of_version, v.current AS version_current,
+       cur.version AS source_current_version,
+       d.topic AS topic, d.markets AS markets, o.name AS owner,
+       st.key AS statement_key, st.kind AS statement_kind, st.severity AS severity
 """
 )
 
@@ -157,11 +162,10 @@ RETURN st {.key, .doc_id, .item_id, .kind, .severity, .current, .applies_to} AS 
 
 PING = "RETURN 1 AS ok"
 
-# APPLIES_TO neighbours (both directions) of statements, for score propagation.
-STATEMENT_NEIGHBOURS = """
-UNWIND $keys AS key
-MATCH (a:Statement {key: key})-[:APPLIES_TO]-(b:Statement {current: true})
-RETURN key, collect(DISTINCT b.key) AS neighbours
+# APPLIES_TO neighbours (both directions) of every statement, for score propagation.
+ALL_STATEMENT_NEIGHBOURS = """
+MATCH (a:Statement)-[:APPLIES_TO]-(b:Statement {current: true})
+RETURN a.key AS key, collect(DISTINCT b.key) AS neighbours
 """
 
 # Passages in effect that state the given statements (for units reached through the graph).
@@ -192,15 +196,14 @@ RETURN p.key AS key, vector.similarity.cosine(p.embedding, $embeddings[p.lang]) 
 ORDER BY score DESC
 """
 
-# The languages each document has a version in on $as_of: retrieval needs to know which
-# retrievers could have seen a document at all (a fulltext index of one language is blind
-# to a document written only in the other).
-DOCUMENT_LANGUAGES = """
-UNWIND $doc_ids AS id
-MATCH (:Document {id: id})-[:HAS_VERSION]->(v:DocumentVersion)
-WHERE v.retired_at IS NULL AND v.effective <= $as_of
-  AND (v.valid_until IS NULL OR v.valid_until > $as_of)
-RETURN id, collect(DISTINCT v.lang) AS langs
+# The unretired versions of every document, for the languages a document can be read in
+# on a given date (kg.corpus_facts): retrieval needs to know which retrievers could have
+# seen a document at all (a fulltext index of one language is blind to a document written
+# only in the other).
+ALL_DOCUMENT_VERSIONS = """
+MATCH (d:Document)-[:HAS_VERSION]->(v:DocumentVersion)
+WHERE v.retired_at IS NULL
+RETURN d.id AS doc_id, v.lang AS lang, v.effective AS effective, v.valid_until AS valid_until
 """
 
 LEARNED_TERMS = """
@@ -209,9 +212,8 @@ RETURN t.ja AS ja, t.en AS en, t.score AS score, t.pairs AS pairs
 ORDER BY ja, score DESC, en
 """
 
-# Statements named by the given example passages (ILLUSTRATES, derived at ingest).
-ILLUSTRATED = """
-UNWIND $keys AS key
-MATCH (:Passage {key: key})-[:ILLUSTRATES]->(st:Statement {current: true})
-RETURN key, collect(st.key) AS statements
+# Every example passage and the current statements it names (ILLUSTRATES, derived at ingest).
+ALL_ILLUSTRATES = """
+MATCH (p:Passage)-[:ILLUSTRATES]->(st:Statement {current: true})
+RETURN p.key AS key, collect(st.key) AS statements
 """

@@ -13,6 +13,7 @@ from neo4j import Driver, Query
 from neo4j.exceptions import Neo4jError
 
 from kg import read_queries as q
+from kg.corpus_facts import CorpusFacts
 from kg.driver_errors import graph_errors
 from kg.errors import GraphUnavailable
 from ontology.schema import VECTOR_INDEXES
@@ -161,13 +162,16 @@ class GraphReader:
         return _hits(rows)
 
     # --- details ----------------------------------------------------------------------
-    def passage_details(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return {r["key"]: r for r in self._read(q.PASSAGE_DETAILS, keys=list(keys))}
-
-    def twins(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[str]]:
-        rows = self._read(q.TWINS, keys=list(keys), as_of=as_of)
+    def cards(
+        self, keys: Sequence[str], as_of: dt.date
+    ) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]]]:
+        """What the result cards show, in one read: each passage's twins in effect on
+        `as_of` (the same unit in the other language), and the card fields of the passages
+        and their twins, by key."""
+        rows = self._read(q.PASSAGE_CARDS, keys=list(keys), as_of=as_of)
         # Reads are read-committed: a twin deleted by an ingest meanwhile has no key left.
-        return {r["key"]: [k for k in r["twin_keys"] if k is not None] for r in rows}
+        twins = {r["chosen"]: [k for k in r["twin_keys"] if k is not None] for r in rows}
+        return twins, {r["key"]: r for r in rows}
 
     def twin_feedback(self, keys: Sequence[str], as_of: dt.date) -> list[TwinPassage]:
         """The other-language twins of the given passages, with their text and embedding."""
@@ -204,19 +208,6 @@ class GraphReader:
             out[h.lang].append(h)
         return out
 
-    def document_languages(self, doc_ids: Sequence[str], as_of: dt.date) -> dict[str, set[str]]:
-        rows = self._read(q.DOCUMENT_LANGUAGES, doc_ids=list(doc_ids), as_of=as_of)
-        return {r["id"]: set(r["langs"]) for r in rows}
-
-    def illustrated(self, keys: Sequence[str]) -> dict[str, list[str]]:
-        """Example passage key -> the statements it names."""
-        rows = self._read(q.ILLUSTRATED, keys=list(keys))
-        return {r["key"]: r["statements"] for r in rows}
-
-    def statement_neighbours(self, keys: Sequence[str]) -> dict[str, list[str]]:
-        rows = self._read(q.STATEMENT_NEIGHBOURS, keys=list(keys))
-        return {r["key"]: r["neighbours"] for r in rows}
-
     def statement_passages(
         self, keys: Sequence[str], as_of: dt.date, lang: str | None
     ) -> list[Hit]:
@@ -237,6 +228,14 @@ class GraphReader:
         """Changes with every ingest (see GraphWriter.stamp_corpus); None before any."""
         rows = self._read(q.CORPUS_STAMP)
         return str(rows[0]["stamp"]) if rows and rows[0]["stamp"] is not None else None
+
+    def corpus_facts(self) -> CorpusFacts:
+        """The small facts every search consults, read at once (see kg.corpus_facts)."""
+        return CorpusFacts.from_rows(
+            self._read(q.ALL_DOCUMENT_VERSIONS),
+            self._read(q.ALL_ILLUSTRATES),
+            self._read(q.ALL_STATEMENT_NEIGHBOURS),
+        )
 
     def learned_terms(self) -> list[dict[str, Any]]:
         """The bilingual term table learnt at ingest (ingest.termtable)."""

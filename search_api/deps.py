@@ -6,9 +6,10 @@ the API answers 503 while Neo4j is away and recovers when it returns. Once a req
 found Neo4j unreachable, graph requests are answered 503 at once (not after the driver's
 connection retries) until a background probe reaches the server again and has warmed it
 with one search per language, so the first clients after a restart do not each pay the
-server's cold start (query planning, index readers, JIT) at once. The glossary (and
-any data learned from the corpus) is read from the graph on first use and again whenever
-the graph's corpus stamp changes: every ingest, from the API or from `sopkg ingest` in
+server's cold start (query planning, index readers, JIT) at once. The glossary, the
+terms learned from the corpus and the corpus facts every search consults
+(kg.corpus_facts) are read from the graph on first use and again whenever the graph's
+corpus stamp changes: every ingest, from the API or from `sopkg ingest` in
 another process, sets a new stamp, and a running server checks it at most every
 SOPKG_CORPUS_CHECK_SECONDS.
 """
@@ -28,6 +29,7 @@ from neo4j import Driver
 from neo4j.exceptions import DriverError, Neo4jError
 
 from kg.connection import resolve_connection
+from kg.corpus_facts import CorpusFacts
 from kg.coverage import CoverageReader
 from kg.embedders import Embedder
 from kg.errors import ConfigError, EmbedderMismatch, GraphUnavailable, SopkgError
@@ -71,6 +73,7 @@ class Runtime:
         self._driver: Driver | None = None
         self._database = settings.neo4j_database
         self._glossary: Glossary | None = None
+        self._facts: CorpusFacts | None = None
         self._corpus_stamp: str | None = None
         self._stamp_checked = 0.0
         self.query_log = QueryLogger(settings.query_log_max, self.driver)
@@ -175,8 +178,9 @@ class Runtime:
         if self._glossary is not None and stamp == self._corpus_stamp and not force:
             return
         glossary = Glossary.from_rows(reader.glossary(), learned=reader.learned_terms())
+        facts = reader.corpus_facts()
         with self._lock:
-            self._glossary, self._corpus_stamp = glossary, stamp
+            self._glossary, self._facts, self._corpus_stamp = glossary, facts, stamp
         log.info("corpus data loaded (stamp %s)", stamp)
 
     def note_feedback(self) -> None:
@@ -184,20 +188,26 @@ class Runtime:
             self.feedback_given += 1
 
     def glossary(self) -> Glossary:
+        return self._corpus_data()[0]
+
+    def _corpus_data(self) -> tuple[Glossary, CorpusFacts]:
         self.refresh_corpus_data()
-        assert self._glossary is not None
-        return self._glossary
+        with self._lock:
+            assert self._glossary is not None and self._facts is not None
+            return self._glossary, self._facts
 
     def retriever(self) -> Retriever:
         return self._retriever(self.reader())
 
     def _retriever(self, reader: GraphReader) -> Retriever:
+        glossary, facts = self._corpus_data()
         return Retriever(
             reader,
             self.embedder,
-            self.glossary(),
+            glossary,
             today=self.settings.today,
             due_within_days=self.settings.due_within_days,
+            facts=facts,
         )
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from kg.analysis import (
     fulltext_query,
     ja_terms,
 )
+from kg.corpus_facts import CorpusFacts
 from kg.embedders import Embedder
 from kg.reader import GraphReader, Hit, HitFilter, TwinPassage
 from kg.temporal import to_date
@@ -420,6 +421,7 @@ class Retriever:
         today: dt.date | None = None,
         due_within_days: int = 30,
         fusion: FusionConfig | None = None,
+        facts: CorpusFacts | None = None,
     ) -> None:
         self.reader = reader
         self.embedder = embedder
@@ -427,6 +429,14 @@ class Retriever:
         self.today = today
         self.due_within_days = due_within_days
         self.fusion = fusion or FusionConfig()
+        self._facts = facts
+
+    @property
+    def facts(self) -> CorpusFacts:
+        """The runtime's snapshot, else read from the graph once for this retriever."""
+        if self._facts is None:
+            self._facts = self.reader.corpus_facts()
+        return self._facts
 
     def _today(self) -> dt.date:
         return self.today or dt.date.today()
@@ -549,7 +559,7 @@ class Retriever:
         section's best one, and the statement's rank in the list itself moves."""
         share = self.fusion.example_views
         prose = [h.key for hits in per_lang.values() for h in hits if not h.statement_key]
-        named = self.reader.illustrated(prose) if prose else {}
+        named = self.facts.illustrated(prose)
         if not named:
             return per_lang
         out: dict[str, list[Hit]] = {}
@@ -592,9 +602,8 @@ class Retriever:
             units = fuse(ranked, self.fusion, blind, sight)[: self.fusion.candidates]
         if self.fusion.graph or self.fusion.document or self.fusion.examples:
             statements = [u.unit for u in units if u.hits and u.hits[0][1].statement_key]
-            examples_job = self._cited(units) if self.fusion.examples else None
-            neighbours = self.reader.statement_neighbours(statements) if self.fusion.graph else {}
-            cited = examples_job.result() if examples_job else {}
+            cited = self._cited(units) if self.fusion.examples else {}
+            neighbours = self.facts.statement_neighbours(statements) if self.fusion.graph else {}
             units = rerank(units, neighbours, self.fusion, cited)
         if self.fusion.intent_kind or self.fusion.intent_market:
             units = self._apply_intent(units, understand(p.query), as_of, p.language)
@@ -651,21 +660,16 @@ class Retriever:
             jobs["twin_dense"] = _POOL.submit(self.reader.vector, vector, other, flt, cfg.depth)
         return {name: job.result() for name, job in jobs.items()}
 
-    def _cited(self, units: list[UnitCandidate]) -> Future[dict[str, list[str]]]:
+    def _cited(self, units: list[UnitCandidate]) -> dict[str, list[str]]:
         """Statements named by the found passages of each prose unit (examples; with
-        `examples_lead`, only those that gave it its rank), read on the pool beside the
-        APPLIES_TO neighbours."""
+        `examples_lead`, only those that gave it its rank)."""
         lead = self.fusion.examples_lead
         keys = {h.key: u.unit for u in units if u.hits and not u.hits[0][1].statement_key
                 for h in (u.leads if lead else [h for _, h in u.hits])}  # fmt: skip
-
-        def read() -> dict[str, list[str]]:
-            out: dict[str, list[str]] = {}
-            for key, statements in self.reader.illustrated(sorted(keys)).items():
-                out.setdefault(keys[key], []).extend(statements)
-            return out
-
-        return _POOL.submit(read)
+        out: dict[str, list[str]] = {}
+        for key, statements in self.facts.illustrated(sorted(keys)).items():
+            out.setdefault(keys[key], []).extend(statements)
+        return out
 
     def _blind(
         self, ranked: dict[str, list[Hit]], qlang: str, as_of: dt.date, only_lang: str | None
@@ -683,7 +687,7 @@ class Retriever:
         if only_lang and only_lang != qlang:
             return {u: {"lexical"} for u in units}
         twin = any(name in ranked for name in self.fusion.families.get("twin", ()))
-        langs = self.reader.document_languages(sorted(set(units.values())), as_of)
+        langs = self.facts.document_languages(sorted(set(units.values())), as_of)
         out: dict[str, set[str]] = {}
         for unit, doc in units.items():
             has = langs.get(doc, set(LANGUAGES))
@@ -736,11 +740,7 @@ class Retriever:
         chosen = {u.unit: _prefer_lang(u.hits, qlang) for u in units}
         statements = [u.unit for u in units if chosen[u.unit].statement_key]
         related_job = _POOL.submit(self.reader.related, statements, as_of) if statements else None
-        twins = self.reader.twins([h.key for h in chosen.values()], as_of)
-        keys = {h.key for h in chosen.values()}
-        for k in chosen.values():
-            keys.update(twins.get(k.key, []))
-        details = self.reader.passage_details(sorted(keys))
+        twins, details = self.reader.cards(sorted({h.key for h in chosen.values()}), as_of)
         related = related_job.result() if related_job else {}
         out: list[SearchResult] = []
         for u in units:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from neo4j import Driver
@@ -82,3 +83,15 @@ def embedder(settings: Settings):  # type: ignore[no-untyped-def]
 def count(driver: Driver, query: str, database: str = "neo4j", **params: object) -> int:
     records, _, _ = driver.execute_query(query, database_=database, **params)
     return int(records[0][0])
+
+
+def settings_for(conn: Connection, **overrides: Any) -> Settings:
+    """Settings that point the product at the test server (as NEO4J_URI would)."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        neo4j_uri=conn.uri,
+        neo4j_user=conn.user,
+        neo4j_password=conn.password,
+        neo4j_database=conn.database,
+        **overrides,
+    )

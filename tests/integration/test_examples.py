@@ -35,7 +35,7 @@ def test_the_matching_example_lifts_the_statement_it_names(clean_driver: Driver,
         s for s in reader.version_sections("pets-sales@en@1.0") if s["anchor"] == "examples"
     ]
     bullets = [p["key"] for p in section["passages"]]
-    assert reader.illustrated(bullets) == {
+    assert reader.corpus_facts().illustrated(bullets) == {
         bullets[0]: ["pets-sales#p1"],
         bullets[1]: ["pets-sales#p2"],
     }

@@ -19,11 +19,10 @@ from kg.connection import Connection
 from kg.embedders import Embedder
 from kg.reader import GraphReader, HitFilter
 from kg.schema import EmbedderInfo, recorded_embedder, schema_ready
-from kg.settings import Settings
 from ontology.governance import FindingKind
 from search_api import services
 from search_api.deps import Runtime
-from tests.conftest import count
+from tests.conftest import count, settings_for
 
 pytestmark = pytest.mark.integration
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -32,15 +31,7 @@ MINI = DATA / "mini_corpus"
 
 
 def _runtime(conn: Connection, embedder: Embedder) -> Runtime:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        neo4j_uri=conn.uri,
-        neo4j_user=conn.user,
-        neo4j_password=conn.password,
-        neo4j_database=conn.database,
-        today=dt.date(2026, 6, 1),
-    )
-    return Runtime(settings, embedder)
+    return Runtime(settings_for(conn, today=dt.date(2026, 6, 1)), embedder)
 
 
 def test_translation_of_2_follows_source_2_0_everywhere(

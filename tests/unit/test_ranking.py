@@ -13,6 +13,7 @@ import pytest
 
 from ingest.termtable import example_citations, learn_terms
 from kg.analysis import en_term_set, fold_en
+from kg.corpus_facts import CorpusFacts, VersionSpan
 from kg.errors import InvalidInput
 from kg.reader import Hit, HitFilter, TwinPassage
 from search_api.expansion import Glossary, TermGroupView
@@ -270,20 +271,22 @@ class MemoryReader:
             return [hit("en-only#p1", "en", 0.90), hit("ja-doc#p1", "en", 0.80)]
         return [hit("ja-doc#p1", "ja", 0.85)]
 
-    def document_languages(self, doc_ids: Sequence[str], as_of: dt.date) -> dict[str, set[str]]:
-        langs = {"ja-doc": {"ja", "en"}, "en-only": {"en"}, "ja-only": {"ja"}}
-        return {d: langs[d] for d in doc_ids}
+    ILLUSTRATES: dict[str, tuple[str, ...]] = {}
+
+    def corpus_facts(self) -> CorpusFacts:
+        langs = {"ja-doc": ("ja", "en"), "en-only": ("en",), "ja-only": ("ja",)}
+        since = dt.date(2020, 1, 1)
+        return CorpusFacts(
+            versions={
+                d: tuple(VersionSpan(lang, since, None) for lang in ls) for d, ls in langs.items()
+            },
+            illustrates=self.ILLUSTRATES,
+        )
 
     def document_passages(
         self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
     ) -> dict[str, list[Hit]]:
         return {lang: [] for lang in embeddings}
-
-    def statement_neighbours(self, keys: Sequence[str]) -> dict[str, list[str]]:
-        return {}
-
-    def illustrated(self, keys: Sequence[str]) -> dict[str, list[str]]:
-        return {}
 
     def statement_passages(
         self, keys: Sequence[str], as_of: dt.date, lang: str | None
@@ -304,9 +307,12 @@ class MemoryReader:
     def related(self, keys: Sequence[str], as_of: dt.date) -> dict[str, list[dict[str, Any]]]:
         return {}
 
-    def passage_details(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def cards(
+        self, keys: Sequence[str], as_of: dt.date
+    ) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]]]:
+        twins = self.twins(keys, as_of)
         out = {}
-        for k in keys:
+        for k in {*keys, *(t for ts in twins.values() for t in ts)}:
             unit, _ = k.split("@")
             doc, _, item = unit.partition("#")
             out[k] = {
@@ -317,7 +323,7 @@ class MemoryReader:
                 "owner": "team", "topic": "t", "markets": ["ALL"], "source_path": f"{doc}.md",
                 "line_start": 1, "line_end": 1,
             }  # fmt: skip
-        return out
+        return twins, out
 
 
 class FixedEmbedder:
@@ -489,9 +495,7 @@ def test_rerank_gives_statements_named_by_a_found_example_a_share() -> None:
 class CitingReader(MemoryReader):
     """Example bullets b1 (names p1) and b2 (names p2) of one examples section."""
 
-    def illustrated(self, keys: Sequence[str]) -> dict[str, list[str]]:
-        names = {"d@en#examples/b1": ["d#p1"], "d@en#examples/b2": ["d#p2"]}
-        return {k: names[k] for k in keys if k in names}
+    ILLUSTRATES = {"d@en#examples/b1": ("d#p1",), "d@en#examples/b2": ("d#p2",)}
 
 
 def test_only_the_example_that_matched_names_statements_with_examples_lead() -> None:
@@ -507,7 +511,7 @@ def test_only_the_example_that_matched_names_statements_with_examples_lead() -> 
     def cited(lead: bool) -> dict[str, list[str]]:
         cfg = FusionConfig(examples=0.5, examples_lead=lead)
         retriever = Retriever(CitingReader(), FixedEmbedder(), Glossary([]), fusion=cfg)  # type: ignore[arg-type]
-        return retriever._cited(units).result()
+        return retriever._cited(units)
 
     assert sorted(cited(False)["d#examples"]) == ["d#p1", "d#p2"]
     assert cited(True) == {"d#examples": ["d#p1"]}
@@ -527,8 +531,8 @@ class FocusReader:
             "ja": [hit("one#p1", "ja", 0.9)],
         }  # fmt: skip
 
-    def illustrated(self, keys: Sequence[str]) -> dict[str, list[str]]:
-        return {k: ["many#p2"] for k in keys if k == "many#examples@en#1"}
+    def corpus_facts(self) -> CorpusFacts:
+        return CorpusFacts(illustrates={"many#examples@en#1": ("many#p2",)})
 
 
 def test_the_second_stage_orders_inside_documents_of_several_units_only() -> None:

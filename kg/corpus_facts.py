@@ -1,0 +1,83 @@
+"""Small corpus facts that every search consults, held in memory between ingests.
+
+Which languages a document has a version in, which statements an example names, which
+statements an APPLIES_TO link joins: they change only when the corpus does, and each was a
+Neo4j round trip on every search (three to five of a search's reads, about a quarter of its
+time at 100,000 passages). They are read once per corpus stamp with the glossary
+(`search_api.deps.Runtime.refresh_corpus_data`) and answered here with the same rules as the
+per-search queries they replace. A passage an ingest added after the snapshot is unknown
+here until the next reload: it gets no example view and counts as readable in both
+languages, the same as a document whose languages are unknown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSpan:
+    """When one unretired version of a document is in effect."""
+
+    lang: str
+    effective: dt.date
+    valid_until: dt.date | None
+
+    def in_effect(self, as_of: dt.date) -> bool:
+        return self.effective <= as_of and (self.valid_until is None or self.valid_until > as_of)
+
+
+@dataclass(frozen=True)
+class CorpusFacts:
+    versions: Mapping[str, tuple[VersionSpan, ...]] = field(default_factory=dict)
+    """Document id -> its unretired versions."""
+    illustrates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Example passage key -> the current statements it names (ILLUSTRATES)."""
+    neighbours: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Statement key -> the current statements joined to it by APPLIES_TO, either way."""
+
+    @classmethod
+    def from_rows(
+        cls,
+        versions: Iterable[Mapping[str, Any]],
+        illustrates: Iterable[Mapping[str, Any]],
+        neighbours: Iterable[Mapping[str, Any]],
+    ) -> CorpusFacts:
+        spans: dict[str, list[VersionSpan]] = {}
+        for r in versions:
+            spans.setdefault(r["doc_id"], []).append(
+                VersionSpan(r["lang"], _date(r["effective"]), _date_or_none(r["valid_until"]))
+            )
+        return cls(
+            versions={doc: tuple(s) for doc, s in spans.items()},
+            illustrates={r["key"]: tuple(sorted(r["statements"])) for r in illustrates},
+            neighbours={r["key"]: tuple(sorted(r["neighbours"])) for r in neighbours},
+        )
+
+    def document_languages(self, doc_ids: Sequence[str], as_of: dt.date) -> dict[str, set[str]]:
+        """The languages each known document has a version in on `as_of`."""
+        out: dict[str, set[str]] = {}
+        for doc in doc_ids:
+            langs = {s.lang for s in self.versions.get(doc, ()) if s.in_effect(as_of)}
+            if langs:
+                out[doc] = langs
+        return out
+
+    def illustrated(self, keys: Iterable[str]) -> dict[str, list[str]]:
+        """Example passage key -> the statements it names, for the keys that name any."""
+        return {k: list(self.illustrates[k]) for k in keys if k in self.illustrates}
+
+    def statement_neighbours(self, keys: Iterable[str]) -> dict[str, list[str]]:
+        return {k: list(self.neighbours[k]) for k in keys if k in self.neighbours}
+
+
+def _date(value: Any) -> dt.date:
+    # The driver returns neo4j.time.Date; comparisons with the request's date need native.
+    return value.to_native() if hasattr(value, "to_native") else value  # type: ignore[no-any-return]
+
+
+def _date_or_none(value: Any) -> dt.date | None:
+    return None if value is None else _date(value)
