@@ -27,6 +27,7 @@ from search_api.coverage.acknowledgements import ack_json
 from search_api.coverage.changes import VersionChanges, most_searched
 from search_api.coverage.trends import findings_by_version
 from search_api.deps import Runtime
+from search_api.memory import release_free_memory
 from search_api.models import (
     AcknowledgedFindingOut,
     AcknowledgeRequest,
@@ -219,11 +220,14 @@ def _report(runtime: Runtime) -> CoverageReport:
     inputs, logged = reader.report_inputs()
     key = (*inputs, today)
     latest = (logged, runtime.query_log.stats()["written"], runtime.feedback_given)
-    return runtime.coverage_reports.get(
-        key,
-        latest,
-        lambda: build_report(reader, today, s.due_within_days, log_limit=s.query_log_max),
-    )
+
+    def build() -> CoverageReport:
+        try:
+            return build_report(reader, today, s.due_within_days, log_limit=s.query_log_max)
+        finally:
+            release_free_memory()
+
+    return runtime.coverage_reports.get(key, latest, build)
 
 
 def coverage(
@@ -368,6 +372,9 @@ def ingest(runtime: Runtime, corpus: str) -> IngestResponse:
     if not is_dir:
         raise InvalidInput("corpus", "is not a folder on the server")
     with runtime.ingest_lock:
-        summary = runtime.ingest_runner(root)
+        try:
+            summary = runtime.ingest_runner(root)
+        finally:
+            release_free_memory()
     runtime.refresh_corpus_data(force=True)
     return IngestResponse.model_validate(summary)
