@@ -18,7 +18,8 @@ WHERE d.status = 'active'
         MATCH (:Document {status: 'active'})-[:SUPERSEDES]->(d) })
 RETURN node.key AS key, score, node.lang AS lang, node.doc_id AS doc_id,
        node.statement_key AS statement_key, node.align_key AS align_key,
-       node.statement_kind AS statement_kind, d.markets AS markets
+       node.statement_kind AS statement_kind, node.section_kind AS section_kind,
+       d.markets AS markets
 ORDER BY score DESC
 LIMIT $k
 """
@@ -192,7 +193,8 @@ WHERE p.retired = false AND p.lang IN keys($embeddings) AND p.embedding IS NOT N
   AND p.effective <= $as_of AND (p.valid_until IS NULL OR p.valid_until > $as_of)
 RETURN p.key AS key, vector.similarity.cosine(p.embedding, $embeddings[p.lang]) AS score,
        p.lang AS lang, p.doc_id AS doc_id, p.statement_key AS statement_key,
-       p.align_key AS align_key, p.statement_kind AS statement_kind, d.markets AS markets
+       p.align_key AS align_key, p.statement_kind AS statement_kind,
+       p.section_kind AS section_kind, d.markets AS markets
 ORDER BY score DESC
 """
 

@@ -47,6 +47,7 @@ class Hit:
     align_key: str
     statement_kind: str | None = None
     markets: tuple[str, ...] = ()
+    section_kind: str | None = None  # policy, definitions, examples, ... (ontology.schema)
 
     @property
     def unit(self) -> str:
@@ -79,6 +80,7 @@ def _hits(rows: list[dict[str, Any]]) -> list[Hit]:
             r["align_key"],
             r.get("statement_kind"),
             tuple(r.get("markets") or ()),
+            r.get("section_kind"),
         )  # fmt: skip
         for r in rows
     ]

@@ -24,7 +24,7 @@ from kg.embedders import Embedder
 from kg.reader import GraphReader, Hit, HitFilter, TwinPassage
 from kg.temporal import to_date
 from ontology.rules import is_due_soon, is_outdated_translation, is_stale
-from ontology.vocabulary import ALL_MARKETS, LANGUAGES
+from ontology.vocabulary import ALL_MARKETS, LANGUAGES, SectionKind
 from search_api.expansion import Expansion, Glossary
 from search_api.intent import QueryIntent, understand
 from search_api.models import (
@@ -110,6 +110,10 @@ class FusionConfig:
     # Share of an examples section's score given to the statements its found passages name
     # ("p1 違反"): examples say in moderators' concrete words what a statement covers.
     examples: float = 0.5
+    # Share of its document's best statement score added to a definitions section: the
+    # definitions are read with the document's statements, whose terms they define
+    # (chosen on dev, confirmed on dev-xl; docs/evaluation.md).
+    definitions: float = 0.05
     # Only the passage that gave an examples unit its rank in each list names statements
     # (the example that matched the query), not every passage of it that was found (the
     # second stage finds every passage of the leading documents: all their examples).
@@ -307,6 +311,9 @@ def rerank(
       of its score, the same way.
     - document prior: `cfg.document` of the best unit score of the same document, since
       the statements that answer one question usually come from one SOP.
+    - definitions: a definitions section gets `cfg.definitions` of the best statement
+      score of its document (after the above): it defines the words the statements use,
+      and a moderator reads it with the statement that answers.
     """
     base = {u.unit: u.score for u in units}
     by_unit = {u.unit: u for u in units}
@@ -327,7 +334,25 @@ def rerank(
             best_doc[doc_of(unit)] = max(best_doc.get(doc_of(unit), 0.0), sc)
         for cand in by_unit.values():
             cand.score += cfg.document * best_doc.get(doc_of(cand.unit), 0.0)
+    if cfg.definitions:
+        _definitions_share(by_unit.values(), cfg.definitions)
     return sorted(by_unit.values(), key=lambda c: (-c.score, c.unit))
+
+
+def _definitions_share(units: Collection[UnitCandidate], share: float) -> None:
+    """Add `share` of its document's best statement score to each definitions section.
+    Units without hits joined through the graph, and are statements."""
+    best: dict[str, float] = {}
+    for u in units:
+        if not u.hits or u.hits[0][1].statement_key:
+            best[doc_of(u.unit)] = max(best.get(doc_of(u.unit), 0.0), u.score)
+    gains = {
+        u.unit: share * best.get(doc_of(u.unit), 0.0)
+        for u in units
+        if u.hits and u.hits[0][1].section_kind == SectionKind.DEFINITIONS
+    }
+    for u in units:
+        u.score += gains.get(u.unit, 0.0)
 
 
 def merge_dense(per_lang: dict[str, list[Hit]], qlang: str, default_gap: float) -> list[Hit]:
@@ -600,7 +625,8 @@ class Retriever:
         if self.fusion.weights.get("focus") and qvecs and units:
             ranked["focus"] = self.focus(units, qvecs, qlang, as_of)
             units = fuse(ranked, self.fusion, blind, sight)[: self.fusion.candidates]
-        if self.fusion.graph or self.fusion.document or self.fusion.examples:
+        cfg = self.fusion
+        if cfg.graph or cfg.document or cfg.examples or cfg.definitions:
             statements = [u.unit for u in units if u.hits and u.hits[0][1].statement_key]
             cited = self._cited(units) if self.fusion.examples else {}
             neighbours = self.facts.statement_neighbours(statements) if self.fusion.graph else {}

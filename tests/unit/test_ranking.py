@@ -107,6 +107,27 @@ def test_rerank_document_prior_lifts_the_leading_documents_other_units() -> None
     assert [u.unit for u in out] == ["a#p1", "a#p2", "b#p1"]
 
 
+def test_rerank_gives_a_definitions_section_a_share_of_its_documents_best_statement() -> None:
+    cfg = FusionConfig(k=10, graph=0.0, document=0.0, examples=0.0, definitions=0.5)
+    defs = Hit(
+        "a@en#definitions/1", 1.0, "en", "a", None, "definitions", section_kind="definitions"
+    )
+    other = Hit(
+        "b@en#definitions/1", 1.0, "en", "b", None, "definitions", section_kind="definitions"
+    )
+    overview = Hit("a@en#overview/1", 1.0, "en", "a", None, "overview", section_kind="overview")
+    ranked = {"dense": [hit("a#p1"), hit("b#p1"), overview, hit("a#p2"), defs, other]}
+    base = {u.unit: u.score for u in fuse(ranked, cfg)}
+    out = {u.unit: u.score for u in rerank(fuse(ranked, cfg), {}, cfg)}
+    # The best statement of a is p1 (rank 1), of b its p1 (rank 2); the others keep theirs.
+    assert out["a#definitions"] == pytest.approx(base["a#definitions"] + 0.5 / 11)
+    assert out["b#definitions"] == pytest.approx(base["b#definitions"] + 0.5 / 12)
+    assert out["a#overview"] == pytest.approx(base["a#overview"])
+    assert out["a#p2"] == pytest.approx(base["a#p2"])
+    off = rerank(fuse(ranked, cfg), {}, replace(cfg, definitions=0.0))
+    assert {u.unit: u.score for u in off} == pytest.approx(base)
+
+
 # --- merge_dense ------------------------------------------------------------------------
 def test_merge_dense_raises_the_other_language_by_the_measured_gap() -> None:
     per_lang = {
