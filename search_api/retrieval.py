@@ -114,6 +114,10 @@ class FusionConfig:
     # definitions are read with the document's statements, whose terms they define
     # (chosen on dev, confirmed on dev-xl; docs/evaluation.md).
     definitions: float = 0.05
+    # Share of the best score of the statements an examples section illustrates (any of its
+    # examples names them: "...: p4") added to that section: the cases that show the
+    # statement found (chosen on dev, confirmed on dev-xl; docs/evaluation.md).
+    illustrating: float = 0.05
     # Only the passage that gave an examples unit its rank in each list names statements
     # (the example that matched the query), not every passage of it that was found (the
     # second stage finds every passage of the leading documents: all their examples).
@@ -301,6 +305,7 @@ def rerank(
     neighbours: dict[str, list[str]],
     cfg: FusionConfig,
     cited: dict[str, list[str]] | None = None,
+    illustrating: Mapping[str, Collection[str]] | None = None,
 ) -> list[UnitCandidate]:
     """Knowledge-graph re-ranking of fused units.
 
@@ -314,6 +319,9 @@ def rerank(
     - definitions: a definitions section gets `cfg.definitions` of the best statement
       score of its document (after the above): it defines the words the statements use,
       and a moderator reads it with the statement that answers.
+    - illustrating: an examples section gets `cfg.illustrating` of the best score (after
+      the above) of the statements its examples name (`illustrating`: unit -> statements),
+      the other direction of the examples share.
     """
     base = {u.unit: u.score for u in units}
     by_unit = {u.unit: u for u in units}
@@ -336,6 +344,12 @@ def rerank(
             cand.score += cfg.document * best_doc.get(doc_of(cand.unit), 0.0)
     if cfg.definitions:
         _definitions_share(by_unit.values(), cfg.definitions)
+    if cfg.illustrating and illustrating:
+        after = {u.unit: u.score for u in by_unit.values()}
+        for unit, statements in illustrating.items():
+            if unit in by_unit:
+                best = max((after.get(st, 0.0) for st in statements), default=0.0)
+                by_unit[unit].score += cfg.illustrating * best
     return sorted(by_unit.values(), key=lambda c: (-c.score, c.unit))
 
 
@@ -626,11 +640,12 @@ class Retriever:
             ranked["focus"] = self.focus(units, qvecs, qlang, as_of)
             units = fuse(ranked, self.fusion, blind, sight)[: self.fusion.candidates]
         cfg = self.fusion
-        if cfg.graph or cfg.document or cfg.examples or cfg.definitions:
+        if cfg.graph or cfg.document or cfg.examples or cfg.definitions or cfg.illustrating:
             statements = [u.unit for u in units if u.hits and u.hits[0][1].statement_key]
             cited = self._cited(units) if self.fusion.examples else {}
             neighbours = self.facts.statement_neighbours(statements) if self.fusion.graph else {}
-            units = rerank(units, neighbours, self.fusion, cited)
+            illustrating = self._illustrating(units) if cfg.illustrating else {}
+            units = rerank(units, neighbours, self.fusion, cited, illustrating)
         if self.fusion.intent_kind or self.fusion.intent_market:
             units = self._apply_intent(units, understand(p.query), as_of, p.language)
         sure = confidence(units, self.fusion, RETRIEVERS_BY_MODE[p.mode])
@@ -695,6 +710,17 @@ class Retriever:
         out: dict[str, list[str]] = {}
         for key, statements in self.facts.illustrated(sorted(keys)).items():
             out.setdefault(keys[key], []).extend(statements)
+        return out
+
+    def _illustrating(self, units: list[UnitCandidate]) -> dict[str, set[str]]:
+        """Examples unit -> the statements that any of its found passages names (the
+        second stage reads every passage of the leading documents)."""
+        out: dict[str, set[str]] = {}
+        for u in units:
+            if u.hits and u.hits[0][1].section_kind == SectionKind.EXAMPLES:
+                named = self.facts.illustrated(sorted({h.key for _, h in u.hits}))
+                if named:
+                    out[u.unit] = {st for sts in named.values() for st in sts}
         return out
 
     def _blind(

@@ -79,3 +79,20 @@ def test_examples_are_views_of_the_statements_they_name(clean_driver: Driver, em
     assert after["pets-sales#p1"] - before["pets-sales#p1"] < (
         after["pets-sales#p2"] - before["pets-sales#p2"]
     )
+
+
+def test_an_examples_section_follows_the_statements_it_illustrates(
+    clean_driver: Driver, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """`illustrating`: the examples section gets a share of the best score of the
+    statements its examples name (p1 and p2 here, not p3), after the other re-ranking."""
+    ingest_corpus(CORPUS, clean_driver, "neo4j", embedder, corpus_name="examples")
+    assert FusionConfig().illustrating > 0
+    off = scores(clean_driver, embedder, illustrating=0.0)
+    on = scores(clean_driver, embedder, illustrating=0.5)
+    named = max(off["pets-sales#p1"], off["pets-sales#p2"])
+    assert on["pets-sales#examples"] == pytest.approx(
+        off["pets-sales#examples"] + named / 2, abs=1e-5
+    )  # scores are rounded to 6 digits
+    for statement in ("pets-sales#p1", "pets-sales#p2", "pets-sales#p3"):
+        assert on[statement] == pytest.approx(off[statement])

@@ -128,6 +128,21 @@ def test_rerank_gives_a_definitions_section_a_share_of_its_documents_best_statem
     assert {u.unit: u.score for u in off} == pytest.approx(base)
 
 
+def test_rerank_gives_an_examples_section_a_share_of_the_statements_it_illustrates() -> None:
+    cfg = FusionConfig(k=10, graph=0.0, document=0.0, examples=0.0, definitions=0.0)
+    cfg = replace(cfg, illustrating=0.5)
+    ranked = {"dense": [hit("d#p1"), hit("d#p2"), hit("d#examples"), hit("d#p3")]}
+    base = {u.unit: u.score for u in fuse(ranked, cfg)}
+    links = {"d#examples": {"d#p2", "d#p3"}}
+    out = {u.unit: u.score for u in rerank(fuse(ranked, cfg), {}, cfg, illustrating=links)}
+    assert out["d#examples"] == pytest.approx(base["d#examples"] + 0.5 / 12)  # p2 is best
+    assert {u: out[u] for u in ("d#p1", "d#p2", "d#p3")} == pytest.approx(
+        {u: base[u] for u in ("d#p1", "d#p2", "d#p3")}
+    )
+    off = rerank(fuse(ranked, cfg), {}, replace(cfg, illustrating=0.0), illustrating=links)
+    assert {u.unit: u.score for u in off} == pytest.approx(base)
+
+
 # --- merge_dense ------------------------------------------------------------------------
 def test_merge_dense_raises_the_other_language_by_the_measured_gap() -> None:
     per_lang = {
