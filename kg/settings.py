@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_query_chars: int = 500
+    # How long a read may run in Neo4j before the API answers 503 (retry): a search's reads,
+    # and a governance report's, which are heavier (every current statement with its
+    # embedding, the whole query log), built once and shared, and rarely asked for: under a
+    # saturated machine they took 11-14 s at p95-p99 in the soak (docs/benchmarks.md).
+    read_timeout_seconds: float = Field(default=10.0, gt=0)
+    report_timeout_seconds: float = Field(default=30.0, gt=0)
     # How often a running server checks whether an ingest (maybe by another process)
     # changed the corpus, and reloads the glossary if so.
     corpus_check_seconds: float = 2.0

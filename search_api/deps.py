@@ -120,14 +120,23 @@ class Runtime:
 
     def coverage_reader(self) -> CoverageReader:
         driver, database = self.driver()
-        return CoverageReader(driver, database, on_unreachable=self.graph_unreachable)
+        return CoverageReader(
+            driver,
+            database,
+            timeout=self.settings.report_timeout_seconds,
+            on_unreachable=self.graph_unreachable,
+        )
 
     def _reader(self) -> GraphReader:
         """The reader even while the graph is marked unreachable (the probe, the warm-up);
         a read that cannot reach the server marks it so, whichever interface asked."""
         driver, database = self._connect()
         return GraphReader(
-            driver, database, observe=self.read_observer, on_unreachable=self.graph_unreachable
+            driver,
+            database,
+            timeout=self.settings.read_timeout_seconds,
+            observe=self.read_observer,
+            on_unreachable=self.graph_unreachable,
         )
 
     # --- an unreachable graph: fail fast, probe, warm up ----------------------------------

@@ -19,6 +19,7 @@ from kg.connection import Connection
 from kg.embedders import Embedder
 from kg.reader import GraphReader, HitFilter
 from kg.schema import EmbedderInfo, recorded_embedder, schema_ready
+from kg.settings import Settings
 from ontology.governance import FindingKind
 from search_api import services
 from search_api.deps import Runtime
@@ -128,3 +129,19 @@ def test_interrupted_reembed_keeps_search_and_resumes(
                                "RETURN count(p)") == 0  # fmt: skip
     assert count(clean_driver, "MATCH (p:Passage) WHERE p.embedding_next IS NOT NULL "
                                "RETURN count(p)") == 0  # fmt: skip
+
+
+def test_reports_read_with_their_own_longer_timeout(
+    neo4j_connection: Connection, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOPKG_READ_TIMEOUT_SECONDS", "7")
+    monkeypatch.setenv("SOPKG_REPORT_TIMEOUT_SECONDS", "42")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    runtime = Runtime(settings_for(neo4j_connection, **{
+        k: getattr(settings, k) for k in ("read_timeout_seconds", "report_timeout_seconds")
+    }), embedder)  # fmt: skip
+    try:
+        assert runtime.reader().timeout == 7
+        assert runtime.coverage_reader().timeout == 42
+    finally:
+        runtime.close()
