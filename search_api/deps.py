@@ -69,6 +69,7 @@ class Runtime:
         self.ingest_runner = ingest_runner
         self.embedder_error: str | None = "not loaded yet"
         self._lock = threading.Lock()
+        self._reload_lock = threading.Lock()
         self.ingest_lock = threading.Lock()
         self._driver: Driver | None = None
         self._database = settings.neo4j_database
@@ -177,20 +178,26 @@ class Runtime:
     def refresh_corpus_data(self, force: bool = False) -> None:
         """Reload the glossary when the graph's corpus stamp moved (an ingest happened,
         maybe in another process); reads the stamp at most every corpus_check_seconds."""
-        now = time.monotonic()
-        fresh = now - self._stamp_checked < self.settings.corpus_check_seconds
-        if self._glossary is not None and fresh and not force:
+        if self._glossary is not None and self._fresh() and not force:
             return
-        reader = self._reader()
-        stamp = reader.corpus_stamp()
-        self._stamp_checked = now
-        if self._glossary is not None and stamp == self._corpus_stamp and not force:
-            return
-        glossary = Glossary.from_rows(reader.glossary(), learned=reader.learned_terms())
-        facts = reader.corpus_facts()
-        with self._lock:
-            self._glossary, self._facts, self._corpus_stamp = glossary, facts, stamp
+        # One reload at a time: the searches that arrive meanwhile wait for it rather than
+        # each reading the facts again (seconds on a large graph).
+        with self._reload_lock:
+            if self._glossary is not None and self._fresh() and not force:
+                return
+            reader = self._reader()
+            stamp = reader.corpus_stamp()
+            self._stamp_checked = time.monotonic()
+            if self._glossary is not None and stamp == self._corpus_stamp and not force:
+                return
+            glossary = Glossary.from_rows(reader.glossary(), learned=reader.learned_terms())
+            facts = reader.corpus_facts()
+            with self._lock:
+                self._glossary, self._facts, self._corpus_stamp = glossary, facts, stamp
         log.info("corpus data loaded (stamp %s)", stamp)
+
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._stamp_checked < self.settings.corpus_check_seconds
 
     def note_feedback(self) -> None:
         with self._lock:

@@ -5,6 +5,8 @@ running API's reload after an ingest made elsewhere."""
 from __future__ import annotations
 
 import datetime as dt
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from neo4j import Driver
 
 from ingest.pipeline import ingest_corpus
 from kg.connection import Connection
+from kg.corpus_facts import CorpusFacts
 from kg.embedders import Embedder
 from kg.reader import GraphReader
 from search_api.deps import Runtime
@@ -66,5 +69,32 @@ def test_a_running_api_reloads_the_facts_after_an_ingest_elsewhere(
         after = runtime.retriever().facts
         assert after.document_languages(["pets-sales"], JUNE) == {"pets-sales": {"en"}}
         assert after.illustrates and not before.illustrates
+    finally:
+        runtime.close()
+
+
+def test_searches_arriving_during_a_reload_wait_for_it_instead_of_reloading(
+    clean_driver: Driver,
+    neo4j_connection: Connection,
+    embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conn = neo4j_connection
+    runtime = Runtime(settings_for(conn, today=JUNE, corpus_check_seconds=0), embedder)
+    loads: list[int] = []
+    read_facts = GraphReader.corpus_facts
+
+    def counted(reader: GraphReader) -> CorpusFacts:
+        loads.append(1)
+        time.sleep(0.5)  # a large graph's facts take a while: others arrive meanwhile
+        return read_facts(reader)
+
+    monkeypatch.setattr(GraphReader, "corpus_facts", counted)
+    try:
+        ingest_corpus(DATA / "aligned_corpus", clean_driver, conn.database, embedder)
+        with ThreadPoolExecutor(8) as pool:
+            facts = list(pool.map(lambda _: runtime.retriever().facts, range(8)))
+        assert len(loads) == 1
+        assert all(f is facts[0] for f in facts)
     finally:
         runtime.close()
