@@ -174,6 +174,7 @@ class Confidence:
 
 
 AGREEMENT_DEPTH = 3
+CONFIDENCE_DEPTH = 10  # the separation compares the top score with the median of these
 WEAK_AGREEMENT = 0.5  # below: fewer than half the retriever families ranked it near the top
 
 
@@ -290,7 +291,7 @@ def confidence(
         if rank <= AGREEMENT_DEPTH and r in used
     }
     agreement = len(near & set(families)) / len(families) if families else 0.0
-    scores = [u.score for u in units[:10]]
+    scores = [u.score for u in units[:CONFIDENCE_DEPTH]]
     mid = median(scores)
     separation = top.score / mid if mid > 0 else 1.0
     return Confidence(round(agreement, 4), round(separation, 4))
@@ -647,7 +648,8 @@ class Retriever:
             illustrating = self._illustrating(units) if cfg.illustrating else {}
             units = rerank(units, neighbours, self.fusion, cited, illustrating)
         if self.fusion.intent_kind or self.fusion.intent_market:
-            units = self._apply_intent(units, understand(p.query), as_of, p.language)
+            keep = max(p.limit, CONFIDENCE_DEPTH)
+            units = self._apply_intent(units, understand(p.query), as_of, p.language, keep)
         sure = confidence(units, self.fusion, RETRIEVERS_BY_MODE[p.mode])
         units = units[: p.limit]
         results = self._present(units, qlang, p)
@@ -756,11 +758,24 @@ class Retriever:
         intent: QueryIntent,
         as_of: dt.date,
         language: str | None,
+        keep: int,
     ) -> list[UnitCandidate]:
+        """Units whose kind or market the query asks for, boosted; the first `keep` (those
+        shown, and the ten the confidence reads) in the order a full pass would give."""
         if not intent.kinds and not intent.markets:
             return units
-        unseen = [u for u in units if not u.hits]
-        if unseen:  # units reached through the graph: fetch a passage to know them
+        # Units reached through the graph have no passage yet to tell their kind and
+        # markets: fetch one, but only for units that the largest boost could lift into the
+        # first `keep`. Boosts only raise scores, so the keep-th score before them is a floor
+        # of the keep-th after them: the order of the first `keep` is exactly that of fetching
+        # them all (113 statements, 85 ms, in one search at 100,000 passages).
+        most = (1 + self.fusion.intent_kind if intent.kinds else 1.0) * (
+            1 + self.fusion.intent_market if intent.markets else 1.0
+        )
+        scores = sorted((u.score for u in units), reverse=True)
+        floor = scores[keep - 1] if len(scores) >= keep else float("-inf")
+        unseen = [u for u in units if not u.hits and u.score * most >= floor]
+        if unseen:
             # In the filter's language only: the passage fetched here is the one shown.
             found = self.reader.statement_passages([u.unit for u in unseen], as_of, language)
             for u in unseen:

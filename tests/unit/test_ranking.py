@@ -17,12 +17,13 @@ from kg.corpus_facts import CorpusFacts, VersionSpan
 from kg.errors import InvalidInput
 from kg.reader import Hit, HitFilter, TwinPassage
 from search_api.expansion import Glossary, TermGroupView
-from search_api.intent import understand
+from search_api.intent import QueryIntent, understand
 from search_api.models import SearchResult
 from search_api.retrieval import (
     FusionConfig,
     Retriever,
     SearchParams,
+    UnitCandidate,
     by_mean_view,
     effective_ranks,
     fuse,
@@ -585,3 +586,45 @@ def test_the_second_stage_orders_inside_documents_of_several_units_only() -> Non
     viewed = {h.unit: h.score for h in focus(0.5)}  # p2 half way up to its example
     assert viewed["many#p2"] == pytest.approx(0.775)
     assert viewed["many#p1"] == 0.9 and viewed["many#examples"] == 0.85
+
+
+class GraphReachedReader(MemoryReader):
+    """Passages of statements reached through the graph only (no hit of their own): every
+    such statement is in the JP market; the keys asked for are kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def statement_passages(
+        self, keys: Sequence[str], as_of: dt.date, lang: str | None
+    ) -> list[Hit]:
+        self.asked.extend(keys)
+        return [replace(hit(k), markets=("JP",)) for k in keys]
+
+
+@pytest.mark.parametrize("unseen_score", [0.5, 0.05])
+def test_intent_fetches_only_what_a_boost_could_lift_into_the_first_keep(
+    unseen_score: float,
+) -> None:
+    def units() -> list[UnitCandidate]:
+        seen = [UnitCandidate(f"d#p{i}", 1.0 - i / 20, hits=[(0, hit(f"d#p{i}"))])
+                for i in range(12)]  # fmt: skip
+        return [*seen, UnitCandidate("g#p1", unseen_score), UnitCandidate("g#p2", 0.01)]
+
+    intent = QueryIntent(markets=frozenset({"JP"}), kinds=frozenset())
+
+    def run(keep: int) -> tuple[list[str], list[str]]:
+        reader = GraphReachedReader()
+        retriever = Retriever(reader, FixedEmbedder(), Glossary([]),  # type: ignore[arg-type]
+                              fusion=FusionConfig(intent_market=0.2))  # fmt: skip
+        out = retriever._apply_intent(units(), intent, dt.date(2026, 6, 1), None, keep)
+        return [u.unit for u in out[:keep]], reader.asked
+
+    pruned, asked = run(10)
+    full, asked_all = run(100)
+    assert asked_all == ["g#p1", "g#p2"]
+    # 0.5 * 1.2 reaches the tenth score (0.55), 0.05 * 1.2 and 0.01 * 1.2 cannot.
+    assert asked == (["g#p1"] if unseen_score == 0.5 else [])
+    assert pruned == full[:10]
+    assert ("g#p1" in pruned) == (unseen_score == 0.5)
