@@ -86,6 +86,10 @@ def _hits(rows: list[dict[str, Any]]) -> list[Hit]:
     ]
 
 
+# What a result card cannot be shown without (its passage, version and document).
+_CARD_FIELDS = ("key", "text", "lang", "doc_id", "align_key", "source_path", "line_start",
+                "line_end", "title", "version")  # fmt: skip
+
 ReadObserver = Callable[[str, float], None]
 """Called after each read with (the Cypher text, seconds), failed reads included."""
 
@@ -171,9 +175,12 @@ class GraphReader:
         `as_of` (the same unit in the other language), and the card fields of the passages
         and their twins, by key."""
         rows = self._read(q.PASSAGE_CARDS, keys=list(keys), as_of=as_of)
-        # Reads are read-committed: a twin deleted by an ingest meanwhile has no key left.
+        # Reads are read-committed: a passage an ingest deletes while this runs can come back
+        # with its properties gone (a twin without a key, a card without a document). It is
+        # no longer there to show: drop it, as `_hits` does.
         twins = {r["chosen"]: [k for k in r["twin_keys"] if k is not None] for r in rows}
-        return twins, {r["key"]: r for r in rows}
+        shown = [r for r in rows if all(r[f] is not None for f in _CARD_FIELDS)]
+        return twins, {r["key"]: r for r in shown}
 
     def twin_feedback(self, keys: Sequence[str], as_of: dt.date) -> list[TwinPassage]:
         """The other-language twins of the given passages, with their text and embedding."""
