@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kg.temporal import to_date
+
 
 @dataclass(frozen=True, slots=True)
 class VersionSpan:
@@ -48,8 +50,11 @@ class CorpusFacts:
     ) -> CorpusFacts:
         spans: dict[str, list[VersionSpan]] = {}
         for r in versions:
+            effective = to_date(r["effective"])
+            if effective is None:  # never in effect (as `effective <= $as_of` read it)
+                continue
             spans.setdefault(r["doc_id"], []).append(
-                VersionSpan(r["lang"], _date(r["effective"]), _date_or_none(r["valid_until"]))
+                VersionSpan(r["lang"], effective, to_date(r["valid_until"]))
             )
         return cls(
             versions={doc: tuple(s) for doc, s in spans.items()},
@@ -72,12 +77,3 @@ class CorpusFacts:
 
     def statement_neighbours(self, keys: Iterable[str]) -> dict[str, list[str]]:
         return {k: list(self.neighbours[k]) for k in keys if k in self.neighbours}
-
-
-def _date(value: Any) -> dt.date:
-    # The driver returns neo4j.time.Date; comparisons with the request's date need native.
-    return value.to_native() if hasattr(value, "to_native") else value  # type: ignore[no-any-return]
-
-
-def _date_or_none(value: Any) -> dt.date | None:
-    return None if value is None else _date(value)
