@@ -92,6 +92,13 @@ def graph_counts(driver: Driver, database: str) -> dict[str, int]:
 # --- statistics ---------------------------------------------------------------------
 
 
+def read_query_names() -> dict[str, str]:
+    """Cypher text -> the name of its constant in kg.read_queries."""
+    from kg import read_queries
+
+    return {v: k for k, v in vars(read_queries).items() if isinstance(v, str) and k.isupper()}
+
+
 def percentile(values: Sequence[float], pct: float) -> float:
     """Linear-interpolated percentile (numpy's default); nan for no values."""
     if not values:

@@ -29,10 +29,9 @@ Call = tuple[str, str, dict[str, Any]]  # (name, cypher, parameters)
 
 def record_reads(calls: list[Call]) -> None:
     """Wrap `GraphReader._read` (this process only) to keep each read's Cypher and params."""
-    from kg import read_queries
     from kg.reader import GraphReader
 
-    names = {v: k for k, v in vars(read_queries).items() if isinstance(v, str) and k.isupper()}
+    names = b.read_query_names()
     orig = GraphReader._read
 
     def recorded(reader: Any, cypher: str, **params: Any) -> Any:

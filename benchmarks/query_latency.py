@@ -318,11 +318,7 @@ class CypherTimer:
     only; the product code is not changed), by the name of its constant in kg.read_queries."""
 
     def __init__(self) -> None:
-        from kg import read_queries
-
-        self.names = {
-            v: k for k, v in vars(read_queries).items() if isinstance(v, str) and k.isupper()
-        }
+        self.names = b.read_query_names()
         self.calls: dict[str, list[float]] = {}
         self.lock = threading.Lock()
         self.active = False
