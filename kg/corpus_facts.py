@@ -1,8 +1,9 @@
 """Small corpus facts that every search consults, held in memory between ingests.
 
 Which languages a document has a version in, which statements an example names, which
-statements an APPLIES_TO link joins: they change only when the corpus does, and each was a
-Neo4j round trip on every search (three to five of a search's reads, about a quarter of its
+statements an APPLIES_TO link joins, which documents an active one supersedes: they change
+only when the corpus does, and each was a Neo4j round trip (or, for the last, an anti-join
+inside every retrieval read) on every search (three to five of a search's reads, about a quarter of its
 time at 100,000 passages). They are read once per corpus stamp with the glossary
 (`search_api.deps.Runtime.refresh_corpus_data`) and answered here with the same rules as the
 per-search queries they replace. A passage an ingest added after the snapshot is unknown
@@ -40,6 +41,8 @@ class CorpusFacts:
     """Example passage key -> the current statements it names (ILLUSTRATES)."""
     neighbours: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Statement key -> the current statements joined to it by APPLIES_TO, either way."""
+    superseded: frozenset[str] = frozenset()
+    """Ids of the documents an active document supersedes (left out of search by default)."""
 
     @classmethod
     def from_rows(
@@ -47,6 +50,7 @@ class CorpusFacts:
         versions: Iterable[Mapping[str, Any]],
         illustrates: Iterable[Mapping[str, Any]],
         neighbours: Iterable[Mapping[str, Any]],
+        superseded: Iterable[Mapping[str, Any]] = (),
     ) -> CorpusFacts:
         spans: dict[str, list[VersionSpan]] = {}
         for r in versions:
@@ -60,6 +64,7 @@ class CorpusFacts:
             versions={doc: tuple(s) for doc, s in spans.items()},
             illustrates={r["key"]: tuple(sorted(r["statements"])) for r in illustrates},
             neighbours={r["key"]: tuple(sorted(r["neighbours"])) for r in neighbours},
+            superseded=frozenset(r["doc_id"] for r in superseded),
         )
 
     def document_languages(self, doc_ids: Sequence[str], as_of: dt.date) -> dict[str, set[str]]:

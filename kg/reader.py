@@ -25,7 +25,7 @@ class HitFilter:
     markets: list[str] | None = None  # already including "ALL"
     topic: str | None = None
     lang: str | None = None
-    include_superseded: bool = False
+    hidden_docs: tuple[str, ...] = ()  # document ids left out (superseded ones by default)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -33,7 +33,7 @@ class HitFilter:
             "markets": self.markets,
             "topic": self.topic,
             "lang": self.lang,
-            "include_superseded": self.include_superseded,
+            "hidden_docs": list(self.hidden_docs),
         }
 
 
@@ -244,6 +244,7 @@ class GraphReader:
             self._read(q.ALL_DOCUMENT_VERSIONS),
             self._read(q.ALL_ILLUSTRATES),
             self._read(q.ALL_STATEMENT_NEIGHBOURS),
+            self._read(q.ALL_SUPERSEDED),
         )
 
     def learned_terms(self) -> list[dict[str, Any]]:

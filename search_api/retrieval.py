@@ -487,7 +487,7 @@ class Retriever:
             markets=[p.market, ALL_MARKETS] if p.market and p.market != ALL_MARKETS else None,
             topic=p.topic,
             lang=p.language,
-            include_superseded=p.include_superseded,
+            hidden_docs=() if p.include_superseded else tuple(sorted(self.facts.superseded)),
         )
 
     def retrieve(

@@ -11,7 +11,10 @@ from neo4j import Driver
 
 from ingest.corpus import load_corpus
 from ingest.pipeline import ingest_corpus
+from kg.reader import GraphReader
 from kg.writer import GraphWriter
+from search_api.expansion import Glossary
+from search_api.retrieval import Retriever, SearchParams
 from tests.conftest import count
 
 pytestmark = pytest.mark.integration
@@ -89,3 +92,21 @@ def test_statement_passages_match_the_parsed_files(sample_graph: Driver) -> None
     corpus = load_corpus(SAMPLE)
     parsed = sum(len(f.items()) for f in corpus.files)
     assert parsed == EXPECTED["statement_passages"]
+
+
+@pytest.mark.parametrize(("include_superseded", "shown"), [(False, False), (True, True)])
+def test_a_superseded_document_is_searched_only_when_asked_for(
+    sample_graph: Driver, embedder, include_superseded: bool, shown: bool
+) -> None:  # type: ignore[no-untyped-def]
+    # seller-verification-sea (active) supersedes seller-onboarding-sea: the retrieval reads
+    # leave the old one out through the corpus facts, not a per-hit graph check.
+    reader = GraphReader(sample_graph, "neo4j")
+    retriever = Retriever(reader, embedder, Glossary.from_rows(reader.glossary()))
+    assert retriever.facts.superseded == {"seller-onboarding-sea"}
+    params = SearchParams(
+        query="national ID card and a selfie for individual sellers", limit=20,
+        include_superseded=include_superseded,
+    )  # fmt: skip
+    docs = {r.unit.doc_id for r in retriever.search(params).results}
+    assert "seller-verification-sea" in docs
+    assert ("seller-onboarding-sea" in docs) is shown
