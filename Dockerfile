@@ -1,6 +1,6 @@
 # The API image; Neo4j runs in its own container (docker-compose.yml).
 FROM python:3.11-slim
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libgomp1 \
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libgomp1 libjemalloc2 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./

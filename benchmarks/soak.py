@@ -39,6 +39,7 @@ import _bench as b
 import httpx
 
 from ingest.corpus import load_corpus
+from kg import allocator
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_corpus"
@@ -321,6 +322,8 @@ def main() -> int:
     stats = Stats()
     try:
         api.wait_alive()
+        malloc = allocator.in_use(allocator.loaded_libraries(Path(f"/proc/{api.proc.pid}/maps")))
+        b.log(f"API allocator: {malloc}")
         t = time.perf_counter()
         r = httpx.post(f"{api.url}/v1/ingest", json={"corpus": str(corpus)},
                        headers={"X-API-Key": keys["admin"]}, timeout=1800)  # fmt: skip
@@ -408,6 +411,7 @@ def main() -> int:
         "by_route": {f"{r} {s}": n for (r, s), n in sorted(stats.by_route.items())},
         "latency_ms": {r: pct(v) for r, v in stats.latency.items()} | {"all": pct(all_ms)},
         "errors": stats.errors, "rss_mb": rss, "rss_series": series, "growth_pct": round(growth, 1),
+        "allocator": malloc,
         "ingests": ingests, "machine": b.machine(),
     })  # fmt: skip
     return 0 if met else 1

@@ -28,6 +28,7 @@ from pathlib import Path
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
+from kg.allocator import child_env
 from kg.errors import ConfigError, Neo4jServerError
 from kg.settings import Settings
 
@@ -291,6 +292,7 @@ server.directories.lib={self.lib_dir}
             text=True,
             check=True,
             start_new_session=True,
+            env=child_env(os.environ),
         )
         pid = int(out.stdout.strip())
         self._pid_file.write_text(str(pid))

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     corpus_check_seconds: float = 2.0
     # Server processes, each with its own model, driver and caches (sopkg serve --workers).
     workers: int = Field(default=1, ge=1, le=64)
+    # The malloc of `sopkg serve` and `sopkg up` (kg.allocator): auto = jemalloc when
+    # installed, jemalloc = required, system = the C library's.
+    allocator: Literal["auto", "jemalloc", "system"] = "auto"
     query_log_max: int = 10_000
     # Requests a minute per API key (a minute's worth may come at once); None: 1200 when
     # keys are configured, no limit in open mode; 0: no limit.

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from ingest.lint import lint, run_lint
 from ingest.model import Issue
 from ingest.pipeline import ingest_corpus, reembed_graph
+from kg import allocator
 from kg.connection import Connection, local_connection, resolve_connection
 from kg.embedders import make_embedder
 from kg.errors import ConfigError, GraphUnavailable, InvalidInput, SopkgError
@@ -292,6 +294,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 WORKER_APP = "sopkg.cli:worker_app"
+
+
+def _choose_allocator(settings: Settings) -> None:
+    """Long-running commands start again under jemalloc when installed (kg.allocator)."""
+    chosen = allocator.plan(
+        settings.allocator, os.environ, allocator.find_jemalloc(), allocator.loaded_libraries()
+    )
+    if chosen.env is not None:
+        allocator.reexec_with(chosen.env, sys.argv[1:])
+    print(f"  {chosen.note}", file=sys.stderr)
 
 
 def _worker_count(text: str) -> int:
@@ -719,7 +731,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The driver logs each retry of an unreachable server; the command says it once.
     logging.getLogger("neo4j").setLevel(logging.ERROR)
     try:
-        return handler(args, get_settings())
+        settings = get_settings()
+        if argv is None and handler in (_serve, _up):
+            _choose_allocator(settings)
+        return handler(args, settings)
     except GraphUnavailable as e:
         reason = " ".join(str(e).split())  # the driver's message spans lines
         print(f"sopkg: Neo4j is unavailable: {reason}", file=sys.stderr)

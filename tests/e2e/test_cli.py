@@ -10,11 +10,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from kg import allocator
 from kg.connection import Connection
 from kg.settings import get_settings
 from sopkg.cli import main
@@ -142,6 +144,12 @@ def test_serve_runs_the_api_with_keys_and_ingest(
             r = client.post("/v1/ingest", json={"corpus": str(MINI)}, headers=admin)
             assert r.status_code == 200, r.text
             assert r.json()["errors"] == []
+            served = [proc.pid] + (_children(proc.pid) if workers > 1 else [])
+            # jemalloc where installed (CI installs it): the command re-executed itself with
+            # it preloaded, and worker processes inherit it (kg.allocator).
+            expected = "jemalloc" if allocator.find_jemalloc() else "system"
+            for pid in served:
+                assert allocator.in_use(Path(f"/proc/{pid}/maps").read_text()) == expected
             if workers > 1:  # a supervisor and its worker processes, each serving
                 assert len(_children(proc.pid)) >= workers
                 for _ in range(2 * workers):
@@ -156,6 +164,7 @@ def test_serve_runs_the_api_with_keys_and_ingest(
             out, _ = proc.communicate()
     assert f"sopkg API at {url}" in out
     assert "cli-admin-key-42" not in out  # keys are never printed
+    assert ("allocator: jemalloc" in out) is (expected == "jemalloc")
 
 
 # --- one consistent CLI: formats, --json, exit codes -----------------------------------
