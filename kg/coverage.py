@@ -366,7 +366,7 @@ class CoverageReader(GraphReader):
         rows = self._read(q.COUNT_QUERY_LOG)
         n = int(rows[0]["n"]) if rows else 0
         if n > keep:
-            self._write(q.TRIM_QUERY_LOG, keep=keep)
+            self._write(q.TRIM_QUERY_LOG, excess=n - keep)
             return n - keep
         return 0
 
