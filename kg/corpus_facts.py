@@ -20,6 +20,10 @@ from typing import Any
 
 from kg.temporal import to_date
 
+# Beyond this, a search over years of history asks its indexes for at most 10x the
+# candidates of a graph without any (the vector index's cost grows with the count).
+HISTORY_FACTOR_MAX = 10.0
+
 
 @dataclass(frozen=True, slots=True)
 class VersionSpan:
@@ -43,6 +47,7 @@ class CorpusFacts:
     """Statement key -> the current statements joined to it by APPLIES_TO, either way."""
     superseded: frozenset[str] = frozenset()
     """Ids of the documents an active document supersedes (left out of search by default)."""
+    _history: dict[dt.date, float] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_rows(
@@ -75,6 +80,16 @@ class CorpusFacts:
             if langs:
                 out[doc] = langs
         return out
+
+    def history_factor(self, as_of: dt.date, most: float = HISTORY_FACTOR_MAX) -> float:
+        """Unretired versions per version in effect on `as_of`, at most `most`: how much
+        larger the indexes are than what a search on that date can return (old versions
+        stay indexed for as-of search). A version stands for its passages."""
+        if as_of not in self._history:  # one pass over every version per date searched
+            spans = [s for doc in self.versions.values() for s in doc]
+            live = sum(s.in_effect(as_of) for s in spans)
+            self._history[as_of] = len(spans) / live if live else 1.0
+        return min(most, self._history[as_of])
 
     def illustrated(self, keys: Iterable[str]) -> dict[str, list[str]]:
         """Example passage key -> the statements it names, for the keys that name any."""

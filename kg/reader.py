@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,13 @@ class HitFilter:
     topic: str | None = None
     lang: str | None = None
     hidden_docs: tuple[str, ...] = ()  # document ids left out (superseded ones by default)
+    # Index entries per entry in effect on `as_of` (CorpusFacts.history_factor): the indexes
+    # filter after they choose, so the old versions they hold would take candidates' places.
+    history: float = 1.0
+
+    def fetch(self, k: int, filtered: bool) -> int:
+        """How many candidates to ask an index for, so that about `k` pass the filter."""
+        return math.ceil(k * (4 if filtered else 2) * self.history)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -142,7 +150,7 @@ class GraphReader:
     def fulltext(self, index: str, query: str, flt: HitFilter, k: int) -> list[Hit]:
         if not query:
             return []
-        fetch = k * (4 if (flt.markets or flt.topic or flt.lang) else 2)
+        fetch = flt.fetch(k, bool(flt.markets or flt.topic or flt.lang))
         try:
             rows = self._read(
                 q.FULLTEXT_SEARCH, index=index, query=query, fetch=fetch, k=k, **flt.params()
@@ -156,7 +164,7 @@ class GraphReader:
 
     def vector(self, embedding: Sequence[float], lang: str, flt: HitFilter, k: int) -> list[Hit]:
         """Nearest passages in one language (see ontology.schema.VECTOR_INDEXES)."""
-        fetch = k * (4 if (flt.markets or flt.topic) else 2)
+        fetch = flt.fetch(k, bool(flt.markets or flt.topic))
         rows = self._read(
             q.VECTOR_SEARCH,
             index=VECTOR_INDEXES[lang].name,

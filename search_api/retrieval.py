@@ -482,12 +482,14 @@ class Retriever:
         return self.today or dt.date.today()
 
     def _filter(self, p: SearchParams) -> HitFilter:
+        as_of = p.as_of or self._today()
         return HitFilter(
-            as_of=p.as_of or self._today(),
+            as_of=as_of,
             markets=[p.market, ALL_MARKETS] if p.market and p.market != ALL_MARKETS else None,
             topic=p.topic,
             lang=p.language,
             hidden_docs=() if p.include_superseded else tuple(sorted(self.facts.superseded)),
+            history=self.facts.history_factor(as_of),
         )
 
     def retrieve(
