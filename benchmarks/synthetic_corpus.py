@@ -20,7 +20,8 @@ Embedding 100,000 passages would take hours on a laptop CPU. Instead:
    `ingest_throughput.py` on the same corpus) keep that embedding (`--no-reuse`: embed all);
 3. the seed documents are written through `GraphWriter.write_document` (one transaction
    per document, as ingest does), the synthetic ones through `GraphWriter.write_new_documents`
-   (`--batch-docs` documents per transaction, the same graph in far fewer round trips),
+   (`--batch-docs` documents per transaction, the same graph in far fewer round trips;
+   `--writers N` transactions in flight at once),
    then `finish_corpus`, then the indexes are awaited.
 
 N counts all passages in the graph (seed + synthetic). The graph lives on the local
