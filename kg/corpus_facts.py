@@ -2,9 +2,9 @@
 
 Which languages a document has a version in, which statements an example names, which
 statements an APPLIES_TO link joins, which documents an active one supersedes: they change
-only when the corpus does, and each was a Neo4j round trip (or, for the last, an anti-join
-inside every retrieval read) on every search (three to five of a search's reads, about a quarter of its
-time at 100,000 passages). They are read once per corpus stamp with the glossary
+only when the corpus does, and each cost every search a Neo4j round trip (three to five of
+a search's reads, about a quarter of its time at 100,000 passages) or, for the last, an
+anti-join inside every retrieval read. They are read once per corpus stamp with the glossary
 (`search_api.deps.Runtime.refresh_corpus_data`) and answered here with the same rules as the
 per-search queries they replace. A passage an ingest added after the snapshot is unknown
 here until the next reload: it gets no example view and counts as readable in both
