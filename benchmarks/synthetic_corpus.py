@@ -328,9 +328,23 @@ def build(
     ids: list[str] = []
     last_log = t_write = time.perf_counter()
     # `writers` transactions in flight at once: one writer leaves Neo4j on one core (its
-    # per-transaction work), while the generator here needs little.
-    with ThreadPoolExecutor(max_workers=writers) as pool:
-        pending: set[Future[None]] = set()
+    # per-transaction work), while the generator here needs little. Several writers leave
+    # the links to shared nodes (corpus, topic, owner...) to one linking thread, since
+    # those nodes' locks are held to commit and would make the writers queue.
+    apart = writers > 1
+    with ThreadPoolExecutor(max_workers=writers) as pool, ThreadPoolExecutor(1) as linker:
+        pending: dict[Future[None], list[DocumentRecord]] = {}
+        links: list[Future[None]] = []
+
+        def drain(until: int) -> None:
+            while len(pending) > until:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    f.result()  # a failed batch stops the build
+                    written = pending.pop(f)
+                    if apart:
+                        links.append(linker.submit(writer.link_new_documents, written))
+
         while made < target:
             t = time.perf_counter()
             batch: list[DocumentRecord] = []
@@ -340,18 +354,16 @@ def build(
                 made += _passages(doc)
                 docs += 1
             gen_s += time.perf_counter() - t
-            if len(pending) >= writers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    f.result()  # a failed batch stops the build
-            pending.add(pool.submit(writer.write_new_documents, batch))
+            drain(writers - 1)
+            pending[pool.submit(writer.write_new_documents, batch, not apart)] = batch
             ids.extend(doc.id for doc in batch)
             if time.perf_counter() - last_log > 15 or made >= target:
                 last_log = time.perf_counter()
                 rate = made / (last_log - t_write)
                 b.log(f"synthetic: {made}/{target} passages, {docs} documents "
                       f"(writing {rate:.0f} passages/s)")  # fmt: skip
-        for f in pending:
+        drain(0)
+        for f in links:
             f.result()
     write_s = time.perf_counter() - t_write
     fig["synthetic_generate_s"] = gen_s

@@ -184,9 +184,17 @@ MERGE (a)-[:TRANSLATION_OF]->(b)
 # documents per transaction: one query per kind of node over all of them.
 BULK_DOCUMENTS = """
 UNWIND $docs AS doc
-MERGE (c:Corpus {name: doc.corpus})
 MERGE (d:Document {id: doc.id})
 SET d += doc, d.status = 'active', d.retired_at = null, d.updated_at = datetime()
+"""
+
+# The new documents' links to the nodes every document shares (its corpus, topic, markets,
+# owner, regulations). Creating a relationship locks both ends until commit, so these are
+# what concurrent bulk transactions would queue on; a caller may run them apart.
+BULK_DOCUMENT_LINKS = """
+UNWIND $docs AS doc
+MATCH (d:Document {id: doc.id})
+MERGE (c:Corpus {name: doc.corpus})
 MERGE (d)-[:IN_CORPUS]->(c)
 WITH d, doc
 CALL (d, doc) {

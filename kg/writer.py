@@ -78,13 +78,22 @@ class GraphWriter:
         with self._session() as s:
             s.execute_write(_write_document, doc, list(changed), list(protected_paths))
 
-    def write_new_documents(self, docs: Sequence[DocumentRecord]) -> None:
+    def write_new_documents(self, docs: Sequence[DocumentRecord], link: bool = True) -> None:
         """Write documents the graph does not hold yet, all in one transaction: the graph
         that `write_document` would give, at a fraction of the round trips (synthetic
-        benchmark graphs, first loads). All or nothing for the batch."""
+        benchmark graphs, first loads). All or nothing for the batch.
+        `link=False` leaves out the links to shared nodes (corpus, topic, markets, owner,
+        regulations) for `link_new_documents` to write: several such writers then do not
+        queue on those nodes' locks (the batch is no longer all or nothing)."""
         if docs:
             with self._session() as s:
-                s.execute_write(_write_new_documents, list(docs))
+                s.execute_write(_write_new_documents, list(docs), link)
+
+    def link_new_documents(self, docs: Sequence[DocumentRecord]) -> None:
+        """The shared-node links that `write_new_documents(..., link=False)` left out."""
+        if docs:
+            with self._session() as s:
+                s.execute_write(_run, q.BULK_DOCUMENT_LINKS, docs=[d.props() for d in docs])
 
     # --- after every document ---------------------------------------------------------
     def finish_corpus(
@@ -240,9 +249,11 @@ def _write_document(
         tx.run(query, pairs=[list(p) for p in pairs]).consume()
 
 
-def _write_new_documents(tx: ManagedTransaction, docs: list[DocumentRecord]) -> None:
+def _write_new_documents(tx: ManagedTransaction, docs: list[DocumentRecord], link: bool) -> None:
     versions = [v for d in docs for v in d.versions]
     tx.run(q.BULK_DOCUMENTS, docs=[d.props() for d in docs]).consume()
+    if link:
+        tx.run(q.BULK_DOCUMENT_LINKS, docs=[d.props() for d in docs]).consume()
     tx.run(q.BULK_VERSIONS, versions=[v.props() for v in versions]).consume()
     tx.run(q.BULK_SECTIONS, sections=[s.params() for v in versions for s in v.sections]).consume()
     for lang in sorted({v.lang for v in versions}):

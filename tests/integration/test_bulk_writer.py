@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from neo4j import Driver
 
 from ingest.concepts import build_document
@@ -18,7 +19,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_corpus"
 CORPUS = "sample"
 
 
-def write(driver: Driver, bulk: bool) -> list[DocumentRecord]:
+def write(driver: Driver, bulk: bool, link_apart: bool = False) -> list[DocumentRecord]:
     corpus = load_corpus(SAMPLE)
     docs = [build_document(files, CORPUS) for files in corpus.documents().values()]
     writer = GraphWriter(driver, "neo4j")
@@ -27,7 +28,9 @@ def write(driver: Driver, bulk: bool) -> list[DocumentRecord]:
     writer.sync_vocabulary(CORPUS, str(SAMPLE), corpus.taxonomy, corpus.glossary)
     if bulk:
         for i in range(0, len(docs), 7):  # batches that cut through the corpus
-            writer.write_new_documents(docs[i : i + 7])
+            writer.write_new_documents(docs[i : i + 7], link=not link_apart)
+            if link_apart:  # as parallel writers do: shared-node links in their own step
+                writer.link_new_documents(docs[i : i + 7])
     else:
         for d in docs:
             writer.write_document(d, d.versions, corpus.broken)
@@ -35,10 +38,13 @@ def write(driver: Driver, bulk: bool) -> list[DocumentRecord]:
     return docs
 
 
-def test_bulk_written_graph_equals_the_one_document_at_a_time_graph(clean_driver: Driver) -> None:
+@pytest.mark.parametrize("link_apart", [False, True], ids=["one-transaction", "links-apart"])
+def test_bulk_written_graph_equals_the_one_document_at_a_time_graph(
+    clean_driver: Driver, link_apart: bool
+) -> None:
     docs = write(clean_driver, bulk=False)
     one_by_one = graph_digest(clean_driver, "neo4j")
-    write(clean_driver, bulk=True)
+    write(clean_driver, bulk=True, link_apart=link_apart)
     bulk = graph_digest(clean_driver, "neo4j")
     assert len(docs) > 7 and one_by_one.passages > 100  # several batches, a real corpus
     assert bulk.labels == one_by_one.labels
