@@ -28,6 +28,7 @@ from search_api.retrieval import (
     effective_ranks,
     fuse,
     merge_dense,
+    mixed_votes,
     rerank,
     rocchio,
     twin_terms,
@@ -86,7 +87,7 @@ def test_a_family_blind_to_a_unit_scores_it_as_dense_did() -> None:
 
 def test_blind_imputation_never_lowers_what_a_family_found() -> None:
     ranked = {"lexical_cross": [hit("en#p1")], "lexical": [], "dense": [hit("x#p1"), hit("en#p1")]}
-    units = fuse(ranked, FusionConfig(k=10), blind={"en#p1": {"lexical"}})
+    units = fuse(ranked, FusionConfig(k=10, score_mix=0.0), blind={"en#p1": {"lexical"}})
     en = next(u for u in units if u.unit == "en#p1")
     assert en.score == pytest.approx(1 / 11 + 1 / 12)  # cross rank 1 beats imputed rank 2
 
@@ -109,7 +110,7 @@ def test_rerank_document_prior_lifts_the_leading_documents_other_units() -> None
 
 
 def test_rerank_gives_a_definitions_section_a_share_of_its_documents_best_statement() -> None:
-    cfg = FusionConfig(k=10, graph=0.0, document=0.0, examples=0.0, definitions=0.5)
+    cfg = FusionConfig(k=10, score_mix=0.0, graph=0.0, document=0.0, examples=0.0, definitions=0.5)
     defs = Hit(
         "a@en#definitions/1", 1.0, "en", "a", None, "definitions", section_kind="definitions"
     )
@@ -130,7 +131,7 @@ def test_rerank_gives_a_definitions_section_a_share_of_its_documents_best_statem
 
 
 def test_rerank_gives_an_examples_section_a_share_of_the_statements_it_illustrates() -> None:
-    cfg = FusionConfig(k=10, graph=0.0, document=0.0, examples=0.0, definitions=0.0)
+    cfg = FusionConfig(k=10, score_mix=0.0, graph=0.0, document=0.0, examples=0.0, definitions=0.0)
     cfg = replace(cfg, illustrating=0.5)
     ranked = {"dense": [hit("d#p1"), hit("d#p2"), hit("d#examples"), hit("d#p3")]}
     base = {u.unit: u.score for u in fuse(ranked, cfg)}
@@ -259,18 +260,58 @@ def test_effective_ranks_demote_what_falls_far_below_a_peaked_first() -> None:
     assert effective_ranks([1.0, 1.0, 1.0], 1.0, 3) == [1, 2, 3]
 
 
+def test_mixed_votes_take_a_share_from_the_min_max_normalised_scores() -> None:
+    ranks, scores = [1.0, 2.0, 3.0], [10.0, 2.0, 1.0]
+    assert mixed_votes(ranks, scores, 10, 0.0) == pytest.approx([1 / 11, 1 / 12, 1 / 13])
+    half = mixed_votes(ranks, scores, 10, 0.5)
+    # The first keeps the first's vote; the second, near the bottom of a peaked list, keeps
+    # half its reciprocal rank plus half of (2 - 1) / (10 - 1) of the first's vote.
+    assert half[0] == pytest.approx(1 / 11)
+    assert half[1] == pytest.approx(0.5 / 12 + 0.5 * (1 / 9) / 11)
+    assert half[2] == pytest.approx(0.5 / 13)
+    # In a flat list the second keeps nearly the first's vote, more than its rank gives.
+    flat = mixed_votes(ranks, [0.90, 0.899, 0.80], 10, 0.5)
+    assert flat[1] > 1 / 12
+    # Equal scores (no spread to read) vote as the first on the score side; empty is empty.
+    assert mixed_votes([1.0, 2.0], [3.0, 3.0], 10, 0.5)[1] == pytest.approx(0.5 / 12 + 0.5 / 11)
+    assert mixed_votes([], [], 10, 0.5) == []
+
+
+def test_score_mix_lets_a_peaked_list_outvote_a_flat_one_that_disagrees() -> None:
+    """Rank fusion of a lexical list sure of its answer and a dense list of near ties that
+    puts another unit first is an exact tie; with the scores mixed in, the sure list wins,
+    and a list left out of `mix_lists` votes by rank alone."""
+    ranked = {
+        "lexical": [hit("a#p1", score=20.0), hit("b#p1", score=3.0), hit("c#p1", score=1.0)],
+        "dense": [hit("b#p1", score=0.90), hit("a#p1", score=0.89), hit("c#p1", score=0.80)],
+    }
+    plain = fuse(ranked, FusionConfig(k=10, score_mix=0.0))
+    assert plain[0].score == pytest.approx(plain[1].score)
+    # The default share is small: it breaks such ties by score and little else.
+    default = fuse(ranked, FusionConfig(k=10))
+    assert default[0].unit == "a#p1" and default[0].score > default[1].score
+    assert default[0].score - default[1].score < 0.01 * (1 / 11)
+    mixed = fuse(ranked, FusionConfig(k=10, score_mix=0.25))
+    assert [u.unit for u in mixed][:2] == ["a#p1", "b#p1"]
+    assert mixed[0].score > mixed[1].score
+    unmixed = fuse(ranked, FusionConfig(k=10, score_mix=0.25, mix_lists=()))
+    assert [u.score for u in unmixed] == pytest.approx([u.score for u in plain])
+
+
 def test_score_ranks_let_a_peaked_list_carry_its_answer_in_the_fusion() -> None:
     ranked = {
         "lexical": [hit("a#p1", score=20.0), hit("b#p1", score=3.0), hit("c#p1", score=2.9)],
         "dense": [hit("b#p1", score=0.90), hit("a#p1", score=0.89), hit("c#p1", score=0.88)],
     }
-    plain = fuse(ranked, FusionConfig(k=10))
+    plain = fuse(ranked, FusionConfig(k=10, score_mix=0.0))
     assert plain[0].unit == "a#p1" and plain[0].score == pytest.approx(plain[1].score)
-    sure = fuse(ranked, FusionConfig(k=10, score_ranks=1.0, score_depth=3))
+    sure = fuse(ranked, FusionConfig(k=10, score_mix=0.0, score_ranks=1.0, score_depth=3))
     assert [u.unit for u in sure][:2] == ["a#p1", "b#p1"]
     assert sure[0].score > sure[1].score
     # Only the lists named: the same on dense alone changes nothing here (near ties).
-    dense_only = fuse(ranked, FusionConfig(k=10, score_ranks=1.0, score_lists=("dense",)))
+    dense_only = fuse(
+        ranked, FusionConfig(k=10, score_mix=0.0, score_ranks=1.0, score_lists=("dense",))
+    )
     assert [u.score for u in dense_only] == pytest.approx([u.score for u in plain])
 
 
@@ -468,7 +509,7 @@ def test_rocchio_moves_the_query_toward_the_weighted_twin_mean() -> None:
 
 
 def test_the_twin_family_counts_once_and_is_imputed_where_it_is_blind() -> None:
-    cfg = FusionConfig(k=10)
+    cfg = FusionConfig(k=10, score_mix=0.0)
     cfg = replace(cfg, weights={**cfg.weights, "twin": 1.0})
     ranked = {
         "dense": [hit("ja-only#p1", "ja"), hit("en#p1")],
@@ -496,7 +537,7 @@ def test_a_blind_family_takes_the_twin_feedback_rank_when_it_is_better() -> None
         "twin_lexical": [hit("en#p1")],
     }
     blind = {"en#p1": {"lexical"}, "x#p1": {"lexical"}}
-    cfg = FusionConfig(k=10)
+    cfg = FusionConfig(k=10, score_mix=0.0)
     plain = {u.unit: u.score for u in fuse(ranked, cfg, blind)}
     assert plain["en#p1"] == pytest.approx(2 / 13)  # twin list not counted: weight 0
     fed = {u.unit: u.score for u in fuse(ranked, replace(cfg, twin_blind=1.0), blind)}
