@@ -86,7 +86,11 @@ def create_app(
     )
     app.state.runtime = runtime = Runtime(settings, served, ingest_runner)
     runtime.read_observer = metrics.observe_read
-    app.dependency_overrides[get_settings] = lambda: settings
+
+    async def served_settings() -> Settings:  # async: no thread-pool hop (auth.principal)
+        return settings
+
+    app.dependency_overrides[get_settings] = served_settings
     install_error_handlers(app)
     per_minute = settings.effective_rate_limit()
     app.state.limiter = RateLimiter(per_minute) if per_minute else None

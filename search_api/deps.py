@@ -275,6 +275,6 @@ class Runtime:
         return ReadyResponse(status="ready" if ready else "not_ready", checks=checks)
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime

@@ -40,7 +40,7 @@ class RateLimiter:
             return (1.0 - tokens) / self.rate
 
 
-def enforce_limit(request: Request, who: Annotated[Principal, Depends(principal)]) -> None:
+async def enforce_limit(request: Request, who: Annotated[Principal, Depends(principal)]) -> None:
     limiter: RateLimiter | None = getattr(request.app.state, "limiter", None)
     if limiter is None:
         return

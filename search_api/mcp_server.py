@@ -30,7 +30,7 @@ from kg.errors import InvalidInput, SopkgError
 from kg.settings import Settings
 from ontology.governance import FindingKind
 from search_api import services
-from search_api.auth import ROLE_RANK, Principal, principal
+from search_api.auth import ROLE_RANK, Principal, resolve_principal
 from search_api.deps import Runtime
 from search_api.errors import status_of
 
@@ -68,7 +68,7 @@ def _principal_from_headers(headers: Mapping[str, str], settings: Settings) -> P
     )
     x_api_key = headers.get("x-api-key") or headers.get("X-API-Key")
     try:
-        return principal(Request(scope), settings, x_api_key=x_api_key,
+        return resolve_principal(Request(scope), settings, x_api_key=x_api_key,
                          authorization=credentials, cookie_key=None)  # fmt: skip
     except HTTPException as e:
         raise ToolError(f"unauthorized: {e.detail}") from e

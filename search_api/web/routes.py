@@ -35,7 +35,7 @@ from search_api.auth import (
     SESSION_COOKIE,
     Principal,
     key_principal,
-    principal,
+    resolve_principal,
     same_origin,
 )
 from search_api.deps import Runtime, get_runtime
@@ -61,9 +61,9 @@ pages = APIRouter(include_in_schema=False)
 # --- who is asking, in which language ---------------------------------------------------
 def who(request: Request, settings: Settings) -> Principal | None:
     """The visitor's principal from the sign-in cookie (or a key header), None when
-    signed out or the key is no longer known. Same rules as the API (`auth.principal`)."""
+    signed out or the key is no longer known. Same rules as the API (`auth.resolve_principal`)."""
     try:
-        return principal(
+        return resolve_principal(
             request,
             settings,
             x_api_key=request.headers.get("x-api-key"),
