@@ -10,7 +10,7 @@ from neo4j import Driver
 
 from ingest.concepts import build_document
 from ingest.corpus import load_corpus
-from kg.digest import graph_digest
+from kg.digest import GraphDigest, graph_digest
 from kg.records import DocumentRecord
 from kg.schema import EmbedderInfo, migrate
 from kg.writer import GraphWriter
@@ -38,15 +38,21 @@ def write(driver: Driver, bulk: bool, link_apart: bool = False) -> list[Document
     return docs
 
 
+@pytest.fixture(scope="module")
+def one_by_one(neo4j_driver: Driver) -> GraphDigest:
+    """The graph of writing each document in its own transaction, as ingest does."""
+    docs = write(neo4j_driver, bulk=False)
+    digest = graph_digest(neo4j_driver, "neo4j")
+    assert len(docs) > 7 and digest.passages > 100  # several batches, a real corpus
+    return digest
+
+
 @pytest.mark.parametrize("link_apart", [False, True], ids=["one-transaction", "links-apart"])
 def test_bulk_written_graph_equals_the_one_document_at_a_time_graph(
-    clean_driver: Driver, link_apart: bool
+    neo4j_driver: Driver, one_by_one: GraphDigest, link_apart: bool
 ) -> None:
-    docs = write(clean_driver, bulk=False)
-    one_by_one = graph_digest(clean_driver, "neo4j")
-    write(clean_driver, bulk=True, link_apart=link_apart)
-    bulk = graph_digest(clean_driver, "neo4j")
-    assert len(docs) > 7 and one_by_one.passages > 100  # several batches, a real corpus
+    write(neo4j_driver, bulk=True, link_apart=link_apart)  # wipes first
+    bulk = graph_digest(neo4j_driver, "neo4j")
     assert bulk.labels == one_by_one.labels
     assert bulk.relationships == one_by_one.relationships
     assert bulk.documents == one_by_one.documents
