@@ -15,6 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from ingest.lint import lint, run_lint
 from ingest.model import Issue
 from ingest.pipeline import ingest_corpus, reembed_graph
@@ -741,6 +743,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNAVAILABLE
     except SopkgError as e:
         print(f"sopkg: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValidationError as e:  # a setting from the environment or .env (kg.settings)
+        bad = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
+        print(f"sopkg: error: invalid setting (environment or .env): {bad}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

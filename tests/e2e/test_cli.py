@@ -225,6 +225,12 @@ def test_exit_codes(
     assert bad.value.code == 2
     assert main(["search", "コピー品", "--topic", "nope"]) == 2
     assert main(["ingest", str(tmp_path / "missing")]) == 2
+    # 2 also for a bad setting, named, without a traceback.
+    monkeypatch.setenv("SOPKG_ALLOCATOR", "tcmalloc")
+    get_settings.cache_clear()
+    assert main(["coverage", "--json"]) == 2
+    assert "invalid setting (environment or .env): allocator:" in capsys.readouterr().err
+    monkeypatch.delenv("SOPKG_ALLOCATOR")
     # 3: Neo4j could not be reached.
     port = _free_port()  # nothing listens there
     monkeypatch.setenv("NEO4J_URI", f"bolt://127.0.0.1:{port}")
