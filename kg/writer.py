@@ -251,9 +251,10 @@ def _write_document(
 
 def _write_new_documents(tx: ManagedTransaction, docs: list[DocumentRecord], link: bool) -> None:
     versions = [v for d in docs for v in d.versions]
-    tx.run(q.BULK_DOCUMENTS, docs=[d.props() for d in docs]).consume()
+    props = [d.props() for d in docs]
+    tx.run(q.BULK_DOCUMENTS, docs=props).consume()
     if link:
-        tx.run(q.BULK_DOCUMENT_LINKS, docs=[d.props() for d in docs]).consume()
+        tx.run(q.BULK_DOCUMENT_LINKS, docs=props).consume()
     tx.run(q.BULK_VERSIONS, versions=[v.props() for v in versions]).consume()
     tx.run(q.BULK_SECTIONS, sections=[s.params() for v in versions for s in v.sections]).consume()
     for lang in sorted({v.lang for v in versions}):
