@@ -3,8 +3,8 @@
 Counts of nodes by label and relationships by type, the schema (indexes and constraints),
 and per document one hash of everything it says: its own properties, each statement and
 each passage of every version with its section, its version and what it states.
-Properties that record *when* something was written (`*_at`) and embeddings (a function of
-the passage text) are left out, so a re-ingest of the same corpus gives the same digest.
+Properties that record *when* something was written (`*_at`, the write stamp `written`) and
+embeddings (a function of the passage text) are left out, so a re-ingest of the same corpus gives the same digest.
 Used by the backup round-trip and fault tests, and printed by `sopkg restore`.
 """
 
@@ -40,7 +40,7 @@ CALL (d) {
 RETURN d {.*} AS doc, statements, passages
 """
 
-_LEFT_OUT = frozenset({"embedding"})
+_LEFT_OUT = frozenset({"embedding", "written"})
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,35 @@ def _hits(rows: list[dict[str, Any]]) -> list[Hit]:
 _CARD_FIELDS = ("key", "text", "lang", "doc_id", "align_key", "source_path", "line_start",
                 "line_end", "title", "version")  # fmt: skip
 
+CARD_READ_ATTEMPTS = 3
+
+
+def _complete_card(row: dict[str, Any]) -> bool:
+    return all(row[f] is not None for f in _CARD_FIELDS)
+
+
+def straddles_a_write(rows: Sequence[dict[str, Any]]) -> bool:
+    """Whether a card read saw a write half-way: a passage deleted under it, or passages of
+    one document from two writes (every write restamps all of a document's passages,
+    kg.writer.write_stamp)."""
+    stamps: dict[str, set[str | None]] = {}
+    for r in rows:
+        if not _complete_card(r):
+            return True
+        stamps.setdefault(r["doc_id"], set()).add(r["written"])
+    return any(len(s) > 1 for s in stamps.values())
+
+
+def latest_write_only(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cards of each document's latest write, when reads kept straddling writes: one
+    version of a document, never old text beside new (a graph written before stamps has
+    none, which sorts first)."""
+    latest: dict[str, str] = {}
+    for r in rows:
+        latest[r["doc_id"]] = max(latest.get(r["doc_id"], ""), r["written"] or "")
+    return [r for r in rows if (r["written"] or "") == latest[r["doc_id"]]]
+
+
 ReadObserver = Callable[[str, float], None]
 """Called after each read with (the Cypher text, seconds), failed reads included."""
 
@@ -182,12 +211,16 @@ class GraphReader:
         """What the result cards show, in one read: each passage's twins in effect on
         `as_of` (the same unit in the other language), and the card fields of the passages
         and their twins, by key."""
-        rows = self._read(q.PASSAGE_CARDS, keys=list(keys), as_of=as_of)
-        # Reads are read-committed: a passage an ingest deletes while this runs can come back
-        # with its properties gone (a twin without a key, a card without a document). It is
-        # no longer there to show: drop it, as `_hits` does.
+        # Reads are read-committed: an ingest that commits while this read runs can show
+        # some passages of a document as they were and others as they are now (old text
+        # beside new), or a deleted passage with its properties gone. Read again then; the
+        # write is over by the next read.
+        for _ in range(CARD_READ_ATTEMPTS):
+            rows = self._read(q.PASSAGE_CARDS, keys=list(keys), as_of=as_of)
+            if not straddles_a_write(rows):
+                break
         twins = {r["chosen"]: [k for k in r["twin_keys"] if k is not None] for r in rows}
-        shown = [r for r in rows if all(r[f] is not None for f in _CARD_FIELDS)]
+        shown = latest_write_only([r for r in rows if _complete_card(r)])
         return twins, {r["key"]: r for r in shown}
 
     def twin_feedback(self, keys: Sequence[str], as_of: dt.date) -> list[TwinPassage]:

@@ -110,6 +110,8 @@ CREATE (s)-[:HAS_PASSAGE]->(n)
 # Which versions are live. A version whose file is broken in this run keeps its state. A
 # superseded version stays searchable (for as-of dates); a language version whose file is
 # gone, with no newer version of that language, is retired and leaves the indexes.
+# Every passage of the document, old or new, gets this write's stamp ($written): a read
+# that sees passages of one document with two stamps straddled a write (kg.reader.cards).
 SET_CURRENT_VERSIONS = """
 MATCH (d:Document {id: $doc_id})-[:HAS_VERSION]->(v:DocumentVersion)
 WITH v, (v.key IN $current_keys OR (v.current AND v.source_path IN $protected_paths)) AS live
@@ -121,7 +123,7 @@ WITH v, NOT v.current AND size(live_same_lang) = 0 AS retired
 SET v.retired_at = CASE WHEN retired THEN coalesce(v.retired_at, datetime()) ELSE null END
 WITH v, retired
 MATCH (v)-[:HAS_SECTION]->(:Section)-[:HAS_PASSAGE]->(p:Passage)
-SET p.current = v.current, p.retired = retired
+SET p.current = v.current, p.retired = retired, p.written = $written
 WITH p, retired WHERE retired
 SET p.embedding = null, p.search_ja = null, p.search_en = null
 """
@@ -239,7 +241,7 @@ UNWIND $rows AS row
 MATCH (s:Section {key: row.p.section_key})
 CREATE (n:Passage:{lang_label})
 SET n = row.p, n.current = true, n.retired = false, n.effective = row.effective,
-    n.valid_until = null
+    n.valid_until = null, n.written = $written
 CREATE (s)-[:HAS_PASSAGE]->(n)
 """
 

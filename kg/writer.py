@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -196,6 +197,12 @@ def _replace_links(tx: ManagedTransaction, pairs: list[list[str]]) -> None:
     tx.run(q.LINK_ILLUSTRATES, pairs=pairs).consume()
 
 
+def write_stamp() -> str:
+    """A new id for one write, ordered by time: every passage of a document carries the
+    stamp of the document's latest write (see q.SET_CURRENT_VERSIONS, kg.reader.cards)."""
+    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+
+
 def _run(tx: ManagedTransaction, query: str, **params: object) -> None:
     tx.run(query, **params).consume()  # type: ignore[arg-type]
 
@@ -228,6 +235,7 @@ def _write_document(
         doc_id=doc.id,
         current_keys=[v.key for v in doc.versions],
         protected_paths=protected_paths,
+        written=write_stamp(),
     ).consume()
     statements = [s.params() for s in doc.statements]
     tx.run(q.UPSERT_STATEMENTS, doc_id=doc.id, statements=statements).consume()
@@ -257,6 +265,7 @@ def _write_new_documents(tx: ManagedTransaction, docs: list[DocumentRecord], lin
         tx.run(q.BULK_DOCUMENT_LINKS, docs=props).consume()
     tx.run(q.BULK_VERSIONS, versions=[v.props() for v in versions]).consume()
     tx.run(q.BULK_SECTIONS, sections=[s.params() for v in versions for s in v.sections]).consume()
+    written = write_stamp()
     for lang in sorted({v.lang for v in versions}):
         rows = [
             {"p": p.params(), "effective": v.effective}
@@ -265,7 +274,7 @@ def _write_new_documents(tx: ManagedTransaction, docs: list[DocumentRecord], lin
             for p in v.passages
         ]
         query = q.BULK_PASSAGES.replace("{lang_label}", passage_language_label(lang))
-        tx.run(query, rows=rows).consume()
+        tx.run(query, rows=rows, written=written).consume()
     statements = [s for d in docs for s in d.statements]
     tx.run(q.BULK_STATEMENTS, statements=[s.params() for s in statements]).consume()
     for kind in StatementKind:

@@ -1,8 +1,9 @@
 """Ingestion into a real Neo4j: counts, incremental re-ingest, history, broken files,
-retirement, all-or-nothing writes, and the embedder record."""
+retirement, all-or-nothing writes, write stamps, and the embedder record."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from ingest.concepts import build_document
 from ingest.corpus import load_corpus
 from ingest.pipeline import ingest_corpus
 from kg.errors import EmbedderMismatch
+from kg.reader import CARD_READ_ATTEMPTS, GraphReader
 from kg.schema import EmbedderInfo, migrate
 from kg.writer import GraphWriter
 from tests.conftest import count
@@ -155,6 +157,46 @@ def test_new_version_keeps_history(clean_driver: Driver, corpus: Path, embedder)
         )
         == 1
     )
+
+
+def _stamps(driver: Driver, doc_id: str) -> set[str | None]:
+    recs, _, _ = driver.execute_query(
+        "MATCH (p:Passage {doc_id: $id}) RETURN collect(DISTINCT p.written) AS w",
+        id=doc_id, database_="neo4j",
+    )  # fmt: skip
+    return set(recs[0]["w"])
+
+
+def test_a_write_restamps_the_document_and_a_read_across_two_writes_is_never_shown_mixed(
+    clean_driver: Driver,
+    corpus: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    _ingest(clean_driver, corpus, embedder)
+    first, other = _stamps(clean_driver, "mini-fakes"), _stamps(clean_driver, "mini-offplatform")
+    assert len(first) == 1 and None not in first
+    # The same version edited in place: its passages are replaced, the ja ones are not.
+    en = corpus / "fakes.en.md"
+    en.write_text(en.read_text(encoding="utf-8").replace("below 30%", "below 25%"), "utf-8")
+    assert _ingest(clean_driver, corpus, embedder).written == 1
+    second = _stamps(clean_driver, "mini-fakes")
+    assert len(second) == 1 and second != first  # the unchanged ja passages too
+    assert _stamps(clean_driver, "mini-offplatform") == other
+
+    keys = ["mini-fakes@en@1.0#policy/p2", "mini-fakes@en@1.0#policy/p1"]
+    reads: list[str] = []
+    reader = GraphReader(clean_driver, "neo4j", observe=lambda cypher, s: reads.append(cypher))
+    twins, quiet = reader.cards(keys, dt.date(2026, 6, 1))
+    assert len(reads) == 1 and set(keys) <= set(quiet)
+    assert "25%" in quiet[keys[0]]["text"] and all(twins[k] for k in keys)
+    # What a read straddling the next write sees: one passage still from an older write.
+    clean_driver.execute_query(
+        "MATCH (p:Passage {key: $k}) SET p.written = '0'", k=keys[1], database_="neo4j"
+    )
+    reads.clear()
+    _, mixed = reader.cards(keys, dt.date(2026, 6, 1))
+    assert len(reads) == CARD_READ_ATTEMPTS  # read again while the stamps disagree
+    assert set(mixed) == set(quiet) - {keys[1]}  # never the older write beside the newer
 
 
 def test_broken_file_is_skipped_and_loses_nothing(

@@ -1,13 +1,16 @@
 """Rows of a passage (or query log entry) deleted while a query ran (read-committed reads)
 come back with null properties; the reader drops them instead of handing `None` ids to the ranking (found by
-the soak: a search racing an ingest failed with 500)."""
+the soak: a search racing an ingest failed with 500). A card read that saw two writes of one
+document (old text beside new, found by the fault test) is noticed and never shown mixed."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kg.coverage import log_entries
-from kg.reader import _hits
+from kg.reader import _CARD_FIELDS, _hits, latest_write_only, straddles_a_write
 
 
 def row(key: str | None, doc_id: str | None) -> dict[str, Any]:
@@ -25,3 +28,31 @@ def test_query_log_entries_deleted_while_read_are_dropped() -> None:
     # The trim deleting the oldest entries while a coverage report reads the log.
     entries = [{"id": "q2", "at": "2026-11-30T07:00:00Z", "query": "コピー品"}, {"at": None}]
     assert [e.id for e in log_entries(entries)] == ["q2"]
+
+
+def card(key: str | None, doc_id: str | None, written: str | None) -> dict[str, Any]:
+    fields = dict.fromkeys(_CARD_FIELDS, "x")
+    return fields | {"key": key, "doc_id": doc_id, "written": written}
+
+
+@pytest.mark.parametrize(
+    ("rows", "straddles"),
+    [
+        ([card("a#1", "a", "w1"), card("a#2", "a", "w1"), card("b#1", "b", "w0")], False),
+        ([card("a#1", "a", None), card("a#2", "a", None)], False),  # written before stamps
+        ([card("a#1", "a", "w1"), card("a#2", "a", "w2")], True),  # old text beside new
+        ([card("a#1", "a", None), card("a#2", "a", "w2")], True),
+        ([card("a#1", "a", "w1"), card(None, None, None)], True),  # deleted under the read
+        ([], False),
+    ],
+)
+def test_a_card_read_that_saw_two_writes_of_a_document_is_noticed(
+    rows: list[dict[str, Any]], straddles: bool
+) -> None:
+    assert straddles_a_write(rows) is straddles
+
+
+def test_only_the_latest_write_of_each_document_is_shown() -> None:
+    rows = [card("a#1", "a", "0002-x"), card("a#2", "a", "0001-y"), card("a#3", "a", None),
+            card("b#1", "b", "0001-z")]  # fmt: skip
+    assert [r["key"] for r in latest_write_only(rows)] == ["a#1", "b#1"]
