@@ -299,6 +299,7 @@ def serve() -> None:
 
     from kg.settings import Settings
     from search_api.app import create_app
+    from search_api.serve import uvicorn_options
 
     settings = Settings()
     if settings.workers > 1:  # as `sopkg serve --workers N` runs them
@@ -308,8 +309,8 @@ def serve() -> None:
         run_workers(settings, WORKER_APP, log_level="warning", access_log=False)
         return
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                access_log=False, ws="none")  # fmt: skip
+    options = uvicorn_options(settings) | {"log_level": "warning", "access_log": False}
+    uvicorn.run(app, host=settings.host, port=settings.port, **options)
 
 
 # --- the in-process path --------------------------------------------------------------

@@ -144,6 +144,11 @@ class Server:
                 found.append("\n".join(lines[max(end - 6, i) : end + 1]))
         return found
 
+    def warnings(self) -> list[str]:
+        """The server log's warning and error lines (uvicorn's own included)."""
+        text = Path(self.log.name).read_text(encoding="utf-8", errors="replace")
+        return [ln for ln in text.splitlines() if ln.startswith(("WARNING", "ERROR"))]
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -163,15 +168,40 @@ def b_free_port() -> int:
 
 
 def call(client: httpx.Client, stats: Stats, route: str, method: str, path: str,
-         **kw: Any) -> httpx.Response | None:  # fmt: skip
+         idle: list[float] | None = None, **kw: Any) -> httpx.Response | None:  # fmt: skip
+    """One request. `idle` holds when this client's previous request ended: a connection
+    error says how long the client's connection had been idle (a reset right at the server's
+    keep-alive limit is the client reusing a connection the server is closing)."""
     t = time.perf_counter()
     try:
         r = client.request(method, path, **kw)
     except httpx.HTTPError as e:
-        stats.add(route, 0, (time.perf_counter() - t) * 1000, f"{type(e).__name__}: {e}")
+        gap = f" (after {t - idle[0]:.2f} s idle)" if idle else ""
+        stats.add(route, 0, (time.perf_counter() - t) * 1000, f"{type(e).__name__}: {e}{gap}")
         return None
+    finally:
+        if idle:
+            idle[0] = time.perf_counter()
     stats.add(route, r.status_code, (time.perf_counter() - t) * 1000, r.text[:200])
     return r
+
+
+TCP_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPAbortOnData", "TCPAbortOnClose",
+                "TCPAbortOnMemory", "TCPAbortOnTimeout")  # fmt: skip
+
+
+def tcp_counters() -> dict[str, int]:
+    """The kernel's TCP abort and accept-queue counters (all of this machine's sockets):
+    which side dropped or reset a connection, when a client saw one."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return {}
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            table = dict(zip(names.split()[1:], map(int, values.split()[1:]), strict=False))
+            return {k: table[k] for k in TCP_COUNTERS if k in table}
+    return {}
 
 
 def client_loop(url: str, keys: dict[str, str], doc_ids: list[str], stats: Stats,
@@ -180,6 +210,7 @@ def client_loop(url: str, keys: dict[str, str], doc_ids: list[str], stats: Stats
     ops, weights = zip(*MIX, strict=True)
     reader = {"X-API-Key": keys[f"reader-{n % (len(keys) - 2)}"]}
     owner = {"X-API-Key": keys["owner"]}
+    idle = [time.perf_counter()]
     with httpx.Client(base_url=url, timeout=120) as client:
         while time.monotonic() < deadline:
             with stats.lock:
@@ -188,7 +219,7 @@ def client_loop(url: str, keys: dict[str, str], doc_ids: list[str], stats: Stats
                 budget[0] -= 1
             op = rng.choices(ops, weights)[0]
             if op == "search":
-                r = call(client, stats, "POST /v1/search", "POST", "/v1/search",
+                r = call(client, stats, "POST /v1/search", "POST", "/v1/search", idle,
                          json=rng.choice(SEARCHES), headers=reader)  # fmt: skip
                 if r is not None and r.status_code == 200:
                     data = r.json()
@@ -200,27 +231,30 @@ def client_loop(url: str, keys: dict[str, str], doc_ids: list[str], stats: Stats
                                 stats.statements.add(res["unit"]["key"])
             elif op == "document":
                 path = f"/v1/documents/{rng.choice(doc_ids)}"
-                call(client, stats, "GET /v1/documents/{id}", "GET", path, headers=reader)
+                call(client, stats, "GET /v1/documents/{id}", "GET", path, idle,
+                     headers=reader)  # fmt: skip
             elif op == "statement":
                 with stats.lock:
                     known = sorted(stats.statements)
                 if known:
                     key = rng.choice(known).replace("#", ".")
                     call(client, stats, "GET /v1/statements/{id}", "GET",
-                         f"/v1/statements/{key}", headers=reader)  # fmt: skip
+                         f"/v1/statements/{key}", idle, headers=reader)  # fmt: skip
             elif op == "coverage":
-                call(client, stats, "GET /v1/coverage", "GET", "/v1/coverage", headers=owner)
+                call(client, stats, "GET /v1/coverage", "GET", "/v1/coverage", idle,
+                     headers=owner)  # fmt: skip
             elif op == "changes":
-                call(client, stats, "GET /v1/changes", "GET", "/v1/changes",
+                call(client, stats, "GET /v1/changes", "GET", "/v1/changes", idle,
                      params={"since": "2025-01-01"}, headers=owner)  # fmt: skip
             elif op == "topics":
-                call(client, stats, "GET /v1/topics", "GET", "/v1/topics", headers=reader)
+                call(client, stats, "GET /v1/topics", "GET", "/v1/topics", idle,
+                     headers=reader)  # fmt: skip
             elif op == "feedback":
                 with stats.lock:
                     # Searches some seconds old: their log entries are written by now.
                     ids = stats.query_ids[:-50]
                 if ids:
-                    call(client, stats, "POST /v1/feedback", "POST", "/v1/feedback",
+                    call(client, stats, "POST /v1/feedback", "POST", "/v1/feedback", idle,
                          json={"query_id": rng.choice(ids), "answered": rng.random() < 0.7},
                          headers=reader)  # fmt: skip
 
@@ -349,6 +383,7 @@ def main() -> int:
             args=(api.url, keys["admin"], corpus, stats, deadline, args.ingest_every, ingests),
         ))  # fmt: skip
         load_start = os.getloadavg()
+        tcp_start = tcp_counters()
         for th in threads:
             th.start()
         rss: dict[str, float] = {}
@@ -373,7 +408,9 @@ def main() -> int:
         elapsed = time.monotonic() - start
         rss["end"] = round(api.rss_mb(), 1)
         load_end = os.getloadavg()
+        tcp = {k: v - tcp_start.get(k, 0) for k, v in tcp_counters().items()}
         server_errors = api.tracebacks()
+        warnings = api.warnings()
     finally:
         api.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -398,6 +435,11 @@ def main() -> int:
         print(f"  {e}")
     for tb in server_errors:
         print("\nserver log, a traceback (its last lines):\n" + tb)
+    print(f"server log warnings and errors: {len(warnings)}")
+    for w in warnings[:10]:
+        print(f"  {w[:300]}")
+    print("TCP counters during the run (whole machine): "
+          + ", ".join(f"{k} {v}" for k, v in tcp.items()))  # fmt: skip
     growth = (rss["end"] - rss["after warm-up"]) / rss["after warm-up"] * 100
     print(f"\nAPI resident memory: after warm-up {rss['after warm-up']} MiB, middle "
           f"{rss['middle']} MiB, end {rss['end']} MiB (growth {growth:+.1f}%)")  # fmt: skip
@@ -411,7 +453,7 @@ def main() -> int:
         "by_route": {f"{r} {s}": n for (r, s), n in sorted(stats.by_route.items())},
         "latency_ms": {r: pct(v) for r, v in stats.latency.items()} | {"all": pct(all_ms)},
         "errors": stats.errors, "rss_mb": rss, "rss_series": series, "growth_pct": round(growth, 1),
-        "allocator": malloc,
+        "allocator": malloc, "tcp": tcp, "server_warnings": len(warnings),
         "ingests": ingests, "machine": b.machine(),
     })  # fmt: skip
     return 0 if met else 1

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # How often a running server checks whether an ingest (maybe by another process)
     # changed the corpus, and reloads the glossary if so.
     corpus_check_seconds: float = 2.0
+    # How long the server keeps an idle HTTP connection open. Longer than any client's or
+    # proxy's own idle limit (httpx 5 s, common load balancers 60 s), so that a client never
+    # reuses a connection the server is closing at that moment (a reset, not an answer).
+    keep_alive_seconds: float = Field(default=75.0, gt=0)
     # Server processes, each with its own model, driver and caches (sopkg serve --workers).
     workers: int = Field(default=1, ge=1, le=64)
     # The malloc of `sopkg serve` and `sopkg up` (kg.allocator): auto = jemalloc when

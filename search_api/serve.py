@@ -35,11 +35,16 @@ def worker_settings() -> Settings:
     return Settings.model_validate_json(os.environ[WORKER_SETTINGS_ENV])
 
 
-def run_workers(settings: Settings, factory: str, **uvicorn_options: Any) -> None:
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What every way of serving passes to uvicorn besides the app and the address."""
+    return {"log_level": "info", "ws": "none", "timeout_keep_alive": settings.keep_alive_seconds}
+
+
+def run_workers(settings: Settings, factory: str, **overrides: Any) -> None:
     """Serve with `settings.workers` processes, each building its app with `factory`
     ("module:function", no arguments; it reads `worker_settings()`)."""
     os.environ[WORKER_SETTINGS_ENV] = settings.model_dump_json()
-    options: dict[str, Any] = {"log_level": "info", "ws": "none"} | uvicorn_options
+    options = uvicorn_options(settings) | overrides
     uvicorn.run(
         factory, factory=True, workers=settings.workers, host=settings.host,
         port=settings.port, **options,
@@ -86,5 +91,5 @@ def serve(
         print(f"  {served.workers} worker processes", file=sys.stderr)
         run_workers(served, worker_factory)
     else:
-        uvicorn.run(app, host=served.host, port=served.port, log_level="info", ws="none")
+        uvicorn.run(app, host=served.host, port=served.port, **uvicorn_options(served))
     return 0

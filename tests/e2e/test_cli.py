@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -108,6 +109,24 @@ def _children(pid: int) -> list[int]:
         return [int(c) for c in f.read().split()]
 
 
+def _answers_after_idle(port: int, idle: float) -> bool:
+    """Whether a kept-alive connection still answers a request after `idle` seconds."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/healthz")
+        first = conn.getresponse()
+        assert first.status == 200 and not first.will_close
+        first.read()
+        time.sleep(idle)
+        try:
+            conn.request("GET", "/healthz")  # on the same socket: it is kept
+            return conn.getresponse().status == 200
+        except (http.client.RemoteDisconnected, OSError):  # the server closed it
+            return False
+    finally:
+        conn.close()
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_runs_the_api_with_keys_and_ingest(
     mini_graph: dict[str, Any], neo4j_connection: Connection, workers: int
@@ -117,6 +136,7 @@ def test_serve_runs_the_api_with_keys_and_ingest(
         **{k: v for k, v in os.environ.items() if not k.startswith("SOPKG_")},
         **_neo4j_env(neo4j_connection),
         "SOPKG_API_KEYS": json.dumps({"cli-admin-key-42": "admin"}),
+        "SOPKG_KEEP_ALIVE_SECONDS": "1.5",  # uvicorn's own default is 5
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "sopkg.cli", "serve", "--port", str(port)]
@@ -150,6 +170,8 @@ def test_serve_runs_the_api_with_keys_and_ingest(
             expected = "jemalloc" if allocator.find_jemalloc() else "system"
             for pid in served:
                 assert allocator.in_use(Path(f"/proc/{pid}/maps").read_text()) == expected
+            # Idle connections are kept as long as the setting says, and no longer.
+            assert _answers_after_idle(port, 0.3) and not _answers_after_idle(port, 3.0)
             if workers > 1:  # a supervisor and its worker processes, each serving
                 assert len(_children(proc.pid)) >= workers
                 for _ in range(2 * workers):
