@@ -165,8 +165,8 @@ PING = "RETURN 1 AS ok"
 
 # APPLIES_TO neighbours (both directions) of every statement, for score propagation.
 ALL_STATEMENT_NEIGHBOURS = """
-MATCH (a:Statement)-[:APPLIES_TO]-(b:Statement {current: true})
-RETURN a.key AS key, collect(DISTINCT b.key) AS neighbours
+MATCH (a:Statement)-[:APPLIES_TO]->(b:Statement)
+RETURN collect([a.key, a.current, b.key, b.current]) AS rows
 """
 
 # Passages in effect that state the given statements (for units reached through the graph).
@@ -198,6 +198,8 @@ RETURN p.key AS key, vector.similarity.cosine(p.embedding, $embeddings[p.lang]) 
 ORDER BY score DESC
 """
 
+# The corpus facts' queries (ALL_*) return their rows as maps collected in one row, read by
+# GraphReader._read_collected: per-row records cost the driver most of the time at scale.
 # The unretired versions of every document, for the languages a document can be read in
 # on a given date (kg.corpus_facts): retrieval needs to know which retrievers could have
 # seen a document at all (a fulltext index of one language is blind to a document written
@@ -205,13 +207,15 @@ ORDER BY score DESC
 ALL_DOCUMENT_VERSIONS = """
 MATCH (d:Document)-[:HAS_VERSION]->(v:DocumentVersion)
 WHERE v.retired_at IS NULL
-RETURN d.id AS doc_id, v.lang AS lang, v.effective AS effective, v.valid_until AS valid_until
+RETURN collect({doc_id: d.id, lang: v.lang, effective: v.effective,
+                valid_until: v.valid_until}) AS rows
 """
 
 # Documents that an active document supersedes: left out of search unless asked for.
 ALL_SUPERSEDED = """
 MATCH (:Document {status: 'active'})-[:SUPERSEDES]->(d:Document)
-RETURN DISTINCT d.id AS doc_id
+WITH DISTINCT d.id AS doc_id
+RETURN collect({doc_id: doc_id}) AS rows
 """
 
 LEARNED_TERMS = """
@@ -223,5 +227,6 @@ ORDER BY ja, score DESC, en
 # Every example passage and the current statements it names (ILLUSTRATES, derived at ingest).
 ALL_ILLUSTRATES = """
 MATCH (p:Passage)-[:ILLUSTRATES]->(st:Statement {current: true})
-RETURN p.key AS key, collect(st.key) AS statements
+WITH p.key AS key, collect(st.key) AS statements
+RETURN collect({key: key, statements: statements}) AS rows
 """

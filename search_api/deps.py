@@ -128,14 +128,14 @@ class Runtime:
             on_unreachable=self.graph_unreachable,
         )
 
-    def _reader(self) -> GraphReader:
+    def _reader(self, timeout: float | None = None) -> GraphReader:
         """The reader even while the graph is marked unreachable (the probe, the warm-up);
         a read that cannot reach the server marks it so, whichever interface asked."""
         driver, database = self._connect()
         return GraphReader(
             driver,
             database,
-            timeout=self.settings.read_timeout_seconds,
+            timeout=timeout or self.settings.read_timeout_seconds,
             observe=self.read_observer,
             on_unreachable=self.graph_unreachable,
         )
@@ -185,7 +185,9 @@ class Runtime:
         with self._reload_lock:
             if self._glossary is not None and self._fresh() and not force:
                 return
-            reader = self._reader()
+            # Read once per corpus change and shared by every search, like a report: on a
+            # large graph (a million passages) the corpus facts take seconds.
+            reader = self._reader(self.settings.report_timeout_seconds)
             stamp = reader.corpus_stamp()
             self._stamp_checked = time.monotonic()
             if self._glossary is not None and stamp == self._corpus_stamp and not force:

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from kg.coverage import log_entries
-from kg.reader import _CARD_FIELDS, _hits, latest_write_only, straddles_a_write
+from kg.reader import (
+    _CARD_FIELDS,
+    _hits,
+    _neighbour_rows,
+    latest_write_only,
+    straddles_a_write,
+)
 
 
 def row(key: str | None, doc_id: str | None) -> dict[str, Any]:
@@ -56,3 +62,11 @@ def test_only_the_latest_write_of_each_document_is_shown() -> None:
     rows = [card("a#1", "a", "0002-x"), card("a#2", "a", "0001-y"), card("a#3", "a", None),
             card("b#1", "b", "0001-z")]  # fmt: skip
     assert [r["key"] for r in latest_write_only(rows)] == ["a#1", "b#1"]
+
+
+def test_statement_links_become_current_neighbours_both_ways() -> None:
+    # d#1 applies to d#2 and to the retired d#old; e#9 (retired) applies to d#2.
+    links = [["d#1", True, "d#2", True], ["d#1", True, "d#old", False],
+             ["e#9", False, "d#2", True]]  # fmt: skip
+    rows = {r["key"]: r["neighbours"] for r in _neighbour_rows(links)}
+    assert rows == {"d#1": ["d#2"], "d#2": ["d#1"], "e#9": ["d#2"], "d#old": ["d#1"]}
