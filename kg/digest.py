@@ -4,7 +4,8 @@ Counts of nodes by label and relationships by type, the schema (indexes and cons
 and per document one hash of everything it says: its own properties, each statement and
 each passage of every version with its section, its version and what it states.
 Properties that record *when* something was written (`*_at`, the write stamp `written`) and
-embeddings (a function of the passage text) are left out, so a re-ingest of the same corpus gives the same digest.
+embeddings (a function of the passage text) are left out, so a re-ingest of the same corpus
+gives the same digest.
 Used by the backup round-trip and fault tests, and printed by `sopkg restore`.
 """
 

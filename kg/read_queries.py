@@ -163,7 +163,8 @@ RETURN st {.key, .doc_id, .item_id, .kind, .severity, .current, .applies_to} AS 
 
 PING = "RETURN 1 AS ok"
 
-# APPLIES_TO neighbours (both directions) of every statement, for score propagation.
+# Every APPLIES_TO link with whether each end is current, for score propagation; grouped
+# into each statement's current neighbours in both directions by kg.reader.
 ALL_STATEMENT_NEIGHBOURS = """
 MATCH (a:Statement)-[:APPLIES_TO]->(b:Statement)
 RETURN collect([a.key, a.current, b.key, b.current]) AS rows
@@ -198,7 +199,7 @@ RETURN p.key AS key, vector.similarity.cosine(p.embedding, $embeddings[p.lang]) 
 ORDER BY score DESC
 """
 
-# The corpus facts' queries (ALL_*) return their rows as maps collected in one row, read by
+# The corpus facts' queries (ALL_*) return their rows collected in one row, read by
 # GraphReader._read_collected: per-row records cost the driver most of the time at scale.
 # The unretired versions of every document, for the languages a document can be read in
 # on a given date (kg.corpus_facts): retrieval needs to know which retrievers could have
