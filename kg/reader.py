@@ -111,7 +111,7 @@ def _neighbour_rows(links: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
             out.setdefault(a, set()).add(b)
         if a_current:
             out.setdefault(b, set()).add(a)
-    return [{"key": k, "neighbours": sorted(v)} for k, v in out.items()]
+    return [{"key": k, "neighbours": list(v)} for k, v in out.items()]  # from_rows sorts
 
 
 def _complete_card(row: dict[str, Any]) -> bool:
