@@ -24,7 +24,7 @@ from _bench import bench_settings, emit_json, log, start_instance, wipe
 
 from ingest.pipeline import ingest_corpus
 from kg.coverage import CoverageReader
-from kg.embedders import make_embedder
+from kg.embedders import make_embedder, make_second_embedder
 from search_api.coverage import build_report
 
 Row = tuple[str, str, str, str]
@@ -72,7 +72,12 @@ def main(argv: list[str] | None = None) -> int:
             wipe(driver, conn.database)
         t0 = time.perf_counter()
         summary = ingest_corpus(
-            args.corpus, driver, conn.database, make_embedder(settings), corpus_name=name
+            args.corpus,
+            driver,
+            conn.database,
+            make_embedder(settings),
+            corpus_name=name,
+            second=make_second_embedder(settings),
         )
         log(f"ingest: {summary.written} written, {summary.skipped} unchanged, "
             f"{len(summary.errors)} errors, {time.perf_counter() - t0:.1f} s")  # fmt: skip

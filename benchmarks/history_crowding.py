@@ -37,7 +37,7 @@ import _bench as b
 import numpy as np
 
 from ingest.pipeline import ingest_corpus
-from kg.embedders import Embedder, Vectors, make_embedder
+from kg.embedders import Embedder, Vectors, make_embedder, make_second_embedder
 from kg.query_embedders import EmbedderWrapper
 from sopkg.evaluation import build_retriever, evaluate, load_queries
 
@@ -97,16 +97,21 @@ def run(
     settings = b.bench_settings()
     today = settings.today or dt.date.today()
     judged = load_queries(queries)
+    second = make_second_embedder(settings)
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="sopkg-history-") as tmp:
         for label, n in (("current only", 0), (f"{versions} older versions", versions)):
             b.wipe(driver, database)
             for k in range(1, n + 1):
                 old = write_older(corpus, Path(tmp) / f"{label}-{k}", k, n)
-                summary = ingest_corpus(old, driver, database, embedder, corpus_name=CORPUS)
+                summary = ingest_corpus(
+                    old, driver, database, embedder, corpus_name=CORPUS, second=second
+                )
                 if summary.errors:
                     raise SystemExit(f"older version {k}: {summary.errors[0]}")
-            summary = ingest_corpus(corpus, driver, database, embedder, corpus_name=CORPUS)
+            summary = ingest_corpus(
+                corpus, driver, database, embedder, corpus_name=CORPUS, second=second
+            )
             retriever = build_retriever(driver, database, embedder, settings)
             report = evaluate(retriever, judged, "hybrid")
             counts = driver.execute_query(IN_EFFECT, today=today, database_=database).records[0]

@@ -42,7 +42,7 @@ import ingest.pipeline as pipeline
 from ingest.corpus import markdown_files
 from ingest.pipeline import IngestSummary, ingest_corpus
 from kg.analysis import ja_search_field
-from kg.embedders import Embedder, make_embedder
+from kg.embedders import Embedder, make_embedder, make_second_embedder
 from kg.query_embedders import EmbedderWrapper
 from kg.writer import GraphWriter
 
@@ -196,6 +196,7 @@ def main() -> None:
     split.install()
     server, conn = b.start_instance(settings, args.instance, args.heap, args.pagecache)
     embedder = CountingEmbedder(make_embedder(settings))
+    second = make_second_embedder(settings)
     t = time.perf_counter()
     embedder.inner.embed_passages(["warm-up"])  # loads the model
     ja_search_field("準備")  # loads the fugashi dictionary
@@ -214,7 +215,8 @@ def main() -> None:
             embedder.embedded = 0
             with split.measuring():
                 s = ingest_corpus(root, driver, conn.database, embedder,  # type: ignore[arg-type]
-                                  corpus_name=CORPUS_NAME, batch=settings.embed_batch)  # fmt: skip
+                                  corpus_name=CORPUS_NAME, batch=settings.embed_batch,
+                                  second=second)  # fmt: skip
             s.timings.update({f"write.{k}": v for k, v in split.spent.items()})
             if split.doc_writes:
                 s.timings["write.per_document_median"] = b.median(split.doc_writes)

@@ -376,18 +376,20 @@ def in_process_sender(retriever: Any) -> Callable[[], Send]:
 
 # --- the graph --------------------------------------------------------------------------
 def prepare_graph(args: argparse.Namespace, driver: Any, database: str, settings: Any) -> str:
-    from kg.embedders import make_embedder
+    from kg.embedders import make_embedder, make_second_embedder
 
+    second = make_second_embedder(settings)
     if args.synthetic:
         import synthetic_corpus as sc
 
-        want = sc.describe(args.synthetic, args.seed_corpus, args.rng_seed, sc.DEFAULT_NOISE)
+        want = sc.describe(args.synthetic, args.seed_corpus, args.rng_seed, sc.DEFAULT_NOISE,
+                           second and second.name)  # fmt: skip
         if sc.existing_build(driver, database) == want:
             return f"synthetic graph of {args.synthetic} passages (reused)"
         b.log(f"building a synthetic graph of {args.synthetic} passages ...")
         fig = sc.build(driver, database, make_embedder(settings), n_passages=args.synthetic,
                        seed=args.seed_corpus, rng_seed=args.rng_seed,
-                       embed_batch=settings.embed_batch)  # fmt: skip
+                       embed_batch=settings.embed_batch, second=second)  # fmt: skip
         b.log(f"built in {fig['total_s']:.0f} s")
         return f"synthetic graph of {args.synthetic} passages (built in {fig['total_s']:.0f} s)"
     if args.corpus:
@@ -400,7 +402,8 @@ def prepare_graph(args: argparse.Namespace, driver: Any, database: str, settings
             b.log("the graph holds other corpora: wiping it")
             b.wipe(driver, database)
         s = ingest_corpus(args.corpus, driver, database, make_embedder(settings),
-                          corpus_name="bench", batch=settings.embed_batch)  # fmt: skip
+                          corpus_name="bench", batch=settings.embed_batch,
+                          second=second)  # fmt: skip
         return f"corpus {args.corpus} ({s.documents} documents; ingest {s.seconds:.1f} s)"
     return "the graph as it was"
 

@@ -52,7 +52,7 @@ from ingest.concepts import build_document
 from ingest.corpus import load_corpus
 from kg import write_queries as wq
 from kg.analysis import en_search_field, ja_search_field
-from kg.embedders import Embedder, make_embedder
+from kg.embedders import Embedder, make_embedder, make_second_embedder
 from kg.records import DocumentRecord, PassageRecord, StatementRecord, VersionRecord
 from kg.schema import (
     EmbedderInfo,
@@ -78,6 +78,7 @@ class Source:
 
     sentences: tuple[str, ...]
     embedding: np.ndarray
+    embedding2: np.ndarray | None = None  # its vector in the second space, if built
 
 
 def _sentences(text: str, lang: str) -> tuple[str, ...]:
@@ -85,9 +86,12 @@ def _sentences(text: str, lang: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in parts if p.strip()) or (text,)
 
 
-def describe(n_passages: int, seed: Path, rng_seed: int, noise: float) -> str:
+def describe(
+    n_passages: int, seed: Path, rng_seed: int, noise: float, second: str | None = None
+) -> str:
     """What the `synthetic` Corpus node's root says about the build (checked for reuse)."""
-    return f"synthetic n={n_passages} seed={seed.resolve()} rng={rng_seed} noise={noise}"
+    out = f"synthetic n={n_passages} seed={seed.resolve()} rng={rng_seed} noise={noise}"
+    return out + (f" second={second}" if second else "")
 
 
 def existing_build(driver: Driver, database: str) -> str | None:
@@ -111,7 +115,11 @@ class Generator:
             for v in d.versions:
                 for p in v.passages:
                     assert p.embedding is not None
-                    src = Source(_sentences(p.text, p.lang), np.asarray(p.embedding, np.float32))
+                    src = Source(
+                        _sentences(p.text, p.lang),
+                        np.asarray(p.embedding, np.float32),
+                        None if p.embedding2 is None else np.asarray(p.embedding2, np.float32),
+                    )
                     self.pool.setdefault(p.lang, []).append(src)
                     self.by_key[p.key] = src
         self.analyse_s = 0.0
@@ -134,9 +142,12 @@ class Generator:
         sentences += other.sentences[len(other.sentences) // 2 :]
         joiner = "" if template.lang == "ja" else " "
         text = joiner.join(sentences)
-        vec = a.embedding + other.embedding
-        vec = vec + self.np_rng.normal(0.0, self.noise / math.sqrt(len(vec)), len(vec))
-        vec = vec / max(float(np.linalg.norm(vec)), 1e-12)
+        vec = self._merge(a.embedding, other.embedding)
+        vec2 = (
+            None
+            if a.embedding2 is None or other.embedding2 is None
+            else [float(x) for x in self._merge(a.embedding2, other.embedding2)]
+        )
         t = time.perf_counter()
         # The Japanese field is the analysis of each sentence, heading and title, each
         # analysed once for the whole build (a million passages reuse a few thousand).
@@ -146,8 +157,14 @@ class Generator:
         embed_text = f"{title} / {heading}: {text}" if heading else f"{title}: {text}"
         return replace(
             template, text=text, search_ja=ja, search_en=en, embed_text=embed_text,
-            embedding=[float(x) for x in vec],
+            embedding=[float(x) for x in vec], embedding2=vec2,
         )  # fmt: skip
+
+    def _merge(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The unit sum of two sources' vectors plus a little Gaussian noise."""
+        vec = a + b
+        vec = vec + self.np_rng.normal(0.0, self.noise / math.sqrt(len(vec)), len(vec))
+        return vec / max(float(np.linalg.norm(vec)), 1e-12)
 
     def document(self, j: int) -> DocumentRecord:
         """Synthetic document j, cloned from seed document j mod len(seeds)."""
@@ -269,8 +286,10 @@ def build(
     embed_batch: int = 32,
     reuse: bool = True,
     defer_vector_index: bool = False,
+    second: Embedder | None = None,
 ) -> dict[str, Any]:
-    """Wipe the graph and build it; returns the figures (seconds, counts)."""
+    """Wipe the graph and build it; returns the figures (seconds, counts). With `second`,
+    every passage gets its second-space vector too (merged from its sources', as the first)."""
     fig: dict[str, Any] = {}
     t_all = time.perf_counter()
 
@@ -302,13 +321,20 @@ def build(
             chunk, embedder.embed_passages([p.embed_text for p in chunk]), strict=True
         ):
             p.embedding = [float(x) for x in vec]
+    if second is not None:
+        for i in range(0, len(all_passages), embed_batch):
+            chunk = all_passages[i : i + embed_batch]
+            vectors = second.embed_passages([p.embed_text for p in chunk])
+            for p, vec in zip(chunk, vectors, strict=True):
+                p.embedding2 = [float(x) for x in vec]
     fig["seed_embed_s"] = time.perf_counter() - t
     fig["seed_embedded"] = len(todo)
     b.log(f"seed: {len(seeds)} documents, {seed_passages} passages: {len(todo)} embedded in "
           f"{fig['seed_embed_s']:.1f} s, {reused} embeddings reused from the graph")  # fmt: skip
 
     t = time.perf_counter()
-    migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim))
+    second_info = None if second is None else EmbedderInfo(second.name, second.dim)
+    migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim), second_info)
     writer = GraphWriter(driver, database)
     writer.sync_vocabulary(SEED_CORPUS, str(seed.resolve()), corpus.taxonomy, corpus.glossary)
     for d in seeds:
@@ -376,8 +402,9 @@ def build(
         s.run(
             wq.UPSERT_CORPUS,
             name=SYNTHETIC_CORPUS,
-            root=describe(n_passages, seed, rng_seed, noise),
+            root=describe(n_passages, seed, rng_seed, noise, second and second.name),
         ).consume()
+    writer.mark_embedder2_full(None if second is None else second.name)
     fig["synthetic_finish_s"] = time.perf_counter() - t
     t = time.perf_counter()
     if defer_vector_index:
@@ -480,7 +507,7 @@ def main() -> None:
             driver, conn.database, embedder, n_passages=args.passages, seed=args.seed_corpus,
             rng_seed=args.rng_seed, noise=args.noise, batch_docs=args.batch_docs,
             writers=args.writers, embed_batch=settings.embed_batch, reuse=not args.no_reuse,
-            defer_vector_index=args.defer_vector_index,
+            defer_vector_index=args.defer_vector_index, second=make_second_embedder(settings),
         )  # fmt: skip
         counts = b.graph_counts(driver, conn.database)
     store = store_size_mb(server.home)

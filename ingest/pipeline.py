@@ -40,6 +40,7 @@ class IngestSummary:
     passages: int = 0  # passages written in this run
     statements: int = 0  # statements of the documents written in this run
     learned_terms: int | None = None  # size of the rebuilt term table; None: not rebuilt
+    second_backfilled: int = 0  # passages written earlier that got their second vector now
     errors: list[str] = field(default_factory=list)
     warnings: int = 0
     # `file:line: warning: rule: message` for the command line; the JSON keeps the count.
@@ -92,23 +93,63 @@ _MEMO: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
 _MEMO_MAX = 50_000
 
 
-def embed_versions(versions: Sequence[VersionRecord], embedder: Embedder, batch: int) -> None:
-    passages = [p for v in versions for p in v.passages]
-    todo = []
-    for p in passages:
-        hit = _MEMO.get((embedder.name, p.embed_text))
-        if hit is None:
-            todo.append(p)
-        else:
-            p.embedding = hit
-    for i in range(0, len(todo), batch):
-        chunk = todo[i : i + batch]
-        vectors = embedder.embed_passages([p.embed_text for p in chunk])
-        for p, vec in zip(chunk, vectors, strict=True):
-            p.embedding = [float(x) for x in vec]
-            _MEMO[(embedder.name, p.embed_text)] = p.embedding
+SECOND_BACKFILL_BATCH = 2_000  # passages read at a time by backfill_second
+
+
+def _embed_texts(texts: Sequence[str], embedder: Embedder, batch: int) -> list[list[float]]:
+    """Passage embeddings of `texts`, from the memo where this process has seen them."""
+    out: list[list[float] | None] = [_MEMO.get((embedder.name, t)) for t in texts]
+    todo = [i for i, v in enumerate(out) if v is None]
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        vectors = embedder.embed_passages([texts[i] for i in chunk])
+        for i, vec in zip(chunk, vectors, strict=True):
+            out[i] = _MEMO[(embedder.name, texts[i])] = [float(x) for x in vec]
     while len(_MEMO) > _MEMO_MAX:
         _MEMO.popitem(last=False)
+    return [v for v in out if v is not None]
+
+
+def embed_versions(
+    versions: Sequence[VersionRecord],
+    embedder: Embedder,
+    batch: int,
+    second: Embedder | None = None,
+) -> None:
+    """Each passage's embedding of its embed text, and with `second` its second vector."""
+    passages = [p for v in versions for p in v.passages]
+    texts = [p.embed_text for p in passages]
+    for p, vec in zip(passages, _embed_texts(texts, embedder, batch), strict=True):
+        p.embedding = vec
+    if second is not None:
+        for p, vec in zip(passages, _embed_texts(texts, second, batch), strict=True):
+            p.embedding2 = vec
+
+
+def backfill_second(
+    writer: GraphWriter, second: Embedder, batch: int, progress: Progress | None = None
+) -> int:
+    """Second vectors for the current passages that have none (a graph written before the
+    second space existed, by a run without it, or with another second model): its index
+    then covers the whole corpus, and search uses it (kg.corpus_facts). Returns how many
+    passages were embedded."""
+    if writer.embedder2_full() == second.name:
+        return 0
+    done = 0
+    seen: set[str] = set()
+    while rows := writer.passages_without_embedding2(SECOND_BACKFILL_BATCH):
+        if seen.issuperset(k for k, _ in rows):
+            break  # written and still asked for: never loop on it
+        seen.update(k for k, _ in rows)
+        vectors = _embed_texts([text for _, text in rows], second, batch)
+        writer.set_embedding2(
+            [{"key": k, "embedding": v} for (k, _), v in zip(rows, vectors, strict=True)]
+        )
+        done += len(rows)
+        if progress:
+            progress(ProgressEvent("embed2", done, done, "passages", rows[-1][0], done))
+    writer.mark_embedder2_full(second.name)
+    return done
 
 
 def ingest_corpus(
@@ -119,7 +160,10 @@ def ingest_corpus(
     corpus_name: str | None = None,
     batch: int = 32,
     progress: Progress | None = None,
+    second: Embedder | None = None,
 ) -> IngestSummary:
+    """Ingest the corpus at `root` (see the module docstring). `second` embeds every passage
+    into the second vector space too (kg.embedders.make_second_embedder)."""
     t_start = time.perf_counter()
     clock = _Clock()
     t = time.perf_counter()
@@ -131,7 +175,7 @@ def ingest_corpus(
     summary.warnings = len(corpus.warnings)
     summary.warning_lines = [str(i) for i in corpus.warnings]
 
-    migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim))
+    migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim), _info(second))
     writer = GraphWriter(driver, database)
     writer.sync_vocabulary(name, str(root.resolve()), corpus.taxonomy, corpus.glossary)
     t = clock.add("write", t)
@@ -160,7 +204,7 @@ def ingest_corpus(
         record = build_document(files, name)
         changed = changed_versions(record, existing)
         t = clock.add("analyse", t)
-        embed_versions(changed, embedder, batch)
+        embed_versions(changed, embedder, batch, second)
         t = clock.add("embed", t)
         try:
             writer.write_document(record, changed, corpus.broken)
@@ -176,6 +220,11 @@ def ingest_corpus(
     report("")
     summary.retired = writer.finish_corpus(name, docs.keys(), corpus.broken)
     t = clock.add("write", t)
+    if second is not None:
+        summary.second_backfilled = backfill_second(writer, second, batch, progress)
+        t = clock.add("embed", t)
+    elif summary.written:
+        writer.mark_embedder2_full(None)  # passages without second vectors were written
     if summary.written or summary.retired or not writer.learned_term_count():
         summary.learned_terms = rebuild_term_table(writer)
         t = clock.add("terms", t)
@@ -184,6 +233,10 @@ def ingest_corpus(
     summary.timings = clock.spent
     summary.seconds = time.perf_counter() - t_start
     return summary
+
+
+def _info(embedder: Embedder | None) -> EmbedderInfo | None:
+    return None if embedder is None else EmbedderInfo(embedder.name, embedder.dim)
 
 
 def rebuild_term_table(writer: GraphWriter) -> int:

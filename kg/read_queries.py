@@ -116,6 +116,7 @@ ORDER BY path
 
 GLOSSARY = "MATCH (t:Term) RETURN t.key AS key, t.en AS en, t.ja AS ja ORDER BY key"
 
+SECOND_SPACE = "MATCH (m:GraphMeta {name: 'graph'}) RETURN m.embedder2_full AS model"
 CORPUS_STAMP = "MATCH (m:GraphMeta {name: 'graph'}) RETURN m.corpus_stamp AS stamp"
 
 DOCUMENT = """

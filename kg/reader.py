@@ -17,7 +17,7 @@ from kg import read_queries as q
 from kg.corpus_facts import CorpusFacts
 from kg.driver_errors import graph_errors
 from kg.errors import GraphUnavailable
-from ontology.schema import VECTOR_INDEXES
+from ontology.schema import VECTOR2_INDEXES, VECTOR_INDEXES
 
 
 @dataclass(frozen=True)
@@ -211,12 +211,15 @@ class GraphReader:
             raise
         return _hits(rows)
 
-    def vector(self, embedding: Sequence[float], lang: str, flt: HitFilter, k: int) -> list[Hit]:
-        """Nearest passages in one language (see ontology.schema.VECTOR_INDEXES)."""
+    def vector(
+        self, embedding: Sequence[float], lang: str, flt: HitFilter, k: int, second: bool = False
+    ) -> list[Hit]:
+        """Nearest passages in one language (see ontology.schema.VECTOR_INDEXES), in the
+        second vector space when `second` (VECTOR2_INDEXES)."""
         fetch = flt.fetch(k, bool(flt.markets or flt.topic))
         rows = self._read(
             q.VECTOR_SEARCH,
-            index=VECTOR_INDEXES[lang].name,
+            index=(VECTOR2_INDEXES if second else VECTOR_INDEXES)[lang].name,
             embedding=list(embedding),
             fetch=fetch,
             k=k,
@@ -306,6 +309,7 @@ class GraphReader:
             self._read_collected(q.ALL_ILLUSTRATES),
             _neighbour_rows(self._read_collected(q.ALL_STATEMENT_NEIGHBOURS)),
             self._read_collected(q.ALL_SUPERSEDED),
+            second_space=next((r["model"] for r in self._read(q.SECOND_SPACE)), None),
         )
 
     def learned_terms(self) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ class PassageRecord:
     search_ja: str | None = None
     search_en: str | None = None
     embedding: list[float] | None = None
+    embedding2: list[float] | None = None  # the second vector space (ontology.schema)
 
     def params(self) -> dict[str, Any]:
         return asdict(self)

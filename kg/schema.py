@@ -18,8 +18,8 @@ from ontology.schema import (
     LEGACY_VECTOR_INDEXES,
     RANGE_INDEXES,
     SCHEMA_VERSION,
+    VECTOR2_INDEXES,
     VECTOR_INDEXES,
-    VECTOR_PROP,
     VectorIndex,
 )
 
@@ -51,7 +51,7 @@ def _ddl() -> list[str]:
 def _vector_ddl(index: VectorIndex, dim: int) -> str:
     return (
         f"CREATE VECTOR INDEX {index.name} IF NOT EXISTS FOR (n:{index.label}) "
-        f"ON n.{VECTOR_PROP} OPTIONS {{indexConfig: {{`vector.dimensions`: {int(dim)}, "
+        f"ON n.{index.prop} OPTIONS {{indexConfig: {{`vector.dimensions`: {int(dim)}, "
         "`vector.similarity_function`: 'cosine'}}"
     )
 
@@ -67,6 +67,18 @@ VECTOR_INDEX_DIM = (
 )
 PASSAGE_COUNT = "MATCH (p:Passage) WHERE p.embedding IS NOT NULL RETURN count(p) AS n"
 
+# The second vector space (ontology.schema.VECTOR2_INDEXES): `embedder2` is the model whose
+# vectors `embedding2` holds; `embedder2_full` is set once every current passage has one
+# (ingest.pipeline.backfill_second), and searched only then (kg.corpus_facts).
+GET_META2 = "MATCH (m:GraphMeta {name: 'graph'}) RETURN m.embedder2 AS name"
+SET_META2 = "MERGE (m:GraphMeta {name: 'graph'}) SET m.embedder2 = $name, m.dim2 = $dim"
+# Vectors of another model cannot share an index with the new one's.
+CLEAR_EMBEDDING2 = """
+MATCH (p:Passage) WHERE p.embedding2 IS NOT NULL
+CALL (p) { REMOVE p.embedding2 } IN TRANSACTIONS OF 5000 ROWS
+"""
+FORGET_EMBEDDER2_FULL = "MATCH (m:GraphMeta {name: 'graph'}) REMOVE m.embedder2_full"
+
 
 def recorded_embedder(driver: Driver, database: str) -> EmbedderInfo | None:
     recs, _, _ = driver.execute_query(GET_META, database_=database)
@@ -75,10 +87,36 @@ def recorded_embedder(driver: Driver, database: str) -> EmbedderInfo | None:
     return EmbedderInfo(recs[0]["embedder"], int(recs[0]["dim"]))
 
 
-def migrate(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
-    """Create what is missing; refuse to mix embeddings from different models."""
+def migrate(
+    driver: Driver, database: str, embedder: EmbedderInfo, second: EmbedderInfo | None = None
+) -> None:
+    """Create what is missing; refuse to mix embeddings from different models. With
+    `second`, also the second vector space's indexes; its vectors of another model are
+    dropped (they are filled again by `ingest.pipeline.backfill_second`)."""
     with graph_errors():
         _migrate(driver, database, embedder)
+        if second is not None:
+            _migrate_second(driver, database, second)
+
+
+def _ensure_vector_index(driver: Driver, database: str, index: VectorIndex, dim: int) -> None:
+    recs, _, _ = driver.execute_query(VECTOR_INDEX_DIM, name=index.name, database_=database)
+    if recs and int(recs[0]["dim"]) != dim:
+        driver.execute_query(f"DROP INDEX {index.name} IF EXISTS", database_=database)
+    driver.execute_query(_vector_ddl(index, dim), database_=database)
+
+
+def _migrate_second(driver: Driver, database: str, second: EmbedderInfo) -> None:
+    recs, _, _ = driver.execute_query(GET_META2, database_=database)
+    known = recs[0]["name"] if recs else None
+    if known is not None and known != second.name:
+        driver.execute_query(FORGET_EMBEDDER2_FULL, database_=database)
+        with driver.session(database=database) as s:
+            s.run(CLEAR_EMBEDDING2).consume()
+    for index in VECTOR2_INDEXES.values():
+        _ensure_vector_index(driver, database, index, second.dim)
+    driver.execute_query(SET_META2, name=second.name, dim=second.dim, database_=database)
+    driver.execute_query("CALL db.awaitIndexes(120)", database_=database)
 
 
 def _migrate(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
@@ -103,10 +141,7 @@ def _migrate(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
     for legacy in LEGACY_VECTOR_INDEXES:
         driver.execute_query(f"DROP INDEX {legacy} IF EXISTS", database_=database)
     for index in VECTOR_INDEXES.values():
-        recs, _, _ = driver.execute_query(VECTOR_INDEX_DIM, name=index.name, database_=database)
-        if recs and int(recs[0]["dim"]) != embedder.dim:
-            driver.execute_query(f"DROP INDEX {index.name} IF EXISTS", database_=database)
-        driver.execute_query(_vector_ddl(index, embedder.dim), database_=database)
+        _ensure_vector_index(driver, database, index, embedder.dim)
     driver.execute_query(
         SET_META,
         embedder=embedder.name,

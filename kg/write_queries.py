@@ -125,7 +125,7 @@ WITH v, retired
 MATCH (v)-[:HAS_SECTION]->(:Section)-[:HAS_PASSAGE]->(p:Passage)
 SET p.current = v.current, p.retired = retired, p.written = $written
 WITH p, retired WHERE retired
-SET p.embedding = null, p.search_ja = null, p.search_en = null
+SET p.embedding = null, p.embedding2 = null, p.search_ja = null, p.search_en = null
 """
 
 UPSERT_STATEMENTS = """
@@ -276,8 +276,8 @@ MATCH (d)-[:HAS_VERSION]->(v:DocumentVersion)
 SET v.current = false, v.retired_at = coalesce(v.retired_at, datetime())
 WITH d, v
 MATCH (v)-[:HAS_SECTION]->(:Section)-[:HAS_PASSAGE]->(p:Passage)
-SET p.current = false, p.retired = true, p.embedding = null, p.search_ja = null,
-    p.search_en = null
+SET p.current = false, p.retired = true, p.embedding = null, p.embedding2 = null,
+    p.search_ja = null, p.search_en = null
 RETURN count(DISTINCT d) AS retired
 """
 
@@ -328,6 +328,24 @@ WHERE p.embedding_next_model IS NULL OR p.embedding_next_model <> $model
 RETURN p.key AS key, p.embed_text AS text
 ORDER BY p.key
 """
+
+# --- the second vector space (see ingest.pipeline.backfill_second) ------------------------
+PASSAGES_WITHOUT_EMBEDDING2 = """
+MATCH (p:Passage {retired: false}) WHERE p.embedding2 IS NULL
+RETURN p.key AS key, p.embed_text AS text
+ORDER BY p.key
+LIMIT $limit
+"""
+
+SET_EMBEDDING2 = """
+UNWIND $rows AS r
+MATCH (p:Passage {key: r.key})
+SET p.embedding2 = r.embedding
+"""
+
+EMBEDDER2_FULL = "MATCH (m:GraphMeta {name: 'graph'}) RETURN m.embedder2_full AS model"
+MARK_EMBEDDER2_FULL = "MERGE (m:GraphMeta {name: 'graph'}) SET m.embedder2_full = $model"
+FORGET_EMBEDDER2_FULL = "MATCH (m:GraphMeta {name: 'graph'}) REMOVE m.embedder2_full"
 
 COUNT_CURRENT_PASSAGES = "MATCH (p:Passage {retired: false}) RETURN count(p) AS n"
 

@@ -140,6 +140,32 @@ class GraphWriter:
             )
         return [(r["key"], r["text"] or "") for r in recs], int(total[0]["n"])
 
+    # --- the second vector space -----------------------------------------------------
+    def passages_without_embedding2(self, limit: int) -> list[tuple[str, str]]:
+        """(key, embed text) of at most `limit` current passages with no second vector."""
+        with graph_errors():
+            recs, _, _ = self.driver.execute_query(
+                q.PASSAGES_WITHOUT_EMBEDDING2, limit=limit, database_=self.database
+            )
+        return [(r["key"], r["text"] or "") for r in recs]
+
+    def set_embedding2(self, rows: list[dict[str, object]]) -> None:
+        with self._session() as s:
+            s.execute_write(_run, q.SET_EMBEDDING2, rows=rows)
+
+    def embedder2_full(self) -> str | None:
+        """The model whose second vector every current passage has; None: not known."""
+        recs = self._query(q.EMBEDDER2_FULL)
+        return recs[0]["model"] if recs else None
+
+    def mark_embedder2_full(self, model: str | None) -> None:
+        """Record that every current passage has `model`'s second vector (None: not so)."""
+        with self._session() as s:
+            if model is None:
+                s.execute_write(_run, q.FORGET_EMBEDDER2_FULL)
+            else:
+                s.execute_write(_run, q.MARK_EMBEDDER2_FULL, model=model)
+
     def stage_embeddings(self, model: str, rows: list[dict[str, object]]) -> None:
         with self._session() as s:
             s.execute_write(_run, q.STAGE_EMBEDDINGS, rows=rows, model=model)

@@ -119,6 +119,9 @@ FULLTEXT_INDEXES: tuple[FulltextIndex, ...] = (
 )
 
 VECTOR_PROP = "embedding"
+# The second vector space: the same passages embedded by a second multilingual model
+# (kg.embedders.make_second_embedder), searched beside the first.
+VECTOR2_PROP = "embedding2"
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,7 @@ class VectorIndex:
     name: str
     label: str  # a per-language passage label, e.g. JaPassage
     lang: str
+    prop: str = VECTOR_PROP
 
 
 # One vector index per language. A multilingual model scores text in the query's own
@@ -134,6 +138,10 @@ class VectorIndex:
 VECTOR_INDEXES: dict[str, VectorIndex] = {
     lang: VectorIndex(f"passage_embedding_{lang}", f"{lang.capitalize()}Passage", lang)
     for lang in LANGUAGES
+}
+VECTOR2_INDEXES: dict[str, VectorIndex] = {
+    lang: VectorIndex(f"passage_embedding2_{lang}", index.label, lang, VECTOR2_PROP)
+    for lang, index in VECTOR_INDEXES.items()
 }
 LEGACY_VECTOR_INDEXES = ("passage_embedding",)
 

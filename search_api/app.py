@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from kg.embedders import Embedder, make_embedder
+from kg.embedders import Embedder, make_embedder, make_second_embedder
 from kg.query_embedders import close_embedder, serving_embedder
 from kg.settings import Settings, get_settings
 from search_api.audit import AuditLog, AuditMiddleware
@@ -53,6 +53,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await run_in_threadpool(runtime.close)
         await run_in_threadpool(close_embedder, runtime.embedder)
+        if runtime.second is not None:
+            await run_in_threadpool(close_embedder, runtime.second)
 
 
 def create_app(
@@ -84,7 +86,9 @@ def create_app(
     served = serving_embedder(
         settings, embedder or make_embedder(settings), metrics.observe_embedding
     )
-    app.state.runtime = runtime = Runtime(settings, served, ingest_runner)
+    second = make_second_embedder(settings)
+    served_second = serving_embedder(settings, second) if second is not None else None
+    app.state.runtime = runtime = Runtime(settings, served, ingest_runner, second=served_second)
     runtime.read_observer = metrics.observe_read
 
     async def served_settings() -> Settings:  # async: no thread-pool hop (auth.principal)

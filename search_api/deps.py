@@ -63,9 +63,11 @@ class Runtime:
         settings: Settings,
         embedder: Embedder,
         ingest_runner: IngestRunner | None = None,
+        second: Embedder | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.second = second  # the second vector space's model (kg.embedders)
         self.ingest_runner = ingest_runner
         self.embedder_error: str | None = "not loaded yet"
         self._lock = threading.Lock()
@@ -98,6 +100,13 @@ class Runtime:
         except ConfigError as e:
             self.embedder_error = str(e)
             log.error("embedder not loaded: %s", e)
+        if self.second is not None:
+            try:
+                self.second.embed_queries(["warm up"])
+            except ConfigError as e:
+                # Search goes on in the first vector space alone, as it would without one.
+                log.error("second embedder not loaded, searching without it: %s", e)
+                self.second = None
 
     def driver(self) -> tuple[Driver, str]:
         self._fail_fast()
@@ -226,6 +235,7 @@ class Runtime:
             today=self.settings.today,
             due_within_days=self.settings.due_within_days,
             facts=facts,
+            second=self.second,
         )
 
     def close(self) -> None:
@@ -273,8 +283,28 @@ class Runtime:
                 checks["embedder"] = Check(ok=False, detail="cannot read the graph")
         else:
             checks["embedder"] = Check(ok=True, detail=f"{self.embedder.name} (loaded)")
+        checks["second_space"] = self._second_space_check(checks["neo4j"].ok)
         ready = all(c.ok for c in checks.values())
         return ReadyResponse(status="ready" if ready else "not_ready", checks=checks)
+
+    def _second_space_check(self, reachable: bool) -> Check:
+        """Whether search uses the second vector space. Never a reason for not ready: without
+        it search answers from the first space alone."""
+        if self.second is None:
+            return Check(ok=True, detail="off")
+        if not reachable:
+            return Check(ok=True, detail=f"{self.second.name}: unknown, Neo4j is not reachable")
+        try:
+            complete = self._corpus_data()[1].second_space == self.second.name
+        except (GraphUnavailable, DriverError, Neo4jError) as e:
+            log.warning("cannot read the second space's state: %s", e)
+            return Check(ok=True, detail=f"{self.second.name}: unknown")
+        if complete:
+            return Check(ok=True, detail=f"{self.second.name} (searched)")
+        return Check(
+            ok=True,
+            detail=f"{self.second.name}: not searched until `sopkg ingest` fills it in",
+        )
 
 
 async def get_runtime(request: Request) -> Runtime:

@@ -409,7 +409,8 @@ class ReadyResponse(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, Check] = Field(
         description="neo4j (reachable), schema (migrated, indexes online), embedder "
-        "(model loaded and matching the graph)"
+        "(model loaded and matching the graph), second_space (whether search uses the second "
+        "vector space: off, searched, or not yet filled in; never makes the service not ready)"
     )
 
 

@@ -72,6 +72,7 @@ class FusionConfig:
         default_factory=lambda: {
             "lexical": ("lexical", "lexical_cross"),
             "dense": ("dense",),
+            "dense2": ("dense2",),
             "focus": ("focus",),
             "twin": ("twin_lexical", "twin_dense"),
         }
@@ -82,6 +83,11 @@ class FusionConfig:
     weights: dict[str, float] = field(
         default_factory=lambda: {"lexical": 1.0, "dense": 1.0, "focus": 1.0, "twin": 0.0}
     )
+    # Share of the dense family's weight that goes to the second vector space's list
+    # ("dense2", another model: kg.embedders.make_second_embedder) when it was searched;
+    # without it the first space keeps the whole weight. Half: the two models are two
+    # opinions of equal standing, and dense evidence as a whole weighs what it did.
+    second_share: float = 0.5
     default_gap: float = 0.02  # dense language gap when too few units show it (see merge_dense)
     graph: float = 0.3  # share of a linked statement's score given through APPLIES_TO
     document: float = 0.3  # share of the document's best unit score added to each unit
@@ -100,6 +106,9 @@ class FusionConfig:
     # only in the other language) takes this share of the unit's dense reciprocal rank
     # instead of nothing, so same-language lexical lists cannot bury it (see fuse).
     blind: float = 1.0
+    # The families whose evidence a blind family takes (the best of them): every dense
+    # list, since each model can find a one-language document.
+    blind_from: tuple[str, ...] = ("dense", "dense2")
     # Scale that share by the part of the query the glossary does not translate: a query
     # whose words all have glossary translations is seen by the cross-language index.
     blind_coverage: bool = True
@@ -146,7 +155,7 @@ class FusionConfig:
     # dev as it was, mostly breaks the ties of rank fusion by score (dev-xl and JaQuAD
     # gain); 0.25 lifts both of those further but not dev (docs/evaluation.md).
     score_mix: float = 0.01
-    mix_lists: tuple[str, ...] = ("lexical", "lexical_cross", "dense", "focus")
+    mix_lists: tuple[str, ...] = ("lexical", "lexical_cross", "dense", "dense2", "focus")
 
 
 @dataclass
@@ -246,23 +255,36 @@ def fuse(
         for hit, rr in zip(firsts, mixed_votes(ranks, scores, cfg.k, mix), strict=True):
             key = (hit.unit, family)
             best[key] = max(best.get(key, 0.0), rr)
-    family_score = {key: cfg.weights.get(key[1], 1.0) * rr for key, rr in best.items()}
+    weights = family_weights(cfg, ranked)
+    family_score = {key: weights.get(key[1], 1.0) * rr for key, rr in best.items()}
     if blind and cfg.blind:
         present = {family_of.get(n, n) for n in ranked}
         for unit, families in blind.items():
-            for family in present.intersection(families) - {"dense"}:
+            for family in present.intersection(families) - {"dense", *cfg.blind_from}:
                 key = (unit, family)
                 part = (sight or {}).get(family, 0.0)
+                dense = max((best.get((unit, f), 0.0) for f in cfg.blind_from), default=0.0)
                 proxy = max(
-                    cfg.blind * (1 - part) * best.get((unit, "dense"), 0.0),
+                    cfg.blind * (1 - part) * dense,
                     cfg.twin_blind * best.get((unit, "twin"), 0.0),
                 )
-                imputed = cfg.weights.get(family, 1.0) * proxy
+                imputed = weights.get(family, 1.0) * proxy
                 family_score[key] = max(family_score.get(key, 0.0), imputed)
     for (unit, _), sc in family_score.items():
         if unit in units:
             units[unit].score += sc
     return sorted(units.values(), key=lambda c: (-c.score, c.unit))
+
+
+def family_weights(cfg: FusionConfig, ranked: Mapping[str, object]) -> dict[str, float]:
+    """The families' weights in one fusion: the dense family's weight is shared with the
+    second vector space's list (`second_share`) when that list is there."""
+    weights = dict(cfg.weights)
+    if "dense2" in ranked:
+        dense = weights.get("dense", 1.0)
+        weights["dense"] = dense * (1 - cfg.second_share)
+        weights["dense2"] = dense * cfg.second_share
+    return weights
 
 
 def mixed_votes(ranks: Sequence[float], scores: Sequence[float], k: int, mix: float) -> list[float]:
@@ -491,9 +513,11 @@ class Retriever:
         due_within_days: int = 30,
         fusion: FusionConfig | None = None,
         facts: CorpusFacts | None = None,
+        second: Embedder | None = None,
     ) -> None:
         self.reader = reader
         self.embedder = embedder
+        self.second = second
         self.glossary = glossary
         self.today = today
         self.due_within_days = due_within_days
@@ -506,6 +530,14 @@ class Retriever:
         if self._facts is None:
             self._facts = self.reader.corpus_facts()
         return self._facts
+
+    def second_space(self) -> Embedder | None:
+        """The second vector space's model when the graph's second vectors are complete
+        for it (kg.corpus_facts), else None: searching a partial index would rank the
+        passages it lacks as if they were not relevant."""
+        if self.second is None or self.facts.second_space != self.second.name:
+            return None
+        return self.second
 
     def _today(self) -> dt.date:
         return self.today or dt.date.today()
@@ -578,11 +610,25 @@ class Retriever:
                 lang: _POOL.submit(self.reader.vector, qvecs[lang], lang, flt, depth)
                 for lang in langs
             }
+            # The second space is searched with the query alone: its model was trained on
+            # translation pairs and reaches the other language without the glossary's help.
+            second_jobs: dict[str, Future[list[Hit]]] = {}
+            if second := self.second_space():
+                te = time.perf_counter()
+                qvec2 = [float(x) for x in second.embed_queries([p.query])[0]]
+                timings["embed2"] = (time.perf_counter() - te) * 1000
+                second_jobs = {
+                    lang: _POOL.submit(self.reader.vector, qvec2, lang, flt, depth, True)
+                    for lang in langs
+                }
             td = time.perf_counter()
-            per_lang = {lang: job.result() for lang, job in dense_jobs.items()}
-            if self.fusion.example_views:
-                per_lang = self.example_views(per_lang)
-            ranked["dense"] = merge_dense(per_lang, qlang, self.fusion.default_gap)
+            for name, jobs in (("dense", dense_jobs), ("dense2", second_jobs)):
+                if not jobs:
+                    continue
+                per_lang = {lang: job.result() for lang, job in jobs.items()}
+                if self.fusion.example_views:
+                    per_lang = self.example_views(per_lang)
+                ranked[name] = merge_dense(per_lang, qlang, self.fusion.default_gap)
             timings["dense"] = (time.perf_counter() - td) * 1000
         for name, job in pending.items():
             ranked[name] = job.result()

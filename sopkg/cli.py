@@ -22,7 +22,7 @@ from ingest.model import Issue
 from ingest.pipeline import ingest_corpus, reembed_graph
 from kg import allocator
 from kg.connection import Connection, local_connection, resolve_connection
-from kg.embedders import make_embedder
+from kg.embedders import make_embedder, make_second_embedder
 from kg.errors import ConfigError, GraphUnavailable, InvalidInput, SopkgError
 from kg.local_neo4j import LocalNeo4j
 from kg.locks import graph_write_lock
@@ -192,6 +192,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         summary = ingest_corpus(
             root, driver, conn.database, embedder,
             corpus_name=args.name, batch=settings.embed_batch, progress=bars,
+            second=make_second_embedder(settings),
         )  # fmt: skip
     # As lint prints them: file:line: rule: message (warnings first, then the errors).
     for line in [*summary.warning_lines, *summary.errors]:
@@ -265,11 +266,13 @@ def _ingest_runner(settings: Settings) -> Callable[[Path], dict[str, Any]]:
     def run(root: Path) -> dict[str, Any]:
         conn = resolve_connection(settings)
         embedder = make_embedder(settings)  # the model itself is loaded once per process
+        second = make_second_embedder(settings)
         try:
             with _write_lock(settings, conn, "an API ingest"), conn.driver() as driver:
                 summary = ingest_corpus(
-                    root, driver, conn.database, embedder, batch=settings.embed_batch
-                )
+                    root, driver, conn.database, embedder, batch=settings.embed_batch,
+                    second=second,
+                )  # fmt: skip
         except DriverError as e:
             raise GraphUnavailable(f"Neo4j is not reachable: {e}") from e
         return summary.as_json()
@@ -352,7 +355,7 @@ def _runtime(settings: Settings) -> Any:
     from search_api.deps import Runtime
 
     _ensure_local_server(settings)
-    return Runtime(settings, make_embedder(settings))
+    return Runtime(settings, make_embedder(settings), second=make_second_embedder(settings))
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:

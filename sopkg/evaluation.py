@@ -28,7 +28,7 @@ from ingest.corpus import load_corpus
 from ingest.pipeline import IngestSummary, ingest_corpus
 from ingest.progress import Progress, ProgressEvent
 from kg.connection import Connection, local_connection
-from kg.embedders import Embedder
+from kg.embedders import Embedder, make_second_embedder
 from kg.errors import InvalidInput
 from kg.local_neo4j import LocalNeo4j
 from kg.reader import GraphReader
@@ -269,7 +269,8 @@ def build_retriever(
     reader = GraphReader(conn_driver, database)
     glossary = Glossary.from_rows(reader.glossary(), learned=reader.learned_terms())
     return Retriever(reader, embedder, glossary, today=settings.today,
-                     due_within_days=settings.due_within_days, fusion=fusion)  # fmt: skip
+                     due_within_days=settings.due_within_days, fusion=fusion,
+                     second=make_second_embedder(settings))  # fmt: skip
 
 
 def document_languages(corpus: Path) -> dict[str, set[str]]:
@@ -305,7 +306,7 @@ def run_set(
             wipe_graph(driver, conn.database)
         summary: IngestSummary = ingest_corpus(
             eset.corpus, driver, conn.database, embedder, corpus_name=EVAL_CORPUS,
-            batch=settings.embed_batch, progress=progress,
+            batch=settings.embed_batch, progress=progress, second=make_second_embedder(settings),
         )  # fmt: skip
         retriever = build_retriever(driver, conn.database, embedder, settings, fusion)
         reports = [evaluate(retriever, queries, m, progress=progress) for m in modes]

@@ -80,6 +80,14 @@ def embedder(settings: Settings):  # type: ignore[no-untyped-def]
     return make_embedder(settings)
 
 
+@pytest.fixture(scope="session")
+def second_embedder(settings: Settings):  # type: ignore[no-untyped-def]
+    """The second vector space's model, as the settings choose it (USE by default)."""
+    from kg.embedders import make_second_embedder
+
+    return make_second_embedder(settings)
+
+
 def count(driver: Driver, query: str, database: str = "neo4j", **params: object) -> int:
     records, _, _ = driver.execute_query(query, database_=database, **params)
     return int(records[0][0])

@@ -212,22 +212,27 @@ def api_settings(neo4j_connection: Connection) -> Settings:
 
 @pytest.fixture(scope="module")
 def mini_graph(
-    neo4j_driver: Driver, neo4j_connection: Connection, embedder: Embedder
+    neo4j_driver: Driver, neo4j_connection: Connection, embedder: Embedder, second_embedder: Any
 ) -> dict[str, Any]:
-    """The test graph wiped, then tests/data/mini_corpus ingested (once per module)."""
+    """The test graph wiped, then tests/data/mini_corpus ingested (once per module), with
+    the second vector space as `sopkg ingest` writes it."""
     db = neo4j_connection.database
     GraphWriter(neo4j_driver, db).wipe()
-    summary = ingest_corpus(MINI, neo4j_driver, db, embedder)
+    summary = ingest_corpus(MINI, neo4j_driver, db, embedder, second=second_embedder)
     assert summary.errors == [], summary.errors
     return summary.as_json()
 
 
 @pytest.fixture(scope="module")
-def ingest_runner(neo4j_driver: Driver, neo4j_connection: Connection, embedder: Embedder) -> Any:
+def ingest_runner(
+    neo4j_driver: Driver, neo4j_connection: Connection, embedder: Embedder, second_embedder: Any
+) -> Any:
     """What the CLI injects into the app, on the test graph."""
 
     def run(root: Path) -> Mapping[str, Any]:
-        return ingest_corpus(root, neo4j_driver, neo4j_connection.database, embedder).as_json()
+        return ingest_corpus(
+            root, neo4j_driver, neo4j_connection.database, embedder, second=second_embedder
+        ).as_json()
 
     return run
 

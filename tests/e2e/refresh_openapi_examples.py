@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from ingest.pipeline import ingest_corpus
 from kg.connection import local_connection
-from kg.embedders import make_embedder
+from kg.embedders import make_embedder, make_second_embedder
 from kg.local_neo4j import LocalNeo4j
 from kg.settings import Settings
 from search_api.app import create_app
@@ -38,16 +38,17 @@ def main() -> None:
     server.start()
     conn = local_connection(server)
     embedder = make_embedder(base)
+    second = make_second_embedder(base)
     with conn.driver() as driver:
         with driver.session(database=conn.database) as session:
             session.run(
                 "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
             ).consume()
-        ingest_corpus(MINI, driver, conn.database, embedder)
+        ingest_corpus(MINI, driver, conn.database, embedder, second=second)
 
     def runner(root: Path) -> dict[str, Any]:
         with conn.driver() as driver:
-            return ingest_corpus(root, driver, conn.database, embedder).as_json()
+            return ingest_corpus(root, driver, conn.database, embedder, second=second).as_json()
 
     app = create_app(make_settings(conn), ingest_runner=runner, embedder=embedder)
     key = {"X-API-Key": ADMIN_KEY}

@@ -49,8 +49,9 @@ def test_readyz(client: httpx.Client) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"neo4j", "schema", "embedder"}
+    assert set(body["checks"]) == {"neo4j", "schema", "embedder", "second_space"}
     assert all(c["ok"] for c in body["checks"].values())
+    assert body["checks"]["second_space"]["detail"].endswith("(searched)")
 
 
 # --- search -----------------------------------------------------------------------------

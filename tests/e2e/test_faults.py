@@ -87,12 +87,17 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def clean_sample(
-    sample: Path, neo4j_driver: Driver, neo4j_connection: Connection, embedder: Embedder
+    sample: Path,
+    neo4j_driver: Driver,
+    neo4j_connection: Connection,
+    embedder: Embedder,
+    second_embedder: Embedder,
 ) -> GraphDigest:
-    """The digest of the sample ingested once, whole, into an empty graph."""
+    """The digest of the sample ingested once, whole, into an empty graph (both vector
+    spaces, as `sopkg ingest` writes them)."""
     db = neo4j_connection.database
     GraphWriter(neo4j_driver, db).wipe()
-    summary = ingest_corpus(sample, neo4j_driver, db, embedder)
+    summary = ingest_corpus(sample, neo4j_driver, db, embedder, second=second_embedder)
     assert summary.errors == [] and summary.written == summary.documents == 9
     return graph_digest(neo4j_driver, db)
 
@@ -203,13 +208,17 @@ def revise(src: Path, dst: Path, mark: str) -> None:
 
 
 def test_searches_during_a_version_replacement_see_old_or_new_never_a_mix(
-    neo4j_driver: Driver, neo4j_connection: Connection, embedder: Embedder, tmp_path: Path
+    neo4j_driver: Driver,
+    neo4j_connection: Connection,
+    embedder: Embedder,
+    second_embedder: Embedder,
+    tmp_path: Path,
 ) -> None:
     db = neo4j_connection.database
     corpus = tmp_path / "corpus"
     shutil.copytree(MINI, corpus)
     GraphWriter(neo4j_driver, db).wipe()
-    assert ingest_corpus(corpus, neo4j_driver, db, embedder).errors == []
+    assert ingest_corpus(corpus, neo4j_driver, db, embedder, second=second_embedder).errors == []
     settings = make_settings(neo4j_connection)
     app = create_app(settings, embedder=embedder)
     queries = [
@@ -256,7 +265,7 @@ def test_searches_during_a_version_replacement_see_old_or_new_never_a_mix(
                 path.write_text(text, encoding="utf-8")
                 if rev % 2 == 0:
                     revise(path, path, MARK_JA if ".ja." in name else MARK_EN)
-            summary = ingest_corpus(corpus, neo4j_driver, db, embedder)
+            summary = ingest_corpus(corpus, neo4j_driver, db, embedder, second=second_embedder)
             assert summary.errors == [] and summary.written == 1, summary
             time.sleep(0.3)
     assert failures == []

@@ -26,6 +26,7 @@ from search_api.retrieval import (
     UnitCandidate,
     by_mean_view,
     effective_ranks,
+    family_weights,
     fuse,
     merge_dense,
     mixed_votes,
@@ -90,6 +91,48 @@ def test_blind_imputation_never_lowers_what_a_family_found() -> None:
     units = fuse(ranked, FusionConfig(k=10, score_mix=0.0), blind={"en#p1": {"lexical"}})
     en = next(u for u in units if u.unit == "en#p1")
     assert en.score == pytest.approx(1 / 11 + 1 / 12)  # cross rank 1 beats imputed rank 2
+
+
+@pytest.mark.parametrize(
+    ("lists", "expected"),
+    [
+        (("lexical", "dense"), {"lexical": 1.0, "dense": 1.0}),
+        (("lexical", "dense", "dense2"), {"lexical": 1.0, "dense": 0.75, "dense2": 0.25}),
+    ],
+)
+def test_the_second_space_takes_its_share_of_the_dense_weight_only_when_searched(
+    lists: tuple[str, ...], expected: dict[str, float]
+) -> None:
+    cfg = FusionConfig(weights={"lexical": 1.0, "dense": 1.0}, second_share=0.25)
+    weights = family_weights(cfg, dict.fromkeys(lists, []))
+    assert {k: weights[k] for k in expected} == pytest.approx(expected)
+
+
+def test_two_dense_spaces_vote_apart_with_the_dense_weight_between_them() -> None:
+    """Each model's list votes with half the dense weight: a unit both put first gets the
+    whole dense vote, one that only one of them found gets half of it."""
+    ranked = {"dense": [hit("a#p1"), hit("b#p1")], "dense2": [hit("a#p1"), hit("c#p1")]}
+    units = {u.unit: u.score for u in fuse(ranked, FusionConfig(k=10, score_mix=0.0))}
+    assert units["a#p1"] == pytest.approx(1 / 11)
+    assert units["b#p1"] == pytest.approx(0.5 / 12) == units["c#p1"]
+
+
+def test_a_blind_family_takes_the_best_dense_evidence_of_either_space() -> None:
+    """The second space found the one-language document first, the first space third: the
+    blind lexical family scores it by the better of the two."""
+    ranked = {
+        "lexical": [hit("ja1#p1", "ja")],
+        "dense": [hit("ja1#p1", "ja"), hit("ja2#p1", "ja"), hit("en#p1", "en")],
+        "dense2": [hit("en#p1", "en"), hit("ja1#p1", "ja")],
+    }
+    cfg = FusionConfig(k=10, score_mix=0.0)
+    en = next(u for u in fuse(ranked, cfg, blind={"en#p1": {"lexical"}}) if u.unit == "en#p1")
+    assert en.score == pytest.approx(0.5 / 13 + 0.5 / 11 + 1 / 11)
+    first_only = replace(cfg, blind_from=("dense",))
+    en1 = next(
+        u for u in fuse(ranked, first_only, blind={"en#p1": {"lexical"}}) if u.unit == "en#p1"
+    )
+    assert en1.score == pytest.approx(0.5 / 13 + 0.5 / 11 + 1 / 13)
 
 
 # --- rerank -----------------------------------------------------------------------------
