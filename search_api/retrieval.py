@@ -151,10 +151,10 @@ class FusionConfig:
     score_depth: int = 10
     score_lists: tuple[str, ...] = ("lexical",)
     # Share of the votes of the lists in `mix_lists` taken from their min-max normalised
-    # scores instead of their ranks (see mixed_votes). 0.01, the largest share that leaves
-    # dev as it was, mostly breaks the ties of rank fusion by score (dev-xl and JaQuAD
-    # gain); 0.25 lifts both of those further but not dev (docs/evaluation.md).
-    score_mix: float = 0.01
+    # scores instead of their ranks (see mixed_votes), so a list sure of its order (a steep
+    # drop after its first) outvotes a flat one. 0.25: dev's best with the second vector
+    # space, confirmed on dev-xl (docs/evaluation.md); before that space, 0.01.
+    score_mix: float = 0.25
     mix_lists: tuple[str, ...] = ("lexical", "lexical_cross", "dense", "dense2", "focus")
 
 
