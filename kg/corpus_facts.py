@@ -77,6 +77,12 @@ class CorpusFacts:
             second_space=second_space,
         )
 
+    def searches_second_space(self, model: str) -> bool:
+        """Whether search may use the second vector space of `model`: only when every
+        current passage has that model's vector (a partial index would rank the passages
+        it lacks as if they were not relevant)."""
+        return self.second_space == model
+
     def document_languages(self, doc_ids: Sequence[str], as_of: dt.date) -> dict[str, set[str]]:
         """The languages each known document has a version in on `as_of`."""
         out: dict[str, set[str]] = {}

@@ -12,6 +12,7 @@ from neo4j import Driver
 
 from kg.driver_errors import graph_errors
 from kg.errors import EmbedderMismatch
+from kg.write_queries import FORGET_EMBEDDER2_FULL
 from ontology.schema import (
     CONSTRAINTS,
     FULLTEXT_INDEXES,
@@ -77,7 +78,6 @@ CLEAR_EMBEDDING2 = """
 MATCH (p:Passage) WHERE p.embedding2 IS NOT NULL
 CALL (p) { REMOVE p.embedding2 } IN TRANSACTIONS OF 5000 ROWS
 """
-FORGET_EMBEDDER2_FULL = "MATCH (m:GraphMeta {name: 'graph'}) REMOVE m.embedder2_full"
 
 
 def recorded_embedder(driver: Driver, database: str) -> EmbedderInfo | None:

@@ -343,7 +343,6 @@ MATCH (p:Passage {key: r.key})
 SET p.embedding2 = r.embedding
 """
 
-EMBEDDER2_FULL = "MATCH (m:GraphMeta {name: 'graph'}) RETURN m.embedder2_full AS model"
 MARK_EMBEDDER2_FULL = "MERGE (m:GraphMeta {name: 'graph'}) SET m.embedder2_full = $model"
 FORGET_EMBEDDER2_FULL = "MATCH (m:GraphMeta {name: 'graph'}) REMOVE m.embedder2_full"
 

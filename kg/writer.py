@@ -13,6 +13,7 @@ from neo4j import Driver, ManagedTransaction, Session
 
 from kg import write_queries as q
 from kg.driver_errors import graph_errors
+from kg.read_queries import SECOND_SPACE
 from kg.records import DocumentRecord, VersionRecord
 from ontology.glossary import TermGroup
 from ontology.schema import STATEMENT_LABELS, Label, passage_language_label
@@ -155,7 +156,7 @@ class GraphWriter:
 
     def embedder2_full(self) -> str | None:
         """The model whose second vector every current passage has; None: not known."""
-        recs = self._query(q.EMBEDDER2_FULL)
+        recs = self._query(SECOND_SPACE)
         return recs[0]["model"] if recs else None
 
     def mark_embedder2_full(self, model: str | None) -> None:

@@ -295,7 +295,7 @@ class Runtime:
         if not reachable:
             return Check(ok=True, detail=f"{self.second.name}: unknown, Neo4j is not reachable")
         try:
-            complete = self._corpus_data()[1].second_space == self.second.name
+            complete = self._corpus_data()[1].searches_second_space(self.second.name)
         except (GraphUnavailable, DriverError, Neo4jError) as e:
             log.warning("cannot read the second space's state: %s", e)
             return Check(ok=True, detail=f"{self.second.name}: unknown")

@@ -533,9 +533,8 @@ class Retriever:
 
     def second_space(self) -> Embedder | None:
         """The second vector space's model when the graph's second vectors are complete
-        for it (kg.corpus_facts), else None: searching a partial index would rank the
-        passages it lacks as if they were not relevant."""
-        if self.second is None or self.facts.second_space != self.second.name:
+        for it (CorpusFacts.searches_second_space), else None."""
+        if self.second is None or not self.facts.searches_second_space(self.second.name):
             return None
         return self.second
 
