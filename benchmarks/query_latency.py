@@ -242,6 +242,21 @@ class ApiProcess:
         self.stop()
         raise SystemExit(f"the API was not ready within {self.startup_timeout} s:\n{self.tail()}")
 
+    def wait_vectors(self, timeout: float = 900.0) -> tuple[str, float]:
+        """Wait while the server loads the passage vectors into memory (kg.resident; the
+        first search starts it): what dense search runs on, and the seconds waited."""
+        import httpx
+
+        t = time.perf_counter()
+        detail = ""
+        while time.perf_counter() - t < timeout:
+            checks = httpx.get(f"{self.url}/readyz", timeout=5).json()["checks"]
+            detail = checks.get("vectors", {}).get("detail") or ""
+            if not detail.startswith(("loading", "not loaded")):
+                break
+            time.sleep(0.5)
+        return detail, time.perf_counter() - t
+
     def tail(self, lines: int = 30) -> str:
         text = Path(self.log.name).read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
@@ -514,6 +529,9 @@ def main() -> None:
                 warm = run_clients("warm-up", make, queries, 1, args.warmup, args.max_seconds)
                 b.log(f"http warm-up: {len(warm.samples)} requests, "
                       f"{sum(not s.ok for s in warm.samples)} errors")  # fmt: skip
+                detail, waited = api.wait_vectors()
+                extra["vectors"], extra["vectors_wait_s"] = detail, b.r3(waited)
+                b.log(f"vectors: {detail} (waited {waited:.1f} s)")
                 for c in clients:
                     res = run_clients("http", make, queries, c, requests, args.max_seconds)
                     runs[f"http_{c}"] = res.summary()
@@ -562,6 +580,9 @@ def main() -> None:
     if "api_rss_mb" in extra and extra["api_rss_mb"]:
         print(f"  API process: ready in {extra['api_ready_s']:.1f} s, "
               f"RSS {extra['api_rss_mb']:.0f} MB after the runs")  # fmt: skip
+    if "vectors" in extra:
+        print(f"  API dense search: {extra['vectors']} "
+              f"(loaded {extra['vectors_wait_s']:.1f} s after the warm-up)")  # fmt: skip
     print()
     for name, r in runs.items():
         print_run(r, name.rsplit("_", 1)[0].replace("_", "-"))

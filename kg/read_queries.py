@@ -232,3 +232,23 @@ MATCH (p:Passage)-[:ILLUSTRATES]->(st:Statement {current: true})
 WITH p.key AS key, collect(st.key) AS statements
 RETURN collect({key: key, statements: statements}) AS rows
 """
+
+# The passages a process holds in memory for exact vector search (kg.resident), a page at a
+# time in key order (the passage_key constraint's index): the vectors of 100,000 passages
+# as one result would be gigabytes of driver objects at once.
+RESIDENT_PASSAGES = """
+MATCH (p:Passage)
+WHERE p.key > $after AND p.retired = false
+RETURN p.key AS key, p.lang AS lang, p.doc_id AS doc_id, p.statement_key AS statement_key,
+       p.align_key AS align_key, p.statement_kind AS statement_kind,
+       p.section_kind AS section_kind, p.effective AS effective,
+       p.valid_until AS valid_until, p.embedding AS embedding,
+       CASE WHEN $second THEN p.embedding2 END AS embedding2
+ORDER BY p.key
+LIMIT $page
+"""
+
+RESIDENT_DOCUMENTS = """
+MATCH (d:Document)
+RETURN collect({id: d.id, status: d.status, markets: d.markets, topic: d.topic}) AS rows
+"""

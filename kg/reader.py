@@ -227,6 +227,15 @@ class GraphReader:
         )
         return _hits(rows)
 
+    def resident_page(self, after: str, page: int, second: bool) -> list[dict[str, Any]]:
+        """Up to `page` unretired passages with keys after `after`, in key order, with
+        their vectors (the second space's too when `second`): kg.resident's load."""
+        return self._read(q.RESIDENT_PASSAGES, after=after, page=page, second=second)
+
+    def resident_documents(self) -> list[dict[str, Any]]:
+        """Every document's id, status, markets and topic (kg.resident's filter)."""
+        return self._read_collected(q.RESIDENT_DOCUMENTS)
+
     # --- details ----------------------------------------------------------------------
     def cards(
         self, keys: Sequence[str], as_of: dt.date

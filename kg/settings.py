@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # installed, jemalloc = required, system = the C library's.
     allocator: Literal["auto", "jemalloc", "system"] = "auto"
     query_log_max: int = 10_000
+    # Passages whose vectors a server holds in memory for exact vector search (kg.resident):
+    # about 3.6 KB each with both vector spaces, 360 MB at 100,000. A larger graph, or 0,
+    # is searched through Neo4j's vector indexes.
+    resident_vectors_max: int = Field(default=300_000, ge=0)
     # Requests a minute per API key (a minute's worth may come at once); None: 1200 when
     # keys are configured, no limit in open mode; 0: no limit.
     rate_limit_per_minute: int | None = Field(default=None, ge=0)

@@ -88,7 +88,9 @@ def create_app(
     )
     second = make_second_embedder(settings)
     served_second = serving_embedder(settings, second) if second is not None else None
-    app.state.runtime = runtime = Runtime(settings, served, ingest_runner, second=served_second)
+    app.state.runtime = runtime = Runtime(
+        settings, served, ingest_runner, second=served_second, resident=True
+    )
     runtime.read_observer = metrics.observe_read
 
     async def served_settings() -> Settings:  # async: no thread-pool hop (auth.principal)

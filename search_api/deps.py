@@ -34,9 +34,11 @@ from kg.coverage import CoverageReader
 from kg.embedders import Embedder
 from kg.errors import ConfigError, EmbedderMismatch, GraphUnavailable, SopkgError
 from kg.reader import GraphReader, ReadObserver
+from kg.resident import Resident
 from kg.schema import EmbedderInfo, check_embedder, schema_ready
 from kg.settings import Settings
 from search_api.expansion import Glossary
+from search_api.memory import release_free_memory
 from search_api.models import Check, ReadyResponse
 from search_api.querylog import QueryLogger
 from search_api.retrieval import Retriever, SearchParams
@@ -64,7 +66,10 @@ class Runtime:
         embedder: Embedder,
         ingest_runner: IngestRunner | None = None,
         second: Embedder | None = None,
+        resident: bool = False,
     ) -> None:
+        """`resident`: hold the passage vectors in memory (kg.resident) when the settings
+        allow; for a server, not for a one-shot command."""
         self.settings = settings
         self.embedder = embedder
         self.second = second  # the second vector space's model (kg.embedders)
@@ -79,6 +84,11 @@ class Runtime:
         self._facts: CorpusFacts | None = None
         self._corpus_stamp: str | None = None
         self._stamp_checked = 0.0
+        self.resident = Resident(
+            settings.resident_vectors_max if resident else 0,
+            self._resident_reader,
+            release_free_memory,  # the read's driver objects: twice the matrices at peak
+        )
         self.query_log = QueryLogger(settings.query_log_max, self.driver)
         # One coverage report built at a time, shared by the owners who ask meanwhile
         # (search_api.shared_build). Ingests and acknowledgements show at once, whichever
@@ -217,17 +227,18 @@ class Runtime:
     def glossary(self) -> Glossary:
         return self._corpus_data()[0]
 
-    def _corpus_data(self) -> tuple[Glossary, CorpusFacts]:
+    def _corpus_data(self) -> tuple[Glossary, CorpusFacts, str | None]:
+        """The glossary, the corpus facts and the stamp they were read at, together."""
         self.refresh_corpus_data()
         with self._lock:
             assert self._glossary is not None and self._facts is not None
-            return self._glossary, self._facts
+            return self._glossary, self._facts, self._corpus_stamp
 
     def retriever(self) -> Retriever:
         return self._retriever(self.reader())
 
     def _retriever(self, reader: GraphReader) -> Retriever:
-        glossary, facts = self._corpus_data()
+        glossary, facts, stamp = self._corpus_data()
         return Retriever(
             reader,
             self.embedder,
@@ -236,10 +247,15 @@ class Runtime:
             due_within_days=self.settings.due_within_days,
             facts=facts,
             second=self.second,
+            vectors=self.resident.for_stamp(stamp, second=self.second is not None),
         )
+
+    def _resident_reader(self) -> GraphReader:
+        return self._reader(self.settings.report_timeout_seconds)
 
     def close(self) -> None:
         self._closing.set()
+        self.resident.close()
         self.query_log.close()  # pending log writes first, while the driver is still open
         with self._lock:
             if self._driver is not None:
@@ -284,6 +300,8 @@ class Runtime:
         else:
             checks["embedder"] = Check(ok=True, detail=f"{self.embedder.name} (loaded)")
         checks["second_space"] = self._second_space_check(checks["neo4j"].ok)
+        # What dense search runs on (never a reason for not ready: Neo4j's indexes answer).
+        checks["vectors"] = Check(ok=True, detail=self.resident.describe())
         ready = all(c.ok for c in checks.values())
         return ReadyResponse(status="ready" if ready else "not_ready", checks=checks)
 

@@ -10,6 +10,8 @@ One registry per app (several apps in one process, as in the tests, never share 
 - `sopkg_query_cache_{hits,misses}_total`, `_entries`, `_capacity`: the query-embedding
   cache (absent when it is off);
 - `sopkg_query_log_{written,failed,dropped,trimmed}_total`: the background query log;
+- `sopkg_resident_passages`, `sopkg_resident_vector_bytes`: the passage vectors dense search
+  holds in memory (kg.resident; 0 while it asks Neo4j's indexes);
 - `sopkg_coverage_report_{builds,shared}_total`: coverage reports built, and requests that
   got one built for another request (search_api.shared_build);
 - `process_*` (resident memory, CPU seconds, open files) from prometheus_client.
@@ -78,6 +80,14 @@ class _RuntimeCollector(Collector):
             yield GaugeMetricFamily(
                 "sopkg_query_cache_capacity", "SOPKG_QUERY_CACHE_SIZE", value=stats.capacity
             )
+        passages, nbytes = runtime.resident.held()
+        yield GaugeMetricFamily(
+            "sopkg_resident_passages", "passages whose vectors dense search holds in memory",
+            value=passages,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "sopkg_resident_vector_bytes", "bytes of those vectors", value=nbytes
+        )
         reports = runtime.coverage_reports
         yield CounterMetricFamily(
             "sopkg_coverage_report_builds", "coverage reports built", value=reports.builds

@@ -22,6 +22,7 @@ from kg.analysis import (
 from kg.corpus_facts import CorpusFacts
 from kg.embedders import Embedder
 from kg.reader import GraphReader, Hit, HitFilter, TwinPassage
+from kg.resident import VectorSearch
 from kg.temporal import to_date
 from ontology.rules import is_due_soon, is_outdated_translation, is_stale
 from ontology.vocabulary import ALL_MARKETS, LANGUAGES, SectionKind
@@ -514,8 +515,12 @@ class Retriever:
         fusion: FusionConfig | None = None,
         facts: CorpusFacts | None = None,
         second: Embedder | None = None,
+        vectors: VectorSearch | None = None,
     ) -> None:
         self.reader = reader
+        # Dense reads: a resident snapshot of the passage vectors (kg.resident) when the
+        # caller holds one for the corpus it searches, else Neo4j's vector indexes.
+        self.vectors: VectorSearch = vectors or reader
         self.embedder = embedder
         self.second = second
         self.glossary = glossary
@@ -606,7 +611,7 @@ class Retriever:
             timings["embed"] = (time.perf_counter() - te) * 1000
             qvecs = {lang: [float(x) for x in vectors[texts[lang]]] for lang in langs}
             dense_jobs = {
-                lang: _POOL.submit(self.reader.vector, qvecs[lang], lang, flt, depth)
+                lang: _POOL.submit(self.vectors.vector, qvecs[lang], lang, flt, depth)
                 for lang in langs
             }
             # The second space is searched with the query alone: its model was trained on
@@ -617,7 +622,7 @@ class Retriever:
                 qvec2 = [float(x) for x in second.embed_queries([p.query])[0]]
                 timings["embed2"] = (time.perf_counter() - te) * 1000
                 second_jobs = {
-                    lang: _POOL.submit(self.reader.vector, qvec2, lang, flt, depth, True)
+                    lang: _POOL.submit(self.vectors.vector, qvec2, lang, flt, depth, True)
                     for lang in langs
                 }
             td = time.perf_counter()
@@ -649,7 +654,7 @@ class Retriever:
                 docs.append(doc_of(u.unit))
             if len(docs) == self.fusion.focus_docs:
                 break
-        per_lang = self.reader.document_passages(qvecs, docs, as_of)
+        per_lang = self.vectors.document_passages(qvecs, docs, as_of)
         # A document of one unit has nothing inside to order: the second stage would only
         # repeat its dense vote (a Wikipedia paragraph as an SOP, in the JaQuAD check).
         units_of: dict[str, set[str]] = {}
@@ -776,7 +781,7 @@ class Retriever:
             jobs["twin_lexical"] = _POOL.submit(self.reader.fulltext, index, query, flt, cfg.depth)
         vector = rocchio(qvecs[other], weighted, cfg.twin_rocchio)
         if vector:
-            jobs["twin_dense"] = _POOL.submit(self.reader.vector, vector, other, flt, cfg.depth)
+            jobs["twin_dense"] = _POOL.submit(self.vectors.vector, vector, other, flt, cfg.depth)
         return {name: job.result() for name, job in jobs.items()}
 
     def _cited(self, units: list[UnitCandidate]) -> dict[str, list[str]]:

@@ -350,12 +350,18 @@ def _print_results(response: Any) -> None:
             print(f"    - {rel.relation} {rel.kind} {rel.item_id}{sev}: {rel.text or ''}")
 
 
-def _runtime(settings: Settings) -> Any:
-    """The same runtime the API serves with (driver, embedder, glossary), for one command."""
+def _runtime(settings: Settings, resident: bool = False) -> Any:
+    """The same runtime the API serves with (driver, embedder, glossary), for one command
+    (`resident`: a server's, which holds the passage vectors in memory)."""
     from search_api.deps import Runtime
 
     _ensure_local_server(settings)
-    return Runtime(settings, make_embedder(settings), second=make_second_embedder(settings))
+    return Runtime(
+        settings,
+        make_embedder(settings),
+        second=make_second_embedder(settings),
+        resident=resident,
+    )
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
@@ -397,7 +403,7 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
         if args.port is not None:
             update["port"] = args.port
         settings = serve_settings(settings.model_copy(update=update))  # refuses unprotected
-    runtime = _runtime(settings)
+    runtime = _runtime(settings, resident=True)
     try:
         runtime.warm_embedder()
         if args.http:

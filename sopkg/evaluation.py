@@ -32,6 +32,7 @@ from kg.embedders import Embedder, make_second_embedder
 from kg.errors import InvalidInput
 from kg.local_neo4j import LocalNeo4j
 from kg.reader import GraphReader
+from kg.resident import hold
 from kg.settings import Settings
 from kg.writer import GraphWriter
 from search_api.expansion import Glossary
@@ -268,9 +269,13 @@ def build_retriever(
 ) -> Retriever:
     reader = GraphReader(conn_driver, database)
     glossary = Glossary.from_rows(reader.glossary(), learned=reader.learned_terms())
+    second = make_second_embedder(settings)
+    # The vectors in memory, as the API holds them (kg.resident): the figures are the
+    # served search's.
+    vectors = hold(reader, second is not None, settings.resident_vectors_max)
     return Retriever(reader, embedder, glossary, today=settings.today,
                      due_within_days=settings.due_within_days, fusion=fusion,
-                     second=make_second_embedder(settings))  # fmt: skip
+                     second=second, vectors=vectors)  # fmt: skip
 
 
 def document_languages(corpus: Path) -> dict[str, set[str]]:

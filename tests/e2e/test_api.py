@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -49,9 +50,24 @@ def test_readyz(client: httpx.Client) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"neo4j", "schema", "embedder", "second_space"}
+    assert set(body["checks"]) == {"neo4j", "schema", "embedder", "second_space", "vectors"}
     assert all(c["ok"] for c in body["checks"].values())
     assert body["checks"]["second_space"]["detail"].endswith("(searched)")
+
+
+def test_the_server_holds_the_passage_vectors_once_it_searched(client: httpx.Client) -> None:
+    ok_results(client, query="コピー品 出品")  # the first search of a stamp starts the load
+    deadline = time.monotonic() + 60
+    while not (detail := client.get("/readyz").json()["checks"]["vectors"]["detail"]).endswith(
+        "in memory"
+    ):
+        assert time.monotonic() < deadline, detail
+        time.sleep(0.2)
+    held = int(detail.split()[0])
+    assert held > 0
+    metrics = client.get("/metrics", headers=READER).text
+    assert f"sopkg_resident_passages {held}.0" in metrics.splitlines()
+    assert ok_results(client, query="コピー品 出品")[0]["unit"]["key"] == "mini-fakes#p1"
 
 
 # --- search -----------------------------------------------------------------------------

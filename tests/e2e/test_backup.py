@@ -63,8 +63,18 @@ def answers(client: httpx.Client) -> list[list[tuple[str, float]]]:
                 break
             time.sleep(0.5)
         assert r.status_code == 200, r.text
-        out.append([(x["unit"]["key"], round(x["score"], 6)) for x in r.json()["results"]])
+        out.append([(x["unit"]["key"], x["score"]) for x in r.json()["results"]])
     return out
+
+
+def same_answers(a: list[list[tuple[str, float]]], b: list[list[tuple[str, float]]]) -> bool:
+    """The same results in the same order, scores equal but for the dense reads' path: a
+    search before the server held the vectors in memory (kg.resident) asked Neo4j's index,
+    which scores quantized vectors (1e-4 off)."""
+    if [[k for k, _ in r] for r in a] != [[k for k, _ in r] for r in b]:
+        return False
+    pairs = (pair for ra, rb in zip(a, b, strict=True) for pair in zip(ra, rb, strict=True))
+    return all(abs(x - y) < 1e-3 for (_, x), (_, y) in pairs)
 
 
 def query_log(driver: Driver, database: str) -> list[str]:
@@ -111,7 +121,7 @@ def test_backup_then_restore_gives_back_the_same_graph(
     after = graph_digest(neo4j_driver, db)
     assert after == before  # counts, schema (indexes, constraints), every document's hash
     assert query_log(neo4j_driver, db) == before_log
-    assert answers(client) == before_answers
+    assert same_answers(answers(client), before_answers)
 
 
 def test_a_broken_archive_loses_nothing(

@@ -1,0 +1,402 @@
+"""Passage vectors held in the process's memory: exact nearest neighbours without a round trip.
+
+Neo4j's vector indexes answered a search's four dense reads in 50-60 ms each at 100,000
+passages (HNSW: approximate, and filtered after it chooses its candidates), a third of a
+search's time. The same vectors as one float32 matrix per vector index answer with one
+matrix product in a few ms, exactly, filtered before the top k is taken.
+
+A snapshot belongs to one corpus stamp (GraphReader.corpus_stamp). The API loads one in the
+background when the stamp moves and searches through Neo4j meanwhile
+(search_api.deps.Runtime), so a search never sees vectors older than the facts it fuses
+with. It answers with the rules of VECTOR_SEARCH's filter (kg.read_queries._HIT_FILTER) and
+DOCUMENT_PASSAGE_SIMILARITY, and with their score, the index's (1 + cosine) / 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from neo4j.exceptions import DriverError, Neo4jError
+
+from kg.errors import SopkgError
+from kg.reader import GraphReader, Hit, HitFilter
+from kg.temporal import to_date
+
+log = logging.getLogger("sopkg.resident")
+
+PAGE = 2_000  # passages a read: 2,000 x 896 floats as driver objects is about 60 MB
+OPEN_END = dt.date.max.toordinal()
+MASKS_KEPT = 64  # document filters remembered (market x topic x hidden documents)
+
+Floats = npt.NDArray[np.float32]
+Ints = npt.NDArray[np.int32]
+
+
+class VectorSearch(Protocol):
+    """Dense retrieval: Neo4j's vector indexes (GraphReader) or a resident snapshot."""
+
+    def vector(
+        self, embedding: Sequence[float], lang: str, flt: HitFilter, k: int, second: bool = False
+    ) -> list[Hit]: ...
+
+    def document_passages(
+        self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
+    ) -> dict[str, list[Hit]]: ...
+
+
+@dataclass(frozen=True)
+class PassageInfo:
+    key: str
+    doc_id: str
+    statement_key: str | None
+    align_key: str
+    statement_kind: str | None
+    section_kind: str | None
+
+
+@dataclass(frozen=True)
+class Space:
+    """The passages of one vector index: row i of `matrix` is `info[i]`'s unit vector."""
+
+    lang: str
+    matrix: Floats  # (n, dim)
+    doc: Ints  # document number of each row (ResidentVectors.doc_ids)
+    effective: Ints  # date ordinals
+    until: Ints  # date ordinals, OPEN_END when in effect indefinitely
+    info: tuple[PassageInfo, ...]
+
+    def in_effect(self, rows: Ints | slice, as_of: dt.date) -> npt.NDArray[np.bool_]:
+        day = as_of.toordinal()
+        return (self.effective[rows] <= day) & (self.until[rows] > day)  # type: ignore[no-any-return]
+
+
+@dataclass
+class _LangBuilder:
+    """One language's passages as pages are read. What outlives a page is kept as numpy
+    arrays and one JSON string per page, not as the driver's objects: those would sit among
+    the page's hundreds of thousands of dead float objects and keep their memory from being
+    given back (at 100,000 passages the process kept 600 MB more than its matrices)."""
+
+    lang: str
+    n: int = 0
+    meta: list[str] = field(default_factory=list)  # per page: JSON of PassageInfo fields
+    doc: list[Ints] = field(default_factory=list)
+    effective: list[Ints] = field(default_factory=list)
+    until: list[Ints] = field(default_factory=list)
+    vectors: dict[bool, list[Floats]] = field(default_factory=lambda: {False: [], True: []})
+    rows: dict[bool, list[Ints]] = field(default_factory=lambda: {False: [], True: []})
+
+    def add(self, page: list[dict[str, Any]], second: bool, docs: Mapping[str, int]) -> None:
+        self.meta.append(json.dumps([[r[f] for f in INFO_FIELDS] for r in page]))
+        self.doc.append(np.array([docs.get(r["doc_id"], -1) for r in page], np.int32))
+        self.effective.append(_ordinals([r["effective"] for r in page]))
+        self.until.append(_ordinals([r["valid_until"] for r in page]))
+        for space, prop in ((False, "embedding"), (True, "embedding2")):
+            if space and not second:
+                continue
+            have = [i for i, r in enumerate(page) if r[prop]]
+            if have:
+                self.vectors[space].append(np.array([page[i][prop] for i in have], np.float32))
+                self.rows[space].append(np.array(have, np.int32) + self.n)
+        self.n += len(page)
+
+    def build(self, unknown_doc: int) -> dict[bool, Space]:
+        info = [PassageInfo(*m) for page in self.meta for m in json.loads(page)]
+        doc = np.concatenate(self.doc)
+        doc[doc < 0] = unknown_doc  # a passage whose document is gone: never passes
+        effective, until = np.concatenate(self.effective), np.concatenate(self.until)
+        out: dict[bool, Space] = {}
+        for space, pages in self.vectors.items():
+            if not pages:
+                continue
+            matrix = np.concatenate(pages)
+            pages.clear()
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            matrix /= np.where(norms == 0, 1.0, norms)
+            rows = np.concatenate(self.rows[space])
+            out[space] = Space(
+                self.lang, matrix, doc[rows], effective[rows], until[rows],
+                tuple(info[i] for i in rows),
+            )  # fmt: skip
+        return out
+
+
+INFO_FIELDS = ("key", "doc_id", "statement_key", "align_key", "statement_kind", "section_kind")
+
+
+def _ordinals(dates: Sequence[Any]) -> Ints:
+    """Neo4j dates as day ordinals; no date (no end of validity) is OPEN_END."""
+    return np.array([d.toordinal() if (d := to_date(x)) else OPEN_END for x in dates], np.int32)
+
+
+class ResidentVectors:
+    """One corpus stamp's passage vectors, both vector spaces, by language."""
+
+    def __init__(
+        self,
+        stamp: str | None,
+        documents: Sequence[Mapping[str, Any]],
+        spaces: Mapping[tuple[bool, str], Space],
+        second: bool = False,
+    ) -> None:
+        self.stamp = stamp
+        self.second = second  # whether the second space's vectors were read
+        self.doc_ids = [str(d["id"]) for d in documents]
+        self._doc_number = {d: i for i, d in enumerate(self.doc_ids)}
+        # One more document, never active, for passages whose document row is missing.
+        self._active = np.array([d["status"] == "active" for d in documents] + [False])
+        self._markets = [tuple(d["markets"] or ()) for d in documents] + [()]
+        self._topics = [str(d["topic"] or "") for d in documents] + [""]
+        self.spaces = dict(spaces)
+        self._masks: dict[tuple[Any, ...], npt.NDArray[np.bool_]] = {}
+        self._lock = threading.Lock()
+        # The second stage's reads: each document's rows, per language, in the first space.
+        self._doc_rows: dict[tuple[str, int], Ints] = {}
+        for (second, lang), space in self.spaces.items():
+            if second:
+                continue
+            order = np.argsort(space.doc, kind="stable").astype(np.int32)
+            bounds = np.flatnonzero(np.diff(space.doc[order])) + 1
+            for rows in np.split(order, bounds):
+                if rows.size:
+                    self._doc_rows[(lang, int(space.doc[rows[0]]))] = rows
+
+    @property
+    def passages(self) -> int:
+        return sum(len(s.info) for (second, _), s in self.spaces.items() if not second)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.matrix.nbytes for s in self.spaces.values())
+
+    def _doc_mask(self, flt: HitFilter) -> npt.NDArray[np.bool_]:
+        """Documents a hit may come from: active, in the markets and topic, not hidden."""
+        key = (tuple(flt.markets or ()), flt.topic, flt.hidden_docs)
+        with self._lock:
+            cached = self._masks.get(key)
+        if cached is not None:
+            return cached
+        mask = self._active.copy()
+        if flt.markets:
+            wanted = set(flt.markets)
+            mask &= np.array([any(m in wanted for m in ms) for ms in self._markets])
+        if flt.topic:
+            prefix = flt.topic + "/"
+            mask &= np.array([t == flt.topic or t.startswith(prefix) for t in self._topics])
+        for doc_id in flt.hidden_docs:
+            if (n := self._doc_number.get(doc_id)) is not None:
+                mask[n] = False
+        with self._lock:
+            if len(self._masks) >= MASKS_KEPT:
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
+
+    def vector(
+        self, embedding: Sequence[float], lang: str, flt: HitFilter, k: int, second: bool = False
+    ) -> list[Hit]:
+        space = self.spaces.get((second, lang))
+        if space is None or not space.info or (flt.lang is not None and flt.lang != lang):
+            return []
+        keep = self._doc_mask(flt)[space.doc] & space.in_effect(slice(None), flt.as_of)
+        rows = np.flatnonzero(keep).astype(np.int32)
+        return self._ranked(space, rows, embedding, k)
+
+    def document_passages(
+        self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
+    ) -> dict[str, list[Hit]]:
+        out: dict[str, list[Hit]] = {}
+        for lang, embedding in embeddings.items():
+            space = self.spaces.get((False, lang))
+            parts = [
+                self._doc_rows.get((lang, self._doc_number.get(d, -1)), np.zeros(0, np.int32))
+                for d in dict.fromkeys(doc_ids)
+            ]
+            rows = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+            if space is None or not rows.size:
+                out[lang] = []
+                continue
+            rows = rows[space.in_effect(rows, as_of)]
+            out[lang] = self._ranked(space, rows, embedding, rows.size)
+        return out
+
+    def _ranked(self, space: Space, rows: Ints, embedding: Sequence[float], k: int) -> list[Hit]:
+        query = np.asarray(embedding, dtype=np.float32)
+        norm = float(np.linalg.norm(query))
+        if not rows.size or k <= 0 or norm == 0 or query.shape[0] != space.matrix.shape[1]:
+            return []
+        unit = query / norm
+        if rows.size < len(space.info) // 2:  # a few rows: copying them beats the whole product
+            cosine = space.matrix[rows] @ unit
+        else:
+            cosine = (space.matrix @ unit)[rows]
+        if k < cosine.size:
+            top = np.argpartition(-cosine, k - 1)[:k]
+        else:
+            top = np.arange(cosine.size)
+        top = top[np.argsort(-cosine[top], kind="stable")]
+        return [self._hit(space, int(rows[i]), (1.0 + float(cosine[i])) / 2.0) for i in top]
+
+    def _hit(self, space: Space, row: int, score: float) -> Hit:
+        p = space.info[row]
+        return Hit(
+            p.key, score, space.lang, p.doc_id, p.statement_key, p.align_key,
+            p.statement_kind, self._markets[int(space.doc[row])], p.section_kind,
+        )  # fmt: skip
+
+
+class TooManyPassages(Exception):
+    """The graph holds more passages than the process may keep (SOPKG_RESIDENT_VECTORS_MAX)."""
+
+
+def load_resident(
+    reader: GraphReader, second: bool, max_passages: int, page: int = PAGE
+) -> ResidentVectors | None:
+    """The graph's unretired passages and their vectors, or None when an ingest changed
+    the corpus while they were read (the caller loads again for the new stamp).
+
+    Raises TooManyPassages past `max_passages`."""
+    stamp = reader.corpus_stamp()
+    documents = reader.resident_documents()
+    numbers = {str(d["id"]): i for i, d in enumerate(documents)}
+    builders: dict[str, _LangBuilder] = {}
+    after, count = "", 0
+    while rows := reader.resident_page(after, page, second):
+        count += len(rows)
+        if count > max_passages:
+            raise TooManyPassages(f"more than {max_passages} passages")
+        for lang in sorted({r["lang"] for r in rows}):
+            builder = builders.setdefault(lang, _LangBuilder(lang))
+            builder.add([r for r in rows if r["lang"] == lang], second, numbers)
+        after = rows[-1]["key"]
+        del rows
+    if reader.corpus_stamp() != stamp:
+        return None
+    spaces = {
+        (space, lang): built
+        for lang, builder in builders.items()
+        for space, built in builder.build(len(documents)).items()
+    }
+    return ResidentVectors(stamp, documents, spaces, second)
+
+
+def hold(reader: GraphReader, second: bool, max_passages: int) -> ResidentVectors | None:
+    """`load_resident`, or None when the graph is larger than the process may hold (it is
+    then searched through Neo4j's vector indexes)."""
+    if max_passages <= 0:
+        return None
+    try:
+        return load_resident(reader, second, max_passages)
+    except TooManyPassages as e:
+        log.info("passage vectors not held in memory: %s (SOPKG_RESIDENT_VECTORS_MAX)", e)
+        return None
+
+
+class Resident:
+    """A server's snapshot: searched while it matches the corpus stamp the server knows,
+    dropped when the stamp moves, and loaded again in the background meanwhile."""
+
+    RETRY_SECONDS = 30.0  # after a failed load, or one the corpus moved under
+
+    def __init__(
+        self,
+        max_passages: int,
+        reader: Callable[[], GraphReader],
+        after_load: Callable[[], object] | None = None,
+    ) -> None:
+        """`after_load` runs after each load, loaded or not: the server gives the memory
+        the read freed back to the system there (search_api.memory)."""
+        self.max_passages = max_passages
+        self._reader = reader
+        self._after_load = after_load
+        self._lock = threading.Lock()
+        self._snapshot: ResidentVectors | None = None
+        self._loading = False
+        self._closed = False
+        self._refused: set[str | None] = set()  # stamps whose graph was too large
+        self._failed: dict[str | None, float] = {}  # stamp -> when its load failed
+
+    def for_stamp(self, stamp: str | None, second: bool) -> ResidentVectors | None:
+        """The snapshot of `stamp` (with the second space's vectors when `second`) if held;
+        else None, and a load starts unless one runs or this stamp cannot be held."""
+        if self.max_passages <= 0:
+            return None
+        with self._lock:
+            snap = self._snapshot
+            if snap is not None and snap.stamp == stamp and snap.second == second:
+                return snap
+            self._snapshot = None  # stale: its memory goes before the next one is read
+            failed = self._failed.get(stamp)
+            if (
+                self._loading
+                or self._closed
+                or stamp in self._refused
+                or (failed is not None and time.monotonic() - failed < self.RETRY_SECONDS)
+            ):
+                return None
+            self._loading = True
+        threading.Thread(
+            target=self._load, args=(stamp, second), name="sopkg-resident", daemon=True
+        ).start()
+        return None
+
+    def _load(self, stamp: str | None, second: bool) -> None:
+        snap: ResidentVectors | None = None
+        t = time.perf_counter()
+        try:
+            snap = load_resident(self._reader(), second, self.max_passages)
+        except TooManyPassages as e:
+            log.info("passage vectors not held in memory: %s (SOPKG_RESIDENT_VECTORS_MAX)", e)
+            with self._lock:
+                self._refused.add(stamp)
+        except (SopkgError, Neo4jError, DriverError) as e:
+            log.warning("passage vectors not loaded, searching Neo4j's indexes: %s", e)
+        finally:
+            with self._lock:
+                self._loading = False
+                if snap is not None and not self._closed:
+                    self._snapshot = snap
+                    self._failed.pop(stamp, None)
+                elif stamp not in self._refused:
+                    self._failed[stamp] = time.monotonic()
+            if self._after_load is not None:
+                self._after_load()
+        if snap is not None:
+            log.info(
+                "passage vectors in memory: %d passages, %.0f MB, read in %.1f s",
+                snap.passages, snap.nbytes / 2**20, time.perf_counter() - t,
+            )  # fmt: skip
+
+    def held(self) -> tuple[int, int]:
+        """Passages and bytes of vectors held now (0, 0 while none is)."""
+        with self._lock:
+            snap = self._snapshot
+        return (snap.passages, snap.nbytes) if snap is not None else (0, 0)
+
+    def describe(self) -> str:
+        """For /readyz: what dense search runs on."""
+        if self.max_passages <= 0:
+            return "off: Neo4j's vector indexes"
+        with self._lock:
+            snap, loading, refused = self._snapshot, self._loading, bool(self._refused)
+        if snap is not None:
+            return f"{snap.passages} passages in memory"
+        if loading:
+            return "loading: Neo4j's vector indexes meanwhile"
+        if refused:
+            return f"more than {self.max_passages} passages: Neo4j's vector indexes"
+        return "not loaded: Neo4j's vector indexes"
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._snapshot = None

@@ -1,0 +1,100 @@
+"""The resident vectors' own rules, on a hand-built snapshot: the filter of VECTOR_SEARCH
+(status, markets, topic subtree, hidden documents, dates, language), exact top-k by the
+index's score, and a document's passages. Equality with Neo4j's indexes on a real graph
+is tests/integration/test_resident_graph.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from kg.reader import HitFilter
+from kg.resident import OPEN_END, PassageInfo, ResidentVectors, Space
+
+DAY = dt.date(2026, 6, 1)
+DOCS = [
+    {"id": "a", "status": "active", "markets": ["JP"], "topic": "creators/live"},
+    {"id": "b", "status": "active", "markets": ["ALL"], "topic": "creators"},
+    {"id": "c", "status": "active", "markets": ["TH"], "topic": "creatorsx"},
+    {"id": "d", "status": "retired", "markets": ["JP"], "topic": "creators"},
+]
+
+
+def snapshot() -> ResidentVectors:
+    """Six English passages on a circle, angle i * 10 degrees from the query direction
+    (so passage 0 is nearest), with their documents, dates and one of a missing document."""
+    rows = [  # doc number, effective, valid until
+        (0, DAY, None),
+        (1, DAY, None),
+        (2, DAY, None),
+        (3, DAY, None),
+        (0, DAY - dt.timedelta(days=30), DAY),  # an old version: not in effect on DAY
+        (4, DAY, None),  # its document row is missing
+    ]
+    angles = np.radians([10.0 * i for i in range(len(rows))])
+    matrix = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32) * 3.0
+    space = Space(
+        "en",
+        matrix / np.linalg.norm(matrix, axis=1, keepdims=True),
+        np.array([r[0] for r in rows], np.int32),
+        np.array([r[1].toordinal() for r in rows], np.int32),
+        np.array([r[2].toordinal() if r[2] else OPEN_END for r in rows], np.int32),
+        tuple(
+            PassageInfo(
+                f"p{i}", DOCS[r[0]]["id"] if r[0] < 4 else "gone", None, f"s{i}", None, "policy"
+            )
+            for i, r in enumerate(rows)
+        ),  # fmt: skip
+    )
+    return ResidentVectors("stamp", DOCS, {(False, "en"): space})
+
+
+QUERY = [1.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        (HitFilter(as_of=DAY), ["p0", "p1", "p2"]),  # d retired, p4 old, p5 no document
+        (HitFilter(as_of=DAY - dt.timedelta(days=1)), ["p4"]),  # only the old version
+        (HitFilter(as_of=DAY, markets=["JP", "ALL"]), ["p0", "p1"]),
+        (HitFilter(as_of=DAY, markets=["TH"]), ["p2"]),
+        (HitFilter(as_of=DAY, topic="creators"), ["p0", "p1"]),  # not "creatorsx"
+        (HitFilter(as_of=DAY, hidden_docs=("a",)), ["p1", "p2"]),
+        (HitFilter(as_of=DAY, lang="ja"), []),
+    ],
+)
+def test_the_filter_is_vector_searchs(flt: HitFilter, expected: list[str]) -> None:
+    hits = snapshot().vector(QUERY, "en", flt, 10)
+    assert [h.key for h in hits] == expected
+
+
+def test_top_k_is_exact_and_scored_as_the_index_scores() -> None:
+    hits = snapshot().vector([2.0, 0.0], "en", HitFilter(as_of=DAY), 2)
+    assert [h.key for h in hits] == ["p0", "p1"]
+    # Neo4j's cosine score: (1 + cos) / 2, whatever the vectors' lengths.
+    assert hits[0].score == pytest.approx(1.0)
+    assert hits[1].score == pytest.approx((1 + np.cos(np.radians(10))) / 2)
+    assert hits[1].markets == ("ALL",) and hits[1].section_kind == "policy"
+
+
+@pytest.mark.parametrize(
+    "query", [[0.0, 0.0], [1.0, 0.0, 0.0]], ids=["zero vector", "other dimension"]
+)
+def test_a_query_it_cannot_score_finds_nothing(query: list[float]) -> None:
+    assert snapshot().vector(query, "en", HitFilter(as_of=DAY), 5) == []
+
+
+def test_a_space_it_does_not_hold_finds_nothing() -> None:
+    assert snapshot().vector(QUERY, "en", HitFilter(as_of=DAY), 5, second=True) == []
+    assert snapshot().vector(QUERY, "ja", HitFilter(as_of=DAY), 5) == []
+
+
+def test_document_passages_are_a_documents_in_effect_by_similarity() -> None:
+    out = snapshot().document_passages({"en": QUERY, "ja": QUERY}, ["b", "a", "a"], DAY)
+    assert [h.key for h in out["en"]] == ["p0", "p1"]
+    assert out["ja"] == []
+    past = snapshot().document_passages({"en": QUERY}, ["a"], DAY - dt.timedelta(days=1))
+    assert [h.key for h in past["en"]] == ["p4"]
