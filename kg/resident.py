@@ -358,7 +358,8 @@ class Resident:
             log.info("passage vectors not held in memory: %s (SOPKG_RESIDENT_VECTORS_MAX)", e)
             with self._lock:
                 self._refused.add(stamp)
-        except (SopkgError, Neo4jError, DriverError) as e:
+        except (SopkgError, Neo4jError, DriverError, ValueError) as e:
+            # ValueError: vectors of two lengths in one index (a graph half re-embedded).
             log.warning("passage vectors not loaded, searching Neo4j's indexes: %s", e)
         finally:
             with self._lock:

@@ -48,6 +48,7 @@ No key or an unknown key is 401, a role too low is 403.
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime: Runtime = app.state.runtime
     await run_in_threadpool(runtime.warm_embedder)
+    await run_in_threadpool(runtime.hold_vectors)
     try:
         yield
     finally:

@@ -250,6 +250,16 @@ class Runtime:
             vectors=self.resident.for_stamp(stamp, second=self.second is not None),
         )
 
+    def hold_vectors(self) -> None:
+        """Start loading the passage vectors now rather than on the first search (a server's
+        start). Best effort: a graph not reachable yet is loaded on a later search."""
+        try:
+            _, _, stamp = self._corpus_data()
+        except (SopkgError, Neo4jError, DriverError) as e:
+            log.info("passage vectors not loaded at start: %s", e)
+            return
+        self.resident.for_stamp(stamp, second=self.second is not None)
+
     def _resident_reader(self) -> GraphReader:
         return self._reader(self.settings.report_timeout_seconds)
 

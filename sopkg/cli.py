@@ -406,6 +406,7 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     runtime = _runtime(settings, resident=True)
     try:
         runtime.warm_embedder()
+        runtime.hold_vectors()
         if args.http:
             app = http_app(build_server(runtime), settings)
             print(f"sopkg MCP (streamable HTTP) at http://{settings.host}:{settings.port}/mcp",

@@ -1,6 +1,7 @@
 """Rewrite search_api/openapi_examples.json from real answers of the API on the test
 corpus (the local `test` Neo4j instance, wiped and loaded with tests/data/mini_corpus),
-lists cut to their first items. Run after a response model changes:
+lists cut to their first items; examples of other bodies, written by hand, are kept.
+Run after a response model changes:
 
     python -m tests.e2e.refresh_openapi_examples
 """
@@ -70,7 +71,10 @@ def main() -> None:
         feedback = {"query_id": out["SearchResponse"]["query_id"], "answered": False}
         out["FeedbackResponse"] = c.post("/v1/feedback", json=feedback, headers=key).json()
         out["IngestResponse"] = c.post("/v1/ingest", json={"corpus": str(MINI)}, headers=key).json()
-    text = json.dumps(_trim(out), ensure_ascii=False, indent=2).replace(
+    # Examples this script cannot produce (a body no request here answers, such as an
+    # acknowledged finding) were written by hand: they stay.
+    kept = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8")) if EXAMPLES_FILE.exists() else {}
+    text = json.dumps(kept | _trim(out), ensure_ascii=False, indent=2).replace(
         str(MINI), "/srv/sop/corpus"
     )
     EXAMPLES_FILE.write_text(text + "\n", encoding="utf-8")

@@ -55,8 +55,8 @@ def test_readyz(client: httpx.Client) -> None:
     assert body["checks"]["second_space"]["detail"].endswith("(searched)")
 
 
-def test_the_server_holds_the_passage_vectors_once_it_searched(client: httpx.Client) -> None:
-    ok_results(client, query="コピー品 出品")  # the first search of a stamp starts the load
+def test_the_server_holds_the_passage_vectors(client: httpx.Client) -> None:
+    ok_results(client, query="コピー品 出品")  # a new corpus stamp's first search loads them
     deadline = time.monotonic() + 60
     while not (detail := client.get("/readyz").json()["checks"]["vectors"]["detail"]).endswith(
         "in memory"
