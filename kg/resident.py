@@ -95,14 +95,13 @@ class _LangBuilder:
     vectors: dict[bool, list[Floats]] = field(default_factory=lambda: {False: [], True: []})
     rows: dict[bool, list[Ints]] = field(default_factory=lambda: {False: [], True: []})
 
-    def add(self, page: list[dict[str, Any]], second: bool, docs: Mapping[str, int]) -> None:
+    def add(self, page: list[dict[str, Any]], docs: Mapping[str, int]) -> None:
         self.meta.append(json.dumps([[r[f] for f in INFO_FIELDS] for r in page]))
         self.doc.append(np.array([docs.get(r["doc_id"], -1) for r in page], np.int32))
         self.effective.append(_ordinals([r["effective"] for r in page]))
         self.until.append(_ordinals([r["valid_until"] for r in page]))
+        # embedding2 is null when the load did not ask for the second space.
         for space, prop in ((False, "embedding"), (True, "embedding2")):
-            if space and not second:
-                continue
             have = [i for i, r in enumerate(page) if r[prop]]
             if have:
                 self.vectors[space].append(np.array([page[i][prop] for i in have], np.float32))
@@ -258,6 +257,10 @@ class TooManyPassages(Exception):
     """The graph holds more passages than the process may keep (SOPKG_RESIDENT_VECTORS_MAX)."""
 
 
+def _log_refused(e: TooManyPassages) -> None:
+    log.info("passage vectors not held in memory: %s (SOPKG_RESIDENT_VECTORS_MAX)", e)
+
+
 def load_resident(
     reader: GraphReader, second: bool, max_passages: int, page: int = PAGE
 ) -> ResidentVectors | None:
@@ -276,7 +279,7 @@ def load_resident(
             raise TooManyPassages(f"more than {max_passages} passages")
         for lang in sorted({r["lang"] for r in rows}):
             builder = builders.setdefault(lang, _LangBuilder(lang))
-            builder.add([r for r in rows if r["lang"] == lang], second, numbers)
+            builder.add([r for r in rows if r["lang"] == lang], numbers)
         after = rows[-1]["key"]
         del rows
     if reader.corpus_stamp() != stamp:
@@ -297,7 +300,7 @@ def hold(reader: GraphReader, second: bool, max_passages: int) -> ResidentVector
     try:
         return load_resident(reader, second, max_passages)
     except TooManyPassages as e:
-        log.info("passage vectors not held in memory: %s (SOPKG_RESIDENT_VECTORS_MAX)", e)
+        _log_refused(e)
         return None
 
 
@@ -355,7 +358,7 @@ class Resident:
         try:
             snap = load_resident(self._reader(), second, self.max_passages)
         except TooManyPassages as e:
-            log.info("passage vectors not held in memory: %s (SOPKG_RESIDENT_VECTORS_MAX)", e)
+            _log_refused(e)
             with self._lock:
                 self._refused.add(stamp)
         except (SopkgError, Neo4jError, DriverError, ValueError) as e:

@@ -34,7 +34,7 @@ from kg.coverage import CoverageReader
 from kg.embedders import Embedder
 from kg.errors import ConfigError, EmbedderMismatch, GraphUnavailable, SopkgError
 from kg.reader import GraphReader, ReadObserver
-from kg.resident import Resident
+from kg.resident import Resident, VectorSearch
 from kg.schema import EmbedderInfo, check_embedder, schema_ready
 from kg.settings import Settings
 from search_api.expansion import Glossary
@@ -86,7 +86,7 @@ class Runtime:
         self._stamp_checked = 0.0
         self.resident = Resident(
             settings.resident_vectors_max if resident else 0,
-            self._resident_reader,
+            self._report_reader,
             release_free_memory,  # the read's driver objects: twice the matrices at peak
         )
         self.query_log = QueryLogger(settings.query_log_max, self.driver)
@@ -206,7 +206,7 @@ class Runtime:
                 return
             # Read once per corpus change and shared by every search, like a report: on a
             # large graph (a million passages) the corpus facts take seconds.
-            reader = self._reader(self.settings.report_timeout_seconds)
+            reader = self._report_reader()
             stamp = reader.corpus_stamp()
             self._stamp_checked = time.monotonic()
             if self._glossary is not None and stamp == self._corpus_stamp and not force:
@@ -247,7 +247,7 @@ class Runtime:
             due_within_days=self.settings.due_within_days,
             facts=facts,
             second=self.second,
-            vectors=self.resident.for_stamp(stamp, second=self.second is not None),
+            vectors=self._vectors(stamp),
         )
 
     def hold_vectors(self) -> None:
@@ -258,10 +258,16 @@ class Runtime:
         except (SopkgError, Neo4jError, DriverError) as e:
             log.info("passage vectors not loaded at start: %s", e)
             return
-        self.resident.for_stamp(stamp, second=self.second is not None)
+        self._vectors(stamp)
 
-    def _resident_reader(self) -> GraphReader:
+    def _report_reader(self) -> GraphReader:
+        """For what is read once per corpus change and shared (the corpus data, the
+        passage vectors): a report's timeout, not a search's."""
         return self._reader(self.settings.report_timeout_seconds)
+
+    def _vectors(self, stamp: str | None) -> VectorSearch | None:
+        """The passage vectors held for `stamp`, else None (and a load starts)."""
+        return self.resident.for_stamp(stamp, second=self.second is not None)
 
     def close(self) -> None:
         self._closing.set()
