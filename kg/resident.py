@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 from neo4j.exceptions import DriverError, Neo4jError
+from threadpoolctl import threadpool_limits
 
 from kg.errors import SopkgError
 from kg.reader import GraphReader, Hit, HitFilter
@@ -137,6 +138,18 @@ def _ordinals(dates: Sequence[Any]) -> Ints:
     return np.array([d.toordinal() if (d := to_date(x)) else OPEN_END for x in dates], np.int32)
 
 
+def one_blas_thread() -> None:
+    """Keep the process's BLAS (numpy's matrix products) on one thread.
+
+    A search's product of the held vectors with the query is memory-bound: a second
+    OpenBLAS thread hardly shortens it, and spins while it waits, on the core that the
+    query embedding, Neo4j and the other searches need. Measured at 100,000 passages, one
+    client, in-process: 285 -> 192 ms of CPU a search, dense stage 60 -> 37 ms
+    (docs/benchmarks.md). Concurrent searches and the per-language reads give the
+    parallelism instead. Process-wide, as BLAS's thread count is."""
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class ResidentVectors:
     """One corpus stamp's passage vectors, both vector spaces, by language."""
 
@@ -156,6 +169,7 @@ class ResidentVectors:
         self._markets = [tuple(d["markets"] or ()) for d in documents] + [()]
         self._topics = [str(d["topic"] or "") for d in documents] + [""]
         self.spaces = dict(spaces)
+        one_blas_thread()
         self._masks: dict[tuple[Any, ...], npt.NDArray[np.bool_]] = {}
         self._lock = threading.Lock()
         # The second stage's reads: each document's rows, per language, in the first space.

@@ -446,6 +446,13 @@ def merge_dense(per_lang: dict[str, list[Hit]], qlang: str, default_gap: float) 
     return sorted(merged, key=lambda h: -h.score)
 
 
+def _timed_query_vector(embedder: Embedder, text: str) -> tuple[list[float], float]:
+    """The query's vector and the milliseconds it took."""
+    t = time.perf_counter()
+    vec = [float(x) for x in embedder.embed_queries([text])[0]]
+    return vec, (time.perf_counter() - t) * 1000
+
+
 def by_mean_view(hits: Sequence[Hit]) -> list[Hit]:
     """Passages ordered by their unit's mean score over its language versions (each
     version's best passage), then by their own score."""
@@ -606,6 +613,11 @@ class Retriever:
                 for lang in langs
             }
             distinct = sorted(set(texts.values()))
+            # The second space is searched with the query alone: its model was trained on
+            # translation pairs and reaches the other language without the glossary's help.
+            # Its small model embeds on the pool while the first model embeds here.
+            second = self.second_space()
+            embed2 = _POOL.submit(_timed_query_vector, second, p.query) if second else None
             te = time.perf_counter()
             vectors = dict(zip(distinct, self.embedder.embed_queries(distinct), strict=True))
             timings["embed"] = (time.perf_counter() - te) * 1000
@@ -614,13 +626,9 @@ class Retriever:
                 lang: _POOL.submit(self.vectors.vector, qvecs[lang], lang, flt, depth)
                 for lang in langs
             }
-            # The second space is searched with the query alone: its model was trained on
-            # translation pairs and reaches the other language without the glossary's help.
             second_jobs: dict[str, Future[list[Hit]]] = {}
-            if second := self.second_space():
-                te = time.perf_counter()
-                qvec2 = [float(x) for x in second.embed_queries([p.query])[0]]
-                timings["embed2"] = (time.perf_counter() - te) * 1000
+            if embed2 is not None:
+                qvec2, timings["embed2"] = embed2.result()
                 second_jobs = {
                     lang: _POOL.submit(self.vectors.vector, qvec2, lang, flt, depth, True)
                     for lang in langs

@@ -9,6 +9,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from kg.reader import HitFilter
 from kg.resident import OPEN_END, PassageInfo, ResidentVectors, Space
@@ -66,7 +67,7 @@ QUERY = [1.0, 0.0]
         (HitFilter(as_of=DAY, lang="ja"), []),
     ],
 )
-def test_the_filter_is_vector_searchs(flt: HitFilter, expected: list[str]) -> None:
+def test_the_filter_is_the_vector_index_filter(flt: HitFilter, expected: list[str]) -> None:
     hits = snapshot().vector(QUERY, "en", flt, 10)
     assert [h.key for h in hits] == expected
 
@@ -98,3 +99,14 @@ def test_document_passages_are_a_documents_in_effect_by_similarity() -> None:
     assert out["ja"] == []
     past = snapshot().document_passages({"en": QUERY}, ["a"], DAY - dt.timedelta(days=1))
     assert [h.key for h in past["en"]] == ["p4"]
+
+
+def test_holding_vectors_keeps_blas_on_one_thread() -> None:
+    # A spinning second BLAS thread cost a third of a search's CPU (kg.resident.one_blas_thread).
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert blas_threads() == {2}
+        snapshot()
+        assert blas_threads() == {1}
