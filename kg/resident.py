@@ -1,9 +1,11 @@
-"""Passage vectors held in the process's memory: exact nearest neighbours without a round trip.
+"""Passage vectors held in the process's memory: nearest neighbours without a round trip.
 
 Neo4j's vector indexes answered a search's four dense reads in 50-60 ms each at 100,000
 passages (HNSW: approximate, and filtered after it chooses its candidates), a third of a
 search's time. The same vectors as one float32 matrix per vector index answer with one
-matrix product in a few ms, exactly, filtered before the top k is taken.
+matrix product in a few ms, filtered before the top k is taken: exactly, or for a large
+space in two passes (its principal axes choose candidates that are scored exactly; see
+COARSE_MIN_ROWS).
 
 A snapshot belongs to one corpus stamp (GraphReader.corpus_stamp). The API loads one in the
 background when the stamp moves and searches through Neo4j meanwhile
@@ -64,6 +66,41 @@ class PassageInfo:
     section_kind: str | None
 
 
+# A large space is searched in two passes: the product with its vectors on their first
+# COARSE_DIMS principal axes (a quarter of the memory to read, and the product is
+# memory-bound) chooses max(COARSE_CANDIDATES, COARSE_PER_HIT x k) rows, which are then
+# scored exactly. Chosen on the 100,000-passage benchmark graph with dev's queries: the
+# exact top 50 was found 99.96-99.98% of the time in e5's spaces and always in USE's, at
+# 5-7 ms a read against 12-16 (docs/benchmarks.md). Smaller spaces are scored exactly.
+COARSE_MIN_ROWS = 20_000
+COARSE_DIMS = 96
+COARSE_CANDIDATES = 2_000
+COARSE_PER_HIT = 40
+COARSE_SAMPLE = 8_000  # rows whose principal axes are computed
+
+
+@dataclass(frozen=True)
+class Coarse:
+    """A space's vectors projected on their first principal axes."""
+
+    basis: Floats  # (dim, r): the axes
+    rows: Floats  # (n, r): each row's coordinates on them
+
+
+def coarse_view(matrix: Floats) -> Coarse | None:
+    """The first pass of a large space's search, None for a space searched exactly.
+
+    Ranking by the projection needs no centring: a row's mean term is the same for every
+    row of one query's ranking."""
+    n, dim = matrix.shape
+    if n < COARSE_MIN_ROWS or dim <= COARSE_DIMS:
+        return None
+    sample = matrix[np.random.default_rng(0).choice(n, min(n, COARSE_SAMPLE), replace=False)]
+    _, _, axes = np.linalg.svd(sample - sample.mean(axis=0), full_matrices=False)
+    basis = np.ascontiguousarray(axes[:COARSE_DIMS].T, dtype=np.float32)
+    return Coarse(basis, np.ascontiguousarray(matrix @ basis, dtype=np.float32))
+
+
 @dataclass(frozen=True)
 class Space:
     """The passages of one vector index: row i of `matrix` is `info[i]`'s unit vector."""
@@ -74,6 +111,7 @@ class Space:
     effective: Ints  # date ordinals
     until: Ints  # date ordinals, OPEN_END when in effect indefinitely
     info: tuple[PassageInfo, ...]
+    coarse: Coarse | None = None
 
     def in_effect(self, rows: Ints | slice, as_of: dt.date) -> npt.NDArray[np.bool_]:
         day = as_of.toordinal()
@@ -125,7 +163,7 @@ class _LangBuilder:
             rows = np.concatenate(self.rows[space])
             out[space] = Space(
                 self.lang, matrix, doc[rows], effective[rows], until[rows],
-                tuple(info[i] for i in rows),
+                tuple(info[i] for i in rows), coarse_view(matrix),
             )  # fmt: skip
         return out
 
@@ -248,10 +286,12 @@ class ResidentVectors:
         if not rows.size or k <= 0 or norm == 0 or query.shape[0] != space.matrix.shape[1]:
             return []
         unit = query / norm
-        if rows.size < len(space.info) // 2:  # a few rows: copying them beats the whole product
-            cosine = space.matrix[rows] @ unit
-        else:
-            cosine = (space.matrix @ unit)[rows]
+        wanted = max(COARSE_CANDIDATES, COARSE_PER_HIT * k)
+        if space.coarse is not None and rows.size > 2 * wanted:
+            projected = np.asarray(unit @ space.coarse.basis, dtype=np.float32)
+            first = _product(space.coarse.rows, rows, projected)
+            rows = np.sort(rows[np.argpartition(-first, wanted - 1)[:wanted]])
+        cosine = _product(space.matrix, rows, unit)
         if k < cosine.size:
             top = np.argpartition(-cosine, k - 1)[:k]
         else:
@@ -265,6 +305,13 @@ class ResidentVectors:
             p.key, score, space.lang, p.doc_id, p.statement_key, p.align_key,
             p.statement_kind, self._markets[int(space.doc[row])], p.section_kind,
         )  # fmt: skip
+
+
+def _product(matrix: Floats, rows: Ints, vector: Floats) -> Floats:
+    """matrix[rows] @ vector, by the cheaper way."""
+    if rows.size < matrix.shape[0] // 2:  # a few rows: copying them beats the whole product
+        return matrix[rows] @ vector  # type: ignore[no-any-return]
+    return (matrix @ vector)[rows]  # type: ignore[no-any-return]
 
 
 class TooManyPassages(Exception):

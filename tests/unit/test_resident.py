@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from kg import resident
 from kg.reader import HitFilter
 from kg.resident import OPEN_END, PassageInfo, ResidentVectors, Space
 
@@ -110,3 +111,50 @@ def test_holding_vectors_keeps_blas_on_one_thread() -> None:
         assert blas_threads() == {2}
         snapshot()
         assert blas_threads() == {1}
+
+
+def large_space(monkeypatch: pytest.MonkeyPatch, n: int = 4_000) -> tuple[Space, Space]:
+    """The same n passages (documents a and b, in effect on DAY) with and without the coarse
+    first pass, its thresholds scaled down to n: vectors near an 8-dimensional subspace of
+    64, as embeddings lie near a few principal axes."""
+    monkeypatch.setattr(resident, "COARSE_MIN_ROWS", 1_000)
+    monkeypatch.setattr(resident, "COARSE_DIMS", 16)
+    monkeypatch.setattr(resident, "COARSE_CANDIDATES", 200)
+    monkeypatch.setattr(resident, "COARSE_PER_HIT", 4)
+    monkeypatch.setattr(resident, "COARSE_SAMPLE", 1_000)
+    rng = np.random.default_rng(7)
+    matrix = rng.standard_normal((n, 8)) @ rng.standard_normal((8, 64))
+    matrix += 0.3 * rng.standard_normal((n, 64))
+    matrix = (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
+    fields = (
+        np.array([i % 2 for i in range(n)], np.int32),
+        np.full(n, DAY.toordinal(), np.int32),
+        np.full(n, OPEN_END, np.int32),
+        tuple(PassageInfo(f"p{i}", "ab"[i % 2], None, f"s{i}", None, "policy") for i in range(n)),
+    )
+    coarse = resident.coarse_view(matrix)
+    assert coarse is not None and coarse.rows.shape == (n, 16)
+    return Space("en", matrix, *fields, coarse), Space("en", matrix, *fields)
+
+
+@pytest.mark.parametrize("markets", [None, ["TH", "ALL"]], ids=["all rows", "half the rows"])
+def test_the_coarse_pass_finds_the_exact_top_k(
+    monkeypatch: pytest.MonkeyPatch, markets: list[str] | None
+) -> None:
+    two_pass, exact = large_space(monkeypatch)
+    rng = np.random.default_rng(11)
+    flt = HitFilter(as_of=DAY, markets=markets)
+    for _ in range(20):
+        query = [float(x) for x in rng.standard_normal(64)]
+        found = [
+            [(h.key, round(h.score, 6)) for h in ResidentVectors("s", DOCS, {(False, "en"): sp})
+             .vector(query, "en", flt, 20)]
+            for sp in (two_pass, exact)
+        ]  # fmt: skip
+        assert found[0] == found[1] and len(found[0]) == 20
+
+
+def test_a_small_space_is_searched_exactly() -> None:
+    matrix = np.eye(4, 200, dtype=np.float32)
+    assert resident.coarse_view(matrix) is None  # fewer rows than COARSE_MIN_ROWS
+    assert snapshot().spaces[(False, "en")].coarse is None
