@@ -227,7 +227,10 @@ class ResidentVectors:
 
     @property
     def nbytes(self) -> int:
-        return sum(s.matrix.nbytes for s in self.spaces.values())
+        return sum(
+            s.matrix.nbytes + (s.coarse.rows.nbytes + s.coarse.basis.nbytes if s.coarse else 0)
+            for s in self.spaces.values()
+        )
 
     def _doc_mask(self, flt: HitFilter) -> npt.NDArray[np.bool_]:
         """Documents a hit may come from: active, in the markets and topic, not hidden."""

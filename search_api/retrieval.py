@@ -153,9 +153,10 @@ class FusionConfig:
     score_lists: tuple[str, ...] = ("lexical",)
     # Share of the votes of the lists in `mix_lists` taken from their min-max normalised
     # scores instead of their ranks (see mixed_votes), so a list sure of its order (a steep
-    # drop after its first) outvotes a flat one. 0.25: dev's best with the second vector
-    # space, confirmed on dev-xl (docs/evaluation.md); before that space, 0.01.
-    score_mix: float = 0.25
+    # drop after its first) outvotes a flat one. 0.35: dev's best on graphs built fresh,
+    # confirmed on dev-xl and JaQuAD (docs/evaluation.md, "A fresh build"); 0.25 on the
+    # long-lived graphs before, 0.01 before the second vector space.
+    score_mix: float = 0.35
     mix_lists: tuple[str, ...] = ("lexical", "lexical_cross", "dense", "dense2", "focus")
 
 

@@ -158,3 +158,10 @@ def test_a_small_space_is_searched_exactly() -> None:
     matrix = np.eye(4, 200, dtype=np.float32)
     assert resident.coarse_view(matrix) is None  # fewer rows than COARSE_MIN_ROWS
     assert snapshot().spaces[(False, "en")].coarse is None
+
+
+def test_the_memory_reported_counts_the_first_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    two_pass, exact = large_space(monkeypatch)
+    assert two_pass.coarse is not None
+    held = ResidentVectors("s", DOCS, {(False, "en"): two_pass}).nbytes
+    assert held == exact.matrix.nbytes + two_pass.coarse.rows.nbytes + two_pass.coarse.basis.nbytes
