@@ -334,13 +334,13 @@ def test_score_mix_lets_a_peaked_list_outvote_a_flat_one_that_disagrees() -> Non
     tiny = fuse(ranked, FusionConfig(k=10, score_mix=0.01))
     assert tiny[0].unit == "a#p1" and tiny[0].score > tiny[1].score
     assert tiny[0].score - tiny[1].score < 0.01 * (1 / 11)
-    mixed = fuse(ranked, FusionConfig(k=10, score_mix=0.25))
+    mixed = fuse(ranked, FusionConfig(k=10, score_mix=0.35))
     assert [u.unit for u in mixed][:2] == ["a#p1", "b#p1"]
     assert mixed[0].score - mixed[1].score > 0.1 * (1 / 11)  # a clear margin, not a tie-break
     assert [u.score for u in fuse(ranked, FusionConfig(k=10))] == pytest.approx(
         [u.score for u in mixed]
-    )  # 0.25 is the default
-    unmixed = fuse(ranked, FusionConfig(k=10, score_mix=0.25, mix_lists=()))
+    )  # 0.35 is the default
+    unmixed = fuse(ranked, FusionConfig(k=10, score_mix=0.35, mix_lists=()))
     assert [u.score for u in unmixed] == pytest.approx([u.score for u in plain])
 
 
