@@ -86,7 +86,9 @@ class _RuntimeCollector(Collector):
             value=passages,
         )  # fmt: skip
         yield GaugeMetricFamily(
-            "sopkg_resident_vector_bytes", "bytes of those vectors", value=nbytes
+            "sopkg_resident_vector_bytes",
+            "bytes of those vectors (and their first-pass projections)",
+            value=nbytes,
         )
         reports = runtime.coverage_reports
         yield CounterMetricFamily(
