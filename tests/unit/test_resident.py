@@ -154,10 +154,35 @@ def test_the_coarse_pass_finds_the_exact_top_k(
         assert found[0] == found[1] and len(found[0]) == 20
 
 
-def test_a_small_space_is_searched_exactly() -> None:
-    matrix = np.eye(4, 200, dtype=np.float32)
-    assert resident.coarse_view(matrix) is None  # fewer rows than COARSE_MIN_ROWS
-    assert snapshot().spaces[(False, "en")].coarse is None
+def loaded_spaces(n: int) -> dict[bool, Space]:
+    """One language's spaces as a load builds them from pages read (both spaces)."""
+    rng = np.random.default_rng(3)
+    page = [
+        {"key": f"p{i}", "doc_id": "a", "statement_key": None, "align_key": f"s{i}",
+         "statement_kind": None, "section_kind": "policy", "effective": DAY,
+         "valid_until": None, "embedding": [float(x) for x in rng.standard_normal(32)],
+         "embedding2": [float(x) for x in rng.standard_normal(24)]}
+        for i in range(n)
+    ]  # fmt: skip
+    builder = resident._LangBuilder("en")
+    builder.add(page, {"a": 0})
+    return builder.build(unknown_doc=4)
+
+
+def test_a_load_gives_a_large_space_its_first_pass_and_a_small_one_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(resident, "COARSE_MIN_ROWS", 300)
+    monkeypatch.setattr(resident, "COARSE_DIMS", 8)
+    small, large = loaded_spaces(299), loaded_spaces(300)
+    assert small[False].coarse is None and small[True].coarse is None
+    for space, dim in ((False, 32), (True, 24)):
+        coarse = large[space].coarse
+        assert coarse is not None
+        assert coarse.basis.shape == (dim, 8) and coarse.rows.shape == (300, 8)
+        # The axes are orthonormal, and a row's coordinates are its projection on them.
+        assert np.allclose(coarse.basis.T @ coarse.basis, np.eye(8), atol=1e-5)
+        assert np.allclose(coarse.rows, large[space].matrix @ coarse.basis, atol=1e-5)
 
 
 def test_the_memory_reported_counts_the_first_pass(monkeypatch: pytest.MonkeyPatch) -> None:
