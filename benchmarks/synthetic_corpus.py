@@ -215,6 +215,7 @@ class Generator:
                     content_hash=digest,
                     sections=sections,
                     passages=passages,
+                    derivation=v.derivation,
                 )  # fmt: skip
             )
         statements = [

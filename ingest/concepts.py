@@ -25,6 +25,14 @@ from ontology.vocabulary import SectionKind
 
 INTRO_KEY = "intro"
 
+# Which derivation wrote a version: stamped on it (DocumentVersion.derivation). Raise it
+# whenever a change here, in the parser or in kg.analysis makes the same file give other
+# records (sections, passages, statements, embed texts, fulltext fields): the next ingest
+# then re-derives the documents whose files did not change (ingest.pipeline.unchanged)
+# instead of leaving them as older code wrote them, which search would read beside queries
+# analysed by today's code. tests/unit/test_derivation.py fails until it is raised.
+DERIVATION = 1
+
 
 def version_key(doc_id: str, lang: str, version: str) -> str:
     return f"{doc_id}@{lang}@{version}"
@@ -120,6 +128,7 @@ def build_version(f: ParsedFile) -> VersionRecord:
         translation_of_version=tr_version,
         source_path=f.rel_path,
         content_hash=f.content_hash,
+        derivation=DERIVATION,
     )
     if f.intro:
         skey = f"{vkey}#{INTRO_KEY}"

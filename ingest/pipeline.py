@@ -1,16 +1,17 @@
 """`sopkg ingest`: a corpus folder -> the graph, incrementally and safely.
 
 Each document (all its language files) is written in one transaction. Unchanged versions
-(same content hash, still current) are skipped; a broken file is reported and skipped
-while its previously ingested version stays as it was; documents gone from the corpus are
-retired, not silently kept live.
+(same content hash, still current, derived by this code: ingest.concepts.DERIVATION) are
+skipped; a version written again keeps the vectors of its unchanged texts. A broken file is
+reported and skipped while its previously ingested version stays as it was; documents gone
+from the corpus are retired, not silently kept live.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from neo4j import Driver
 from neo4j.exceptions import Neo4jError
 
-from ingest.concepts import build_document, version_key
+from ingest.concepts import DERIVATION, build_document, version_key
 from ingest.corpus import load_corpus
 from ingest.model import Corpus, ParsedFile
 from ingest.progress import Progress, ProgressEvent
@@ -26,7 +27,7 @@ from ingest.termtable import example_citations, learn_terms
 from kg.embedders import Embedder
 from kg.records import DocumentRecord, VersionRecord
 from kg.schema import EmbedderInfo, drop_vector_indexes, migrate
-from kg.writer import ExistingVersion, GraphWriter
+from kg.writer import ExistingVersion, GraphWriter, StoredVector
 
 
 @dataclass
@@ -36,6 +37,7 @@ class IngestSummary:
     files: int = 0
     written: int = 0  # documents written in this run
     skipped: int = 0  # documents unchanged since the last run
+    rederived: int = 0  # written only because older code had derived them (files unchanged)
     retired: int = 0
     passages: int = 0  # passages written in this run
     statements: int = 0  # statements of the documents written in this run
@@ -67,8 +69,16 @@ class _Clock:
 
 
 def unchanged(files: Sequence[ParsedFile], existing: Sequence[ExistingVersion]) -> bool:
-    """True when every file matches a live version with the same content hash and no other
-    version of the document is live: nothing to analyse, embed or write."""
+    """True when every file matches a live version with the same content hash, derived by
+    this code (`DERIVATION`), and no other version of the document is live: nothing to
+    analyse, embed or write."""
+    return same_files(files, existing) and all(
+        e.derivation == DERIVATION for e in existing if e.current
+    )
+
+
+def same_files(files: Sequence[ParsedFile], existing: Sequence[ExistingVersion]) -> bool:
+    """True when the live versions are exactly the files' versions, with their bytes."""
     live = {e.key: e for e in existing if e.current}
     keys = {version_key(f.meta.id, f.meta.lang, f.meta.version): f for f in files}
     return set(live) == set(keys) and all(live[k].hash == f.content_hash for k, f in keys.items())
@@ -77,12 +87,15 @@ def unchanged(files: Sequence[ParsedFile], existing: Sequence[ExistingVersion]) 
 def changed_versions(
     doc: DocumentRecord, existing: Sequence[ExistingVersion]
 ) -> list[VersionRecord]:
-    """Versions that need writing: new, edited in place, or not live."""
+    """Versions that need writing: new, edited in place, not live, or derived by other code."""
     by_key = {e.key: e for e in existing}
     return [
         v
         for v in doc.versions
-        if v.key not in by_key or by_key[v.key].hash != v.content_hash or not by_key[v.key].current
+        if v.key not in by_key
+        or by_key[v.key].hash != v.content_hash
+        or not by_key[v.key].current
+        or by_key[v.key].derivation != v.derivation
     ]
 
 
@@ -96,9 +109,17 @@ _MEMO_MAX = 50_000
 SECOND_BACKFILL_BATCH = 2_000  # passages read at a time by backfill_second
 
 
-def _embed_texts(texts: Sequence[str], embedder: Embedder, batch: int) -> list[list[float]]:
-    """Passage embeddings of `texts`, from the memo where this process has seen them."""
-    out: list[list[float] | None] = [_MEMO.get((embedder.name, t)) for t in texts]
+def _embed_texts(
+    texts: Sequence[str],
+    embedder: Embedder,
+    batch: int,
+    stored: Mapping[str, list[float] | None] | None = None,
+) -> list[list[float]]:
+    """Passage embeddings of `texts`: those in `stored` (the graph's, for this model) and in
+    the memo (seen by this process) are not embedded again."""
+    out: list[list[float] | None] = [
+        (stored or {}).get(t) or _MEMO.get((embedder.name, t)) for t in texts
+    ]
     todo = [i for i, v in enumerate(out) if v is None]
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
@@ -115,14 +136,19 @@ def embed_versions(
     embedder: Embedder,
     batch: int,
     second: Embedder | None = None,
+    stored: Mapping[str, StoredVector] | None = None,
 ) -> None:
-    """Each passage's embedding of its embed text, and with `second` its second vector."""
+    """Each passage's embedding of its embed text, and with `second` its second vector;
+    texts with vectors in `stored` (the graph's, see GraphWriter.stored_vectors) keep them."""
+    stored = stored or {}
     passages = [p for v in versions for p in v.passages]
     texts = [p.embed_text for p in passages]
-    for p, vec in zip(passages, _embed_texts(texts, embedder, batch), strict=True):
+    first = {t: s.embedding for t, s in stored.items()}
+    for p, vec in zip(passages, _embed_texts(texts, embedder, batch, first), strict=True):
         p.embedding = vec
     if second is not None:
-        for p, vec in zip(passages, _embed_texts(texts, second, batch), strict=True):
+        other = {t: s.embedding2 for t, s in stored.items()}
+        for p, vec in zip(passages, _embed_texts(texts, second, batch, other), strict=True):
             p.embedding2 = vec
 
 
@@ -200,11 +226,14 @@ def ingest_corpus(
             summary.skipped += 1
             t = clock.add("check", t)
             continue
+        stale = same_files(files, existing)  # only the derivation differs
         t = clock.add("check", t)
         record = build_document(files, name)
         changed = changed_versions(record, existing)
         t = clock.add("analyse", t)
-        embed_versions(changed, embedder, batch, second)
+        stored = writer.stored_vectors(doc_id) if existing else {}
+        t = clock.add("check", t)
+        embed_versions(changed, embedder, batch, second, stored)
         t = clock.add("embed", t)
         try:
             writer.write_document(record, changed, corpus.broken)
@@ -215,6 +244,7 @@ def ingest_corpus(
             continue
         t = clock.add("write", t)
         summary.written += 1
+        summary.rederived += stale
         summary.passages += sum(len(v.passages) for v in changed)
         summary.statements += len(record.statements)
     report("")

@@ -67,6 +67,7 @@ class VersionRecord:
     source_path: str
     content_hash: str
     sections: list[SectionRecord] = field(default_factory=list)
+    derivation: int = 0  # the code's derivation that made these records (ingest.concepts)
     passages: list[PassageRecord] = field(default_factory=list)
 
     def props(self) -> dict[str, Any]:
@@ -82,6 +83,7 @@ class VersionRecord:
             "translation_of_version": self.translation_of_version,
             "source_path": self.source_path,
             "content_hash": self.content_hash,
+            "derivation": self.derivation,
         }
 
 

@@ -38,7 +38,16 @@ UPSERT_CORPUS = "MERGE (c:Corpus {name: $name}) SET c.root = $root, c.ingested_a
 EXISTING_VERSIONS = """
 MATCH (d:Document {id: $doc_id})-[:HAS_VERSION]->(v:DocumentVersion)
 RETURN v.key AS key, v.lang AS lang, v.content_hash AS hash, v.current AS current,
-       v.source_path AS source_path, d.status AS status
+       v.source_path AS source_path, d.status AS status, v.derivation AS derivation
+"""
+
+# The vectors a document's passages already have, by the text they embed: a version that is
+# written again (re-derived, or a new version with few edits) embeds only what is new.
+STORED_VECTORS = """
+MATCH (:Document {id: $doc_id})-[:HAS_VERSION]->(:DocumentVersion)-[:HAS_SECTION]->(:Section)
+      -[:HAS_PASSAGE]->(p:Passage)
+WHERE p.embedding IS NOT NULL AND p.embed_text IS NOT NULL
+RETURN DISTINCT p.embed_text AS text, p.embedding AS embedding, p.embedding2 AS embedding2
 """
 
 UPSERT_DOCUMENT = """

@@ -28,6 +28,15 @@ class ExistingVersion:
     hash: str
     current: bool
     source_path: str
+    derivation: int | None = None  # None: written before versions were stamped
+
+
+@dataclass(frozen=True)
+class StoredVector:
+    """What a passage of the graph already has for the text it embeds."""
+
+    embedding: list[float]
+    embedding2: list[float] | None
 
 
 class GraphWriter:
@@ -64,10 +73,27 @@ class GraphWriter:
                 q.EXISTING_VERSIONS, doc_id=doc_id, database_=self.database
             )
         return [
-            ExistingVersion(r["key"], r["lang"], r["hash"], bool(r["current"]), r["source_path"])
+            ExistingVersion(
+                key=r["key"],
+                lang=r["lang"],
+                hash=r["hash"],
+                current=bool(r["current"]),
+                source_path=r["source_path"],
+                derivation=r["derivation"],
+            )
             for r in recs
             if r["status"] == "active"
         ]
+
+    def stored_vectors(self, doc_id: str) -> dict[str, StoredVector]:
+        """The vectors the document's passages (every version) hold, by embed text. They are
+        the configured models' own: `kg.schema.migrate` refuses a graph of another first
+        model and clears the second vectors of another second model."""
+        with graph_errors():
+            recs, _, _ = self.driver.execute_query(
+                q.STORED_VECTORS, doc_id=doc_id, database_=self.database
+            )
+        return {r["text"]: StoredVector(r["embedding"], r["embedding2"]) for r in recs}
 
     # --- one document -----------------------------------------------------------------
     def write_document(

@@ -386,6 +386,11 @@ class IngestResponse(BaseModel):
     files: int
     written: int
     skipped: int
+    rederived: int = Field(
+        0,
+        description="of `written`: documents whose files had not changed, written again "
+        "because an older release had derived them",
+    )
     retired: int
     passages: int
     statements: int

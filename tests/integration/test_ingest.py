@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from neo4j import Driver
 from neo4j.exceptions import ConstraintError
 
-from ingest.concepts import build_document
+from ingest import pipeline
+from ingest.concepts import DERIVATION, build_document
 from ingest.corpus import load_corpus
 from ingest.pipeline import ingest_corpus
+from kg.digest import graph_digest
+from kg.embedders import Vectors
 from kg.errors import EmbedderMismatch
+from kg.query_embedders import EmbedderWrapper
 from kg.reader import CARD_READ_ATTEMPTS, GraphReader
 from kg.schema import EmbedderInfo, migrate
 from kg.writer import GraphWriter
@@ -157,6 +163,100 @@ def test_new_version_keeps_history(clean_driver: Driver, corpus: Path, embedder)
         )
         == 1
     )
+
+
+class CountingEmbedder(EmbedderWrapper):
+    """The real embedder, counting the passage texts it is asked to embed."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(inner)
+        self.texts: list[str] = []
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        self.texts.extend(texts)
+        return super().embed_passages(texts)
+
+
+@pytest.fixture()
+def ingested_before(
+    clean_driver: Driver,
+    corpus: Path,
+    embedder,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The corpus ingested, and the test's next ingest run as a new process runs it: with
+    no passage embedding remembered in memory (the shared memo is left as it was)."""
+    monkeypatch.setattr(pipeline, "_MEMO", OrderedDict())
+    _ingest(clean_driver, corpus, embedder)
+    pipeline._MEMO.clear()
+
+
+def _vectors(driver: Driver) -> dict[str, list[float]]:
+    recs, _, _ = driver.execute_query(
+        "MATCH (p:Passage) RETURN p.key AS key, p.embedding AS e", database_="neo4j"
+    )
+    return {r["key"]: r["e"] for r in recs}
+
+
+def test_a_graph_derived_by_older_code_is_derived_again_and_keeps_its_vectors(
+    clean_driver: Driver,
+    corpus: Path,
+    embedder,  # type: ignore[no-untyped-def]
+    ingested_before: None,
+) -> None:
+    fresh, vectors = graph_digest(clean_driver, "neo4j"), _vectors(clean_driver)
+    # What an older release left: versions stamped with an older derivation (or none, before
+    # the stamp existed), and fulltext fields its analysis wrote differently.
+    clean_driver.execute_query(
+        "MATCH (v:DocumentVersion) SET v.derivation = CASE v.lang WHEN 'ja' THEN null "
+        "ELSE $old END",
+        old=DERIVATION - 1,
+        database_="neo4j",
+    )
+    clean_driver.execute_query(
+        "MATCH (p:Passage) SET p.search_ja = 'older analysis', p.search_en = 'older analysis'",
+        database_="neo4j",
+    )
+    assert graph_digest(clean_driver, "neo4j").documents != fresh.documents
+    counting = CountingEmbedder(embedder)
+    again = _ingest(clean_driver, corpus, counting)
+    assert (again.written, again.rederived, again.skipped, again.errors) == (2, 2, 0, [])
+    assert counting.texts == []  # every text kept the vector it had
+    assert graph_digest(clean_driver, "neo4j") == fresh  # what a fresh ingest writes
+    assert _vectors(clean_driver) == vectors
+    third = _ingest(clean_driver, corpus, counting)
+    assert (third.written, third.rederived, third.skipped) == (0, 0, 2)
+
+
+def test_a_new_version_embeds_only_its_new_texts(
+    clean_driver: Driver,
+    corpus: Path,
+    embedder,  # type: ignore[no-untyped-def]
+    ingested_before: None,
+) -> None:
+    en = corpus / "fakes.en.md"
+    before = {p.embed_text for v in _records(corpus, "mini-fakes") for p in v.passages}
+    text = en.read_text(encoding="utf-8")
+    en.write_text(
+        text.replace('version: "1.0"', 'version: "1.1"')
+        .replace("effective: 2026-01-01", "effective: 2026-09-01")
+        .replace("below 30% of retail", "below 25% of retail"),
+        encoding="utf-8",
+    )
+    en_texts = [
+        p.embed_text for v in _records(corpus, "mini-fakes") if v.lang == "en" for p in v.passages
+    ]
+    new_texts = set(en_texts) - before
+    counting = CountingEmbedder(embedder)
+    summary = _ingest(clean_driver, corpus, counting)
+    assert (summary.written, summary.rederived) == (1, 0)
+    assert 0 < len(new_texts) < len(en_texts)
+    assert set(counting.texts) == new_texts
+
+
+def _records(root: Path, doc_id: str):  # type: ignore[no-untyped-def]
+    corpus = load_corpus(root)
+    return build_document(corpus.documents()[doc_id], "mini").versions
 
 
 def _stamps(driver: Driver, doc_id: str) -> set[str | None]:
