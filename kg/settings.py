@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     # on two cores (docs/benchmarks.md); for engines that gain from batches (e.g. a GPU).
     query_batching: bool = False
     query_batch_wait_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
+    # How a search reaches the other language with the glossary's words: "text" embeds the
+    # query and the query with the words (two model passes); "vectors" adds the words'
+    # own vectors to the query's (one pass: faster, quality mixed, docs/evaluation.md
+    # "One text a search"; search_api.gloss_vectors).
+    gloss_embedding: Literal["text", "vectors"] = "text"
 
     # --- API -----------------------------------------------------------------------------
     # API keys as JSON, each with a name that audit logs and per-key limits show:

@@ -38,10 +38,11 @@ from kg.resident import Resident, VectorSearch
 from kg.schema import EmbedderInfo, check_embedder, schema_ready
 from kg.settings import Settings
 from search_api.expansion import Glossary
+from search_api.gloss_vectors import TermVectors
 from search_api.memory import release_free_memory
 from search_api.models import Check, ReadyResponse
 from search_api.querylog import QueryLogger
-from search_api.retrieval import Retriever, SearchParams
+from search_api.retrieval import Retriever, SearchParams, served_fusion
 from search_api.shared_build import SharedBuild
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ class Runtime:
         self.settings = settings
         self.embedder = embedder
         self.second = second  # the second vector space's model (kg.embedders)
+        self.fusion = served_fusion(settings)
+        self.terms = TermVectors(embedder)  # glossary words' vectors, kept across searches
         self.ingest_runner = ingest_runner
         self.embedder_error: str | None = "not loaded yet"
         self._lock = threading.Lock()
@@ -248,6 +251,8 @@ class Runtime:
             facts=facts,
             second=self.second,
             vectors=self._vectors(stamp),
+            fusion=self.fusion,
+            terms=self.terms,
         )
 
     def hold_vectors(self) -> None:

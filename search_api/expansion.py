@@ -37,6 +37,10 @@ class Expansion:
     def gloss(self, lang: str, limit: int = 3, learned: int = 0) -> str:
         """The matched ideas named in `lang`, a few words per idea, for a bilingual query;
         plus up to `learned` of the learned table's surest translations into `lang`."""
+        return " ".join(self.gloss_words(lang, limit, learned))
+
+    def gloss_words(self, lang: str, limit: int = 3, learned: int = 0) -> list[str]:
+        """The words of `gloss`, one by one."""
         words = self.words.get(lang, [])[: limit * max(1, len(self.matched))]
         if learned:
             # A learned pair is (query term, translation): translations are in the other
@@ -44,7 +48,7 @@ class Expansion:
             ranked = sorted(self.learned, key=lambda t: -t[2])
             extra = [t for _, t, _ in ranked if t not in words]
             words = words + list(dict.fromkeys(extra))[:learned]
-        return " ".join(words)
+        return words
 
 
 def _clean(term: str) -> str:

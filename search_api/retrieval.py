@@ -23,10 +23,12 @@ from kg.corpus_facts import CorpusFacts
 from kg.embedders import Embedder
 from kg.reader import GraphReader, Hit, HitFilter, TwinPassage
 from kg.resident import VectorSearch
+from kg.settings import Settings
 from kg.temporal import to_date
 from ontology.rules import is_due_soon, is_outdated_translation, is_stale
 from ontology.vocabulary import ALL_MARKETS, LANGUAGES, SectionKind
 from search_api.expansion import Expansion, Glossary
+from search_api.gloss_vectors import GLOSS_VECTOR_SHARE, TermVectors, glossed_vector
 from search_api.intent import QueryIntent, understand
 from search_api.models import (
     Citation,
@@ -157,7 +159,19 @@ class FusionConfig:
     # confirmed on dev-xl and JaQuAD (docs/evaluation.md, "A fresh build"); 0.25 on the
     # long-lived graphs before, 0.01 before the second vector space.
     score_mix: float = 0.35
+    # Above 0: the other language's dense query is the query's vector plus this share of
+    # the glossary words' mean direction instead of a second embedded text, the query with
+    # the words (search_api.gloss_vectors): one model pass a search instead of two. 0, the
+    # default: measured better on dev and worse on dev-xl (docs/evaluation.md, "One text a
+    # search"); the setting SOPKG_GLOSS_EMBEDDING=vectors turns it on.
+    gloss_vectors: float = 0.0
     mix_lists: tuple[str, ...] = ("lexical", "lexical_cross", "dense", "dense2", "focus")
+
+
+def served_fusion(settings: Settings) -> FusionConfig:
+    """The fusion a server with these settings searches with (and `sopkg eval` measures)."""
+    share = GLOSS_VECTOR_SHARE if settings.gloss_embedding == "vectors" else 0.0
+    return FusionConfig(gloss_vectors=share)
 
 
 @dataclass
@@ -524,8 +538,12 @@ class Retriever:
         facts: CorpusFacts | None = None,
         second: Embedder | None = None,
         vectors: VectorSearch | None = None,
+        terms: TermVectors | None = None,
     ) -> None:
         self.reader = reader
+        # Glossary words' vectors (FusionConfig.gloss_vectors): the caller's, kept across
+        # searches, else this retriever's own.
+        self.terms = terms or TermVectors(embedder)
         # Dense reads: a resident snapshot of the passage vectors (kg.resident) when the
         # caller holds one for the corpus it searches, else Neo4j's vector indexes.
         self.vectors: VectorSearch = vectors or reader
@@ -607,10 +625,13 @@ class Retriever:
             langs = [p.language] if p.language else list(LANGUAGES)
             # Other languages are searched with the query plus the glossary's words for the
             # ideas it names in that language: a partial translation the model can use.
-            glosses = {lang: expansion.gloss(lang, learned=self.fusion.gloss_learned)
+            glosses = {lang: expansion.gloss_words(lang, learned=self.fusion.gloss_learned)
                        for lang in langs if lang != qlang}  # fmt: skip
+            by_vector = self.fusion.gloss_vectors > 0
             texts = {
-                lang: f"{p.query} ({glosses[lang]})" if glosses.get(lang) else p.query
+                lang: f"{p.query} ({' '.join(glosses[lang])})"
+                if glosses.get(lang) and not by_vector
+                else p.query
                 for lang in langs
             }
             distinct = sorted(set(texts.values()))
@@ -623,6 +644,12 @@ class Retriever:
             vectors = dict(zip(distinct, self.embedder.embed_queries(distinct), strict=True))
             timings["embed"] = (time.perf_counter() - te) * 1000
             qvecs = {lang: [float(x) for x in vectors[texts[lang]]] for lang in langs}
+            if by_vector:
+                for lang, words in glosses.items():
+                    if words:
+                        qvecs[lang] = glossed_vector(
+                            qvecs[lang], words, self.terms, self.fusion.gloss_vectors
+                        )
             dense_jobs = {
                 lang: _POOL.submit(self.vectors.vector, qvecs[lang], lang, flt, depth)
                 for lang in langs

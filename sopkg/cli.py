@@ -212,6 +212,7 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api.retrieval import served_fusion
     from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table
 
     pairs = [tuple(x) for x in args.set or []]
@@ -228,7 +229,9 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         if not Path(queries).is_file():
             raise InvalidInput("queries", f"{queries} is not a file")
         sets.append(EvalSet(Path(corpus), Path(queries)))
-    fusion = fusion_config(Path(args.fusion) if args.fusion else None, args.param or [])
+    fusion = fusion_config(
+        Path(args.fusion) if args.fusion else None, args.param or [], served_fusion(settings)
+    )
     with _bars(args) as bars:
         report = run_eval(
             settings, make_embedder(settings), sets, modes=args.mode,

@@ -10,16 +10,39 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 from neo4j import Driver
 
 from kg.connection import Connection, local_connection
+from kg.embedders import Embedder, Vectors
 from kg.local_neo4j import LocalNeo4j
+from kg.query_embedders import EmbedderWrapper
 from kg.settings import Settings
 from kg.writer import GraphWriter
+
+
+class CountingEmbedder(EmbedderWrapper):
+    """The real embedder, recording each call's texts: queries and passages apart."""
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner)
+        self.calls: list[list[str]] = []  # embed_queries
+        self.passage_calls: list[list[str]] = []
+        self.lock = threading.Lock()
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        with self.lock:
+            self.calls.append(list(texts))
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        with self.lock:
+            self.passage_calls.append(list(texts))
+        return self.inner.embed_passages(texts)
 
 
 @pytest.fixture(scope="session")

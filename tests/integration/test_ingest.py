@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections import OrderedDict
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,11 @@ from ingest.concepts import DERIVATION, build_document
 from ingest.corpus import load_corpus
 from ingest.pipeline import ingest_corpus
 from kg.digest import graph_digest
-from kg.embedders import Vectors
 from kg.errors import EmbedderMismatch
-from kg.query_embedders import EmbedderWrapper
 from kg.reader import CARD_READ_ATTEMPTS, GraphReader
 from kg.schema import EmbedderInfo, migrate
 from kg.writer import GraphWriter
-from tests.conftest import count
+from tests.conftest import CountingEmbedder, count
 
 pytestmark = pytest.mark.integration
 MINI = Path(__file__).resolve().parents[1] / "data" / "mini_corpus"
@@ -165,18 +162,6 @@ def test_new_version_keeps_history(clean_driver: Driver, corpus: Path, embedder)
     )
 
 
-class CountingEmbedder(EmbedderWrapper):
-    """The real embedder, counting the passage texts it is asked to embed."""
-
-    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(inner)
-        self.texts: list[str] = []
-
-    def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        self.texts.extend(texts)
-        return super().embed_passages(texts)
-
-
 @pytest.fixture()
 def ingested_before(
     clean_driver: Driver,
@@ -221,7 +206,7 @@ def test_a_graph_derived_by_older_code_is_derived_again_and_keeps_its_vectors(
     counting = CountingEmbedder(embedder)
     again = _ingest(clean_driver, corpus, counting)
     assert (again.written, again.rederived, again.skipped, again.errors) == (2, 2, 0, [])
-    assert counting.texts == []  # every text kept the vector it had
+    assert counting.passage_calls == []  # every text kept the vector it had
     assert graph_digest(clean_driver, "neo4j") == fresh  # what a fresh ingest writes
     assert _vectors(clean_driver) == vectors
     third = _ingest(clean_driver, corpus, counting)
@@ -251,7 +236,7 @@ def test_a_new_version_embeds_only_its_new_texts(
     summary = _ingest(clean_driver, corpus, counting)
     assert (summary.written, summary.rederived) == (1, 0)
     assert 0 < len(new_texts) < len(en_texts)
-    assert set(counting.texts) == new_texts
+    assert {t for call in counting.passage_calls for t in call} == new_texts
 
 
 def _records(root: Path, doc_id: str):  # type: ignore[no-untyped-def]

