@@ -219,6 +219,21 @@ class Runtime:
             with self._lock:
                 self._glossary, self._facts, self._corpus_stamp = glossary, facts, stamp
         log.info("corpus data loaded (stamp %s)", stamp)
+        if self.fusion.gloss_vectors > 0:
+            threading.Thread(
+                target=self._embed_glossary, args=(glossary,), name="sopkg-gloss", daemon=True
+            ).start()
+
+    def _embed_glossary(self, glossary: Glossary) -> None:
+        """The glossary's words embedded ahead of the searches that gloss with them
+        (FusionConfig.gloss_vectors), so none waits on a word's first embedding. Best
+        effort: a word still missing is embedded by the search that needs it."""
+        try:
+            words = glossary.gloss_vocabulary()
+            for start in range(0, len(words), self.settings.embed_batch):
+                self.terms.vectors(words[start : start + self.settings.embed_batch])
+        except ConfigError as e:
+            log.info("glossary words not embedded ahead: %s", e)
 
     def _fresh(self) -> bool:
         return time.monotonic() - self._stamp_checked < self.settings.corpus_check_seconds

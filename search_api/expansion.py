@@ -51,6 +51,12 @@ class Expansion:
         return words
 
 
+def _gloss_words(group: TermGroupView, lang: str) -> list[str]:
+    """The words a matched group lends a gloss in `lang`: its first three, cleaned."""
+    terms = group.ja if lang == "ja" else group.en
+    return [c for c in (_clean(t) for t in terms[:3]) if c]
+
+
 def _clean(term: str) -> str:
     return normalize(_PLACEHOLDER.sub(" ", term)).strip(" -・").lower()
 
@@ -112,6 +118,11 @@ class Glossary:
             (w, ja, sc) for w in sorted(en_term_set(query)) for ja, sc in self._en_ja.get(w, [])
         ]
 
+    def gloss_vocabulary(self) -> list[str]:
+        """Every word a gloss can name (Expansion.gloss_words without learned terms)."""
+        words = (w for g in self.groups for lang in ("ja", "en") for w in _gloss_words(g, lang))
+        return list(dict.fromkeys(words))
+
     def expand(self, query: str, query_lang: str, learned: float = 0.0) -> Expansion:
         text = normalize(query).lower()
         hit: dict[int, str] = {}
@@ -130,9 +141,8 @@ class Glossary:
             out.coverage = len(covered) / len(own)
         for i in hit:
             g = self.groups[i]
-            for lang, ts in (("ja", g.ja), ("en", g.en)):
-                cleaned = [c for c in (_clean(t) for t in ts[:3]) if c]
-                out.words.setdefault(lang, []).extend(cleaned)
+            for lang in ("ja", "en"):
+                out.words.setdefault(lang, []).extend(_gloss_words(g, lang))
             # Translations carry the query's meaning into the other index at full weight;
             # same-language synonyms widen recall but should not outrank the words typed.
             ja_boost = 1.0 if query_lang == "en" else 0.5

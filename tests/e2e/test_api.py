@@ -8,8 +8,21 @@ from typing import Any
 import httpx
 import pytest
 
+from kg.connection import Connection
+from kg.embedders import Embedder
 from kg.settings import Settings
-from tests.e2e.conftest import ADMIN, ADMIN_KEY, MINI, OWNER, READER, READER_KEY
+from search_api.app import create_app
+from tests.conftest import CountingEmbedder
+from tests.e2e.conftest import (
+    ADMIN,
+    ADMIN_KEY,
+    MINI,
+    OWNER,
+    READER,
+    READER_KEY,
+    ApiServer,
+    make_settings,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -345,3 +358,29 @@ def test_openapi_schema(client: httpx.Client, api_settings: Settings) -> None:
     assert "422" in paths["/v1/search"]["post"]["responses"]
     assert "503" in paths["/v1/search"]["post"]["responses"]
     assert {"APIKeyHeader", "HTTPBearer"} <= set(components["securitySchemes"])
+
+
+def test_with_glossary_vectors_a_search_embeds_one_text_and_the_words_ahead(
+    mini_graph: dict[str, Any], neo4j_connection: Connection, embedder: Embedder
+) -> None:
+    counting = CountingEmbedder(embedder)
+    settings = make_settings(neo4j_connection, gloss_embedding="vectors", query_cache_size=0)
+    vocabulary = {"counterfeit", "fake", "replica", "模倣品", "偽物", "コピー品"}
+    with (
+        ApiServer(create_app(settings, embedder=counting)) as server,
+        httpx.Client(base_url=server.url, timeout=60) as c,
+    ):
+        results = ok_results(c, query="counterfeit handbags sold as genuine")
+        assert results
+        deadline = time.monotonic() + 30
+        while not vocabulary <= {w for call in counting.passage_calls for w in call}:
+            assert time.monotonic() < deadline, counting.passage_calls
+            time.sleep(0.2)
+        before = len(counting.passage_calls)
+        assert ok_results(c, query="偽物のバッグの出品")
+    # Every query was embedded alone (no glossed second text), and the second search
+    # found its glossary words already embedded.
+    glossed = [call for call in counting.calls if "counterfeit handbags" in call[0]]
+    assert glossed == [["counterfeit handbags sold as genuine"]]
+    assert all(len(call) == 1 for call in counting.calls)
+    assert len(counting.passage_calls) == before
