@@ -232,8 +232,8 @@ class Runtime:
             words = glossary.gloss_vocabulary()
             for start in range(0, len(words), self.settings.embed_batch):
                 self.terms.vectors(words[start : start + self.settings.embed_batch])
-        except ConfigError as e:
-            log.info("glossary words not embedded ahead: %s", e)
+        except Exception as e:  # a background thread: report, never die with a traceback
+            log.warning("glossary words not embedded ahead: %s", e)
 
     def _fresh(self) -> bool:
         return time.monotonic() - self._stamp_checked < self.settings.corpus_check_seconds
