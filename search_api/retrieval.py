@@ -542,8 +542,8 @@ class Retriever:
     ) -> None:
         self.reader = reader
         # Glossary words' vectors (FusionConfig.gloss_vectors): the caller's, kept across
-        # searches, else this retriever's own.
-        self.terms = terms or TermVectors(embedder)
+        # searches (even while still empty: not `or`), else this retriever's own.
+        self.terms = terms if terms is not None else TermVectors(embedder)
         # Dense reads: a resident snapshot of the passage vectors (kg.resident) when the
         # caller holds one for the corpus it searches, else Neo4j's vector indexes.
         self.vectors: VectorSearch = vectors or reader

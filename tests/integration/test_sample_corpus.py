@@ -15,7 +15,7 @@ from ingest.pipeline import ingest_corpus
 from kg.reader import GraphReader
 from kg.writer import GraphWriter
 from search_api.expansion import Glossary
-from search_api.gloss_vectors import GLOSS_VECTOR_SHARE
+from search_api.gloss_vectors import GLOSS_VECTOR_SHARE, TermVectors
 from search_api.retrieval import FusionConfig, Retriever, SearchParams
 from tests.conftest import CountingEmbedder, count
 
@@ -141,3 +141,12 @@ def test_glossary_vectors_spare_the_second_pass_and_lean_toward_the_glossed_text
     assert np.allclose(qvecs[GLOSS_VECTOR_SHARE]["en"], plain, atol=1e-6)
     # The sum stands in for the embedded text: nearer to it than the query alone.
     assert float(vector @ text) > float(plain @ text)
+    # A server makes a retriever per search and hands each its one TermVectors, empty
+    # before the first: the words are embedded once for all of them.
+    counting = CountingEmbedder(embedder)
+    shared = TermVectors(counting)
+    fusion = FusionConfig(gloss_vectors=GLOSS_VECTOR_SHARE)
+    for _ in range(2):
+        Retriever(reader, counting, glossary, fusion=fusion, terms=shared).retrieve(params, {})
+    assert counting.passage_calls == [list(dict.fromkeys(words))]
+    assert len(shared) == len(set(words))
