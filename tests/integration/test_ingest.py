@@ -126,16 +126,21 @@ def test_unchanged_reingest_skips_everything(clean_driver: Driver, corpus: Path,
     assert _snapshot(clean_driver) == before
 
 
-def test_new_version_keeps_history(clean_driver: Driver, corpus: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    _ingest(clean_driver, corpus, embedder)
+def _new_english_version(corpus: Path) -> None:
+    """mini-fakes en 1.1, effective 2026-09-01, with one sentence changed (30% -> 25%)."""
     en = corpus / "fakes.en.md"
     text = en.read_text(encoding="utf-8")
-    text = (
+    en.write_text(
         text.replace('version: "1.0"', 'version: "1.1"')
         .replace("effective: 2026-01-01", "effective: 2026-09-01")
-        .replace("below 30% of retail", "below 25% of retail")
+        .replace("below 30% of retail", "below 25% of retail"),
+        encoding="utf-8",
     )
-    en.write_text(text, encoding="utf-8")
+
+
+def test_new_version_keeps_history(clean_driver: Driver, corpus: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    _ingest(clean_driver, corpus, embedder)
+    _new_english_version(corpus)
     summary = _ingest(clean_driver, corpus, embedder)
     assert (summary.written, summary.skipped) == (1, 1)
     recs, _, _ = clean_driver.execute_query(
@@ -219,15 +224,8 @@ def test_a_new_version_embeds_only_its_new_texts(
     embedder,  # type: ignore[no-untyped-def]
     ingested_before: None,
 ) -> None:
-    en = corpus / "fakes.en.md"
     before = {p.embed_text for v in _records(corpus, "mini-fakes") for p in v.passages}
-    text = en.read_text(encoding="utf-8")
-    en.write_text(
-        text.replace('version: "1.0"', 'version: "1.1"')
-        .replace("effective: 2026-01-01", "effective: 2026-09-01")
-        .replace("below 30% of retail", "below 25% of retail"),
-        encoding="utf-8",
-    )
+    _new_english_version(corpus)
     en_texts = [
         p.embed_text for v in _records(corpus, "mini-fakes") if v.lang == "en" for p in v.passages
     ]

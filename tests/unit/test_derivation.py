@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.concepts import DERIVATION, build_document
+from ingest.concepts import DERIVATION, build_document, version_key
 from ingest.corpus import load_corpus
 from ingest.model import ParsedFile
 from ingest.pipeline import changed_versions, unchanged
@@ -69,7 +69,7 @@ def _mini() -> list[ParsedFile]:
 def _existing(files: list[ParsedFile], derivation: int | None) -> list[ExistingVersion]:
     return [
         ExistingVersion(
-            key=f"{f.meta.id}@{f.meta.lang}@{f.meta.version}",
+            key=version_key(f.meta.id, f.meta.lang, f.meta.version),
             lang=f.meta.lang,
             hash=f.content_hash,
             current=True,
