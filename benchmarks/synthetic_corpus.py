@@ -347,7 +347,7 @@ def build(
     if defer_vector_index:
         # A bulk load: vectors are indexed once at the end rather than row by row in every
         # transaction (HNSW insertion is what limits the write rate on two cores).
-        drop_vector_indexes(driver, database)
+        drop_vector_indexes(driver, database, second=second is not None)
     gen = Generator(seeds, rng_seed, noise)
     target = max(0, n_passages - seed_passages)
     made = docs = 0
@@ -409,7 +409,9 @@ def build(
     fig["synthetic_finish_s"] = time.perf_counter() - t
     t = time.perf_counter()
     if defer_vector_index:
-        create_vector_indexes(driver, database, embedder.dim)
+        create_vector_indexes(
+            driver, database, embedder.dim, None if second is None else second.dim
+        )
     driver.execute_query("CALL db.awaitIndexes(7200)", database_=database)
     fig["await_indexes_s"] = time.perf_counter() - t
     fig["total_s"] = time.perf_counter() - t_all

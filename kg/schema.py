@@ -152,16 +152,22 @@ def _migrate(driver: Driver, database: str, embedder: EmbedderInfo) -> None:
     driver.execute_query("CALL db.awaitIndexes(120)", database_=database)
 
 
-def create_vector_indexes(driver: Driver, database: str, dim: int) -> None:
-    """Create the vector indexes (they populate in the background; `db.awaitIndexes`)."""
+def create_vector_indexes(driver: Driver, database: str, dim: int, dim2: int | None = None) -> None:
+    """Create the vector indexes (they populate in the background; `db.awaitIndexes`), the
+    second space's too when `dim2` is given."""
     with graph_errors():
         for index in VECTOR_INDEXES.values():
             driver.execute_query(_vector_ddl(index, dim), database_=database)
+        if dim2 is not None:
+            for index in VECTOR2_INDEXES.values():
+                driver.execute_query(_vector_ddl(index, dim2), database_=database)
 
 
-def drop_vector_indexes(driver: Driver, database: str) -> None:
+def drop_vector_indexes(driver: Driver, database: str, second: bool = False) -> None:
+    """Drop the first space's vector indexes, and the second space's when `second`."""
+    indexes = [*VECTOR_INDEXES.values(), *(VECTOR2_INDEXES.values() if second else ())]
     with graph_errors():
-        for index in VECTOR_INDEXES.values():
+        for index in indexes:
             driver.execute_query(f"DROP INDEX {index.name} IF EXISTS", database_=database)
 
 
