@@ -14,8 +14,8 @@ from neo4j import Driver
 from ingest.pipeline import ingest_corpus
 from kg.embedders import USE_DIM, USE_NAME, UseEmbedder
 from kg.reader import GraphReader, HitFilter
-from kg.schema import EmbedderInfo, migrate
-from ontology.schema import VECTOR2_INDEXES
+from kg.schema import EmbedderInfo, create_vector_indexes, drop_vector_indexes, migrate
+from ontology.schema import VECTOR2_INDEXES, VECTOR_INDEXES
 from search_api.expansion import Glossary
 from search_api.retrieval import Retriever, SearchParams
 from tests.conftest import count
@@ -125,3 +125,29 @@ def test_another_second_model_drops_the_old_vectors_and_resizes_the_index(
         ingest_corpus(ALIGNED, clean_driver, "neo4j", embedder, second=second)
     assert count(clean_driver, dims, names=names) == USE_DIM
     assert count(clean_driver, WITH_SECOND) == count(clean_driver, CURRENT)
+
+
+@pytest.mark.parametrize("second_too", [True, False], ids=["both spaces", "first space"])
+def test_a_bulk_load_drops_the_vector_indexes_and_builds_them_again(
+    clean_driver: Driver, embedder, second: UseEmbedder, second_too: bool
+) -> None:  # type: ignore[no-untyped-def]
+    """synthetic_corpus --defer-vector-index: both spaces' indexes leave while writing (each
+    would index every row), and come back with their own sizes, searchable."""
+    ingest_corpus(ALIGNED, clean_driver, "neo4j", embedder, second=second)
+    shown = "SHOW VECTOR INDEXES YIELD name, options RETURN name, options.indexConfig AS c"
+    first = {i.name for i in VECTOR_INDEXES.values()}
+    second_names = {i.name for i in VECTOR2_INDEXES.values()}
+
+    drop_vector_indexes(clean_driver, "neo4j", second=second_too)
+    left = {r["name"] for r in clean_driver.execute_query(shown, database_="neo4j").records}
+    assert left == (set() if second_too else second_names)
+
+    create_vector_indexes(clean_driver, "neo4j", embedder.dim, USE_DIM if second_too else None)
+    clean_driver.execute_query("CALL db.awaitIndexes(120)", database_="neo4j")
+    records = clean_driver.execute_query(shown, database_="neo4j").records
+    dims = {r["name"]: r["c"]["vector.dimensions"] for r in records}
+    assert dims == {n: embedder.dim for n in first} | {n: USE_DIM for n in second_names}
+    (query,) = second.embed_queries(["転売目的で座席を自動で確保するアカウントは閉鎖する"])
+    reader = GraphReader(clean_driver, "neo4j")
+    hits = reader.vector([float(x) for x in query], "en", HitFilter(as_of=TODAY), 5, second=True)
+    assert hits[0].unit == "ticket-bots#p1"
