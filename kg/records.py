@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -34,7 +34,7 @@ class PassageRecord:
     embedding2: list[float] | None = None  # the second vector space (ontology.schema)
 
     def params(self) -> dict[str, Any]:
-        return asdict(self)
+        return _shallow(self)
 
 
 @dataclass
@@ -50,7 +50,7 @@ class SectionRecord:
     lang: str
 
     def params(self) -> dict[str, Any]:
-        return asdict(self)
+        return _shallow(self)
 
 
 @dataclass
@@ -97,7 +97,7 @@ class StatementRecord:
     applies_to: list[str]  # statement keys in the same document
 
     def params(self) -> dict[str, Any]:
-        return asdict(self)
+        return _shallow(self)
 
 
 @dataclass
@@ -128,3 +128,10 @@ class DocumentRecord:
             "supersedes": self.supersedes,
             "source_lang": self.source_lang,
         }
+
+
+def _shallow(record: Any) -> dict[str, Any]:
+    """A record's fields as query parameters. Not `dataclasses.asdict`: it copies every list
+    element by element, and a passage's two vectors are 896 floats: it took 41% of the
+    synthetic build's Python time. The driver only reads these dicts."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
