@@ -14,7 +14,7 @@ from neo4j import Driver, ManagedTransaction, Session
 from kg import write_queries as q
 from kg.driver_errors import graph_errors
 from kg.read_queries import SECOND_SPACE
-from kg.records import DocumentRecord, VersionRecord
+from kg.records import DocumentRecord, VersionRecord, quiet_vector
 from ontology.glossary import TermGroup
 from ontology.schema import STATEMENT_LABELS, Label, passage_language_label
 from ontology.taxonomy import Taxonomy
@@ -178,7 +178,7 @@ class GraphWriter:
 
     def set_embedding2(self, rows: list[dict[str, object]]) -> None:
         with self._session() as s:
-            s.execute_write(_run, q.SET_EMBEDDING2, rows=rows)
+            s.execute_write(_run, q.SET_EMBEDDING2, rows=_quiet_rows(rows))
 
     def embedder2_full(self) -> str | None:
         """The model whose second vector every current passage has; None: not known."""
@@ -195,7 +195,7 @@ class GraphWriter:
 
     def stage_embeddings(self, model: str, rows: list[dict[str, object]]) -> None:
         with self._session() as s:
-            s.execute_write(_run, q.STAGE_EMBEDDINGS, rows=rows, model=model)
+            s.execute_write(_run, q.STAGE_EMBEDDINGS, rows=_quiet_rows(rows), model=model)
 
     def promote_embeddings(self, model: str) -> None:
         """Staged vectors become the live ones (call with the vector indexes dropped)."""
@@ -248,6 +248,11 @@ def _replace_learned(tx: ManagedTransaction, rows: list[dict[str, object]]) -> N
 def _replace_links(tx: ManagedTransaction, pairs: list[list[str]]) -> None:
     tx.run(q.DROP_ILLUSTRATES).consume()
     tx.run(q.LINK_ILLUSTRATES, pairs=pairs).consume()
+
+
+def _quiet_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their `embedding` as a QuietVector (see kg.records)."""
+    return [r | {"embedding": quiet_vector(r["embedding"])} for r in rows]
 
 
 def write_stamp() -> str:
