@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import pytest
 from neo4j import Driver
 
@@ -43,6 +44,39 @@ class CountingEmbedder(EmbedderWrapper):
         with self.lock:
             self.passage_calls.append(list(texts))
         return self.inner.embed_passages(texts)
+
+
+class MemoEmbedder(EmbedderWrapper):
+    """The real embedder, remembering each text's vector for the whole session.
+
+    Most test modules wipe the graph and ingest the same small corpora again; the model's
+    time on those same texts was most of the suite's run time. A text's vector is the one
+    the model gave it the first time, so what the product writes and searches is unchanged.
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner)
+        self._memo: dict[tuple[str, str], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._embed("query", texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        return self._embed("passage", texts)
+
+    def _embed(self, kind: str, texts: Sequence[str]) -> Vectors:
+        embed = self.inner.embed_queries if kind == "query" else self.inner.embed_passages
+        if isinstance(texts, str) or not texts:
+            return embed(texts)  # the inner embedder's own refusal, or its empty array
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if (kind, t) not in self._memo))
+        if missing:
+            vectors = embed(missing)
+            with self._lock:
+                self._memo.update({(kind, t): v for t, v in zip(missing, vectors, strict=True)})
+        with self._lock:
+            return np.stack([self._memo[(kind, t)] for t in texts])
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +134,7 @@ def clean_driver(neo4j_driver: Driver, neo4j_connection: Connection) -> Driver:
 def embedder(settings: Settings):  # type: ignore[no-untyped-def]
     from kg.embedders import make_embedder
 
-    return make_embedder(settings)
+    return MemoEmbedder(make_embedder(settings))
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +142,8 @@ def second_embedder(settings: Settings):  # type: ignore[no-untyped-def]
     """The second vector space's model, as the settings choose it (USE by default)."""
     from kg.embedders import make_second_embedder
 
-    return make_second_embedder(settings)
+    second = make_second_embedder(settings)
+    return None if second is None else MemoEmbedder(second)
 
 
 def count(driver: Driver, query: str, database: str = "neo4j", **params: object) -> int:
