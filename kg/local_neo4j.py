@@ -271,6 +271,11 @@ server.directories.plugins={self.home / "plugins"}
 server.directories.import={self.home / "import"}
 server.directories.run={self.home / "run"}
 server.directories.lib={self.lib_dir}
+# Bolt's shutdown waits 5 s for its thread pool and 5 s more for its connections, after
+# the databases have already stopped and checkpointed: 10 s of every stop (backup and
+# restore stop the server) for nothing left to do.
+internal.server.bolt.thread_pool_shutdown_wait_time=1s
+internal.server.bolt.connection_shutdown_wait_time=1s
 """
         (self.conf_dir / "neo4j.conf").write_text(conf, encoding="utf-8")
 
