@@ -406,6 +406,7 @@ def build(
             root=describe(n_passages, seed, rng_seed, noise, second and second.name),
         ).consume()
     writer.mark_embedder2_full(None if second is None else second.name)
+    writer.stamp_corpus()  # as an ingest does: running servers see a new corpus
     fig["synthetic_finish_s"] = time.perf_counter() - t
     t = time.perf_counter()
     if defer_vector_index:
