@@ -248,6 +248,14 @@ ORDER BY p.key
 LIMIT $page
 """
 
+# Changes with every document write (each passage carries its write's time-ordered stamp)
+# and retirement, whether or not the ingest that made it lived to set a new corpus stamp.
+PASSAGE_FINGERPRINT = """
+MATCH (p:Passage)
+WHERE p.retired = false
+RETURN count(p) AS passages, max(p.written) AS written
+"""
+
 RESIDENT_DOCUMENTS = """
 MATCH (d:Document)
 RETURN collect({id: d.id, status: d.status, markets: d.markets, topic: d.topic}) AS rows

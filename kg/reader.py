@@ -232,6 +232,12 @@ class GraphReader:
         their vectors (the second space's too when `second`): kg.resident's load."""
         return self._read(q.RESIDENT_PASSAGES, after=after, page=page, second=second)
 
+    def passage_fingerprint(self) -> str:
+        """What the current passages' writes add up to (kg.resident_store checks a saved
+        snapshot against it: an ingest killed midway wrote documents but no new stamp)."""
+        row = self._read(q.PASSAGE_FINGERPRINT)[0]
+        return f"{row['passages']}:{row['written']}"
+
     def resident_documents(self) -> list[dict[str, Any]]:
         """Every document's id, status, markets and topic (kg.resident's filter)."""
         return self._read_collected(q.RESIDENT_DOCUMENTS)

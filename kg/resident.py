@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,9 @@ from threadpoolctl import threadpool_limits
 from kg.errors import SopkgError
 from kg.reader import GraphReader, Hit, HitFilter
 from kg.temporal import to_date
+
+if TYPE_CHECKING:  # kg.resident_store builds on this module's classes
+    from kg.resident_store import ResidentStore
 
 log = logging.getLogger("sopkg.resident")
 
@@ -200,6 +203,7 @@ class ResidentVectors:
     ) -> None:
         self.stamp = stamp
         self.second = second  # whether the second space's vectors were read
+        self.documents = [dict(d) for d in documents]  # as read (kg.resident_store saves them)
         self.doc_ids = [str(d["id"]) for d in documents]
         self._doc_number = {d: i for i, d in enumerate(self.doc_ids)}
         # One more document, never active, for passages whose document row is missing.
@@ -379,12 +383,16 @@ class Resident:
         max_passages: int,
         reader: Callable[[], GraphReader],
         after_load: Callable[[], object] | None = None,
+        store: ResidentStore | None = None,
     ) -> None:
         """`after_load` runs after each load, loaded or not: the server gives the memory
-        the read freed back to the system there (search_api.memory)."""
+        the read freed back to the system there (search_api.memory). `store` keeps each
+        snapshot read from the graph on disk and gives it back at the next start
+        (kg.resident_store), instead of reading the graph again."""
         self.max_passages = max_passages
         self._reader = reader
         self._after_load = after_load
+        self._store = store
         self._lock = threading.Lock()
         self._snapshot: ResidentVectors | None = None
         self._loading = False
@@ -418,9 +426,20 @@ class Resident:
 
     def _load(self, stamp: str | None, second: bool) -> None:
         snap: ResidentVectors | None = None
+        source = "disk"
         t = time.perf_counter()
+        to_save: str | None = None  # the fingerprint to save a snapshot read from Neo4j with
         try:
-            snap = load_resident(self._reader(), second, self.max_passages)
+            reader = self._reader()
+            fingerprint = reader.passage_fingerprint() if self._store is not None else None
+            if fingerprint is not None:
+                snap = self._saved(stamp, second, fingerprint)
+            if snap is None:
+                source = "Neo4j"
+                snap = load_resident(reader, second, self.max_passages)
+                # Saved only if no write came while it was read.
+                if snap is not None and fingerprint is not None:
+                    to_save = fingerprint if reader.passage_fingerprint() == fingerprint else None
         except TooManyPassages as e:
             _log_refused(e)
             with self._lock:
@@ -440,9 +459,18 @@ class Resident:
                 self._after_load()
         if snap is not None:
             log.info(
-                "passage vectors in memory: %d passages, %.0f MB, read in %.1f s",
-                snap.passages, snap.nbytes / 2**20, time.perf_counter() - t,
+                "passage vectors in memory: %d passages, %.0f MB, read from %s in %.1f s",
+                snap.passages, snap.nbytes / 2**20, source, time.perf_counter() - t,
             )  # fmt: skip
+        if snap is not None and to_save is not None and self._store is not None:
+            self._store.save(snap, to_save)  # after it is searched: a write takes a while
+
+    def _saved(self, stamp: str | None, second: bool, fingerprint: str) -> ResidentVectors | None:
+        """The store's snapshot of `stamp`, unless it holds more than the limit allows."""
+        if self._store is None:
+            return None
+        snap = self._store.load(stamp, second, fingerprint)
+        return snap if snap is not None and snap.passages <= self.max_passages else None
 
     def held(self) -> tuple[int, int]:
         """Passages and bytes of vectors held now (0, 0 while none is)."""

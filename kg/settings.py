@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     # about 3.6 KB each with both vector spaces, 360 MB at 100,000. A larger graph, or 0,
     # is searched through Neo4j's vector indexes.
     resident_vectors_max: int = Field(default=300_000, ge=0)
+    # Keep those vectors on disk too (<state_dir>/resident, the same size as in memory, the
+    # last two corpus versions), so a restart maps them back in seconds instead of reading
+    # the graph again (kg.resident_store).
+    resident_cache: bool = True
     # Requests a minute per API key (a minute's worth may come at once); None: 1200 when
     # keys are configured, no limit in open mode; 0: no limit.
     rate_limit_per_minute: int | None = Field(default=None, ge=0)

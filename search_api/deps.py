@@ -35,6 +35,7 @@ from kg.embedders import Embedder
 from kg.errors import ConfigError, EmbedderMismatch, GraphUnavailable, SopkgError
 from kg.reader import GraphReader, ReadObserver
 from kg.resident import Resident, VectorSearch
+from kg.resident_store import ResidentStore
 from kg.schema import EmbedderInfo, check_embedder, schema_ready
 from kg.settings import Settings
 from search_api.expansion import Glossary
@@ -91,6 +92,7 @@ class Runtime:
             settings.resident_vectors_max if resident else 0,
             self._report_reader,
             release_free_memory,  # the read's driver objects: twice the matrices at peak
+            ResidentStore(settings.state_dir / "resident") if settings.resident_cache else None,
         )
         self.query_log = QueryLogger(settings.query_log_max, self.driver)
         # One coverage report built at a time, shared by the owners who ask meanwhile

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from neo4j import Driver
@@ -18,7 +19,8 @@ from neo4j import Driver
 from ingest.pipeline import ingest_corpus
 from kg.reader import GraphReader, Hit, HitFilter
 from kg.resident import Resident, ResidentVectors, TooManyPassages, load_resident
-from kg.writer import GraphWriter
+from kg.resident_store import ResidentStore
+from kg.writer import GraphWriter, write_stamp
 from search_api.expansion import Glossary
 from search_api.retrieval import Retriever, SearchParams
 from tests.conftest import count
@@ -185,3 +187,83 @@ def test_a_graph_past_the_limit_stays_in_neo4j(graph: GraphReader) -> None:
         time.sleep(0.1)
     assert holder.for_stamp(stamp, second=False) is None  # and it is not tried again
     assert not holder.describe().startswith("loading")
+
+
+def test_a_restart_maps_the_saved_snapshot_back_without_reading_the_graph(
+    graph: GraphReader,
+    embedder,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    pages: list[str] = []  # who read pages of vectors from the graph
+
+    class Counting(GraphReader):
+        who = ""
+
+        def resident_page(self, after: str, page: int, second: bool) -> list[dict[str, Any]]:
+            pages.append(self.who)
+            return super().resident_page(after, page, second)
+
+    def reader(who: str) -> Callable[[], GraphReader]:
+        counting = Counting(graph.driver, "neo4j")
+        counting.who = who
+        return lambda: counting
+
+    def reads() -> list[str]:
+        return list(dict.fromkeys(pages))
+
+    store = ResidentStore(tmp_path)
+    stamp = graph.corpus_stamp()
+    first = Resident(100_000, reader("first"), store=store)
+    assert first.for_stamp(stamp, second=True) is None
+    held = wait_for(lambda: first.for_stamp(stamp, second=True))
+    deadline = time.monotonic() + 30  # saved after the snapshot is in use
+    while store.load(stamp, second=True, fingerprint=graph.passage_fingerprint()) is None:
+        assert time.monotonic() < deadline, "the snapshot was not saved"
+        time.sleep(0.1)
+    first.close()
+
+    again = Resident(100_000, reader("restart"), store=store)
+    assert again.for_stamp(stamp, second=True) is None
+    back = wait_for(lambda: again.for_stamp(stamp, second=True))
+    assert reads() == ["first"]  # the restart read the store, not the graph
+    assert back.passages == held.passages == count(graph.driver, CURRENT)
+    vec = [float(x) for x in embedder.embed_queries([QUERIES[0]])[0]]
+    for lang in ("ja", "en"):
+        assert back.vector(vec, lang, FILTERS["market"], 10) == held.vector(
+            vec, lang, FILTERS["market"], 10
+        )
+
+    # A server allowed fewer passages than the snapshot holds does not take it from disk.
+    small = Resident(held.passages - 1, reader("small"), store=store)
+    small.for_stamp(stamp, second=True)
+    deadline = time.monotonic() + 30
+    while not small.describe().startswith("more than"):
+        assert time.monotonic() < deadline, small.describe()
+        time.sleep(0.1)
+    assert reads() == ["first", "small"]
+
+    # A document written since without a new stamp (an ingest killed before its end): the
+    # passages' fingerprint moved, so the restart reads the graph.
+    key, was = graph.driver.execute_query(
+        "MATCH (p:Passage {retired: false}) WITH p, p.written AS was ORDER BY p.key LIMIT 1 "
+        "SET p.written = $now RETURN p.key, was",  # test setup, not product Cypher
+        now=write_stamp(), database_="neo4j",
+    ).records[0]  # fmt: skip
+    try:
+        killed = Resident(100_000, reader("killed"), store=store)
+        killed.for_stamp(stamp, second=True)
+        wait_for(lambda: killed.for_stamp(stamp, second=True))
+        assert reads() == ["first", "small", "killed"]
+        killed.close()
+    finally:
+        graph.driver.execute_query(
+            "MATCH (p:Passage {key: $key}) SET p.written = $was", key=key, was=was,
+            database_="neo4j",
+        )  # fmt: skip
+
+    # A new corpus stamp is read from the graph and saved beside the last one.
+    new = GraphWriter(graph.driver, "neo4j").stamp_corpus()
+    assert again.for_stamp(new, second=True) is None
+    assert wait_for(lambda: again.for_stamp(new, second=True)).stamp == new
+    assert reads() == ["first", "small", "killed", "restart"]
+    again.close()

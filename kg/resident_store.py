@@ -1,0 +1,137 @@
+"""A server's passage vectors kept on disk between starts (SOPKG_RESIDENT_CACHE).
+
+Reading the vectors from Neo4j is slow at scale: the driver unpacks 896 floats a passage,
+six and a half minutes at a million passages, and until then searches go through Neo4j's
+slower indexes. The same arrays come back from a local file in seconds. They are mapped
+read-only, so the workers of `sopkg serve --workers N` share one copy in the page cache
+instead of each holding its own.
+
+A snapshot is named by the corpus stamp, a random id that every ingest and re-embedding
+sets anew (GraphWriter.stamp_corpus), and by the passages' write fingerprint
+(GraphReader.passage_fingerprint), which also moves when an ingest killed midway wrote
+documents without a new stamp: a file either holds exactly the graph's current vectors or is
+not used. A graph without a stamp is never saved. A snapshot that cannot be read is
+deleted and the vectors are read from the graph again: the cache can only cost a read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import astuple
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kg.resident import Coarse, PassageInfo, ResidentVectors, Space
+
+log = logging.getLogger("sopkg.resident")
+
+FORMAT = 1
+# Snapshots kept after a save, newest first: the new corpus's and the one before it, which
+# another worker may still be searching until it sees the new stamp.
+KEPT = 2
+_ROWS = ("matrix", "doc", "effective", "until")  # one row per passage each
+
+
+class ResidentStore:
+    """Snapshots of ResidentVectors under `root`, one folder per corpus stamp and space set."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _folder(self, stamp: str, second: bool) -> Path:
+        return self.root / f"{stamp}-{'both' if second else 'first'}"
+
+    def load(self, stamp: str | None, second: bool, fingerprint: str) -> ResidentVectors | None:
+        """The snapshot of `stamp` saved with the graph's passages at `fingerprint`
+        (GraphReader.passage_fingerprint), or None when there is none, it was saved from
+        other passages, or it cannot be read (it is then deleted, so the next load reads
+        the graph and saves it again)."""
+        if stamp is None:
+            return None
+        folder = self._folder(stamp, second)
+        if not (folder / "meta.json").is_file():
+            return None
+        try:
+            return _read(folder, stamp, second, fingerprint)
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as e:
+            log.warning("passage vectors on disk at %s not used (read again): %s", folder, e)
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+
+    def save(self, snap: ResidentVectors, fingerprint: str) -> Path | None:
+        """Write `snap` (a folder appears whole or not at all), then delete all but the
+        newest KEPT snapshots. None when it was not written (no stamp, or a write error,
+        which is logged: the server goes on from memory)."""
+        if snap.stamp is None:
+            return None
+        final = self._folder(snap.stamp, snap.second)
+        if final.exists():
+            return final
+        work = self.root / f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        try:
+            work.mkdir(parents=True)
+            _write(work, snap, fingerprint)
+            work.rename(final)
+        except OSError as e:
+            shutil.rmtree(work, ignore_errors=True)
+            if final.exists():  # another worker wrote the same snapshot meanwhile
+                return final
+            log.warning("passage vectors not saved to %s: %s", final, e)
+            return None
+        self._prune()
+        return final
+
+    def _prune(self) -> None:
+        folders = [p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in folders[KEPT:]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _write(folder: Path, snap: ResidentVectors, fingerprint: str) -> None:
+    spaces: list[dict[str, Any]] = []
+    for i, ((second, lang), space) in enumerate(sorted(snap.spaces.items())):
+        arrays = dict(zip(_ROWS, (space.matrix, space.doc, space.effective, space.until),
+                          strict=True))  # fmt: skip
+        if space.coarse is not None:
+            arrays |= {"basis": space.coarse.basis, "coarse": space.coarse.rows}
+        for name, array in arrays.items():
+            np.save(folder / f"{i}-{name}.npy", np.ascontiguousarray(array))
+        info = [list(astuple(p)) for p in space.info]
+        spaces.append({"second": second, "lang": lang, "arrays": sorted(arrays), "info": info})
+    meta = {"format": FORMAT, "stamp": snap.stamp, "second": snap.second,
+            "fingerprint": fingerprint, "documents": snap.documents, "spaces": spaces}  # fmt: skip
+    # Written last: a folder with its meta.json has every array before it.
+    (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
+def _read(folder: Path, stamp: str, second: bool, fingerprint: str) -> ResidentVectors:
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    if (meta["format"], meta["stamp"], meta["second"]) != (FORMAT, stamp, second):
+        raise ValueError(f"it holds format {meta['format']}, stamp {meta['stamp']}")
+    if meta["fingerprint"] != fingerprint:
+        raise ValueError(
+            f"saved from passages {meta['fingerprint']}, the graph's are {fingerprint} "
+            "(written since without a new corpus stamp: an ingest that did not finish)"
+        )
+    spaces: dict[tuple[bool, str], Space] = {}
+    for i, entry in enumerate(meta["spaces"]):
+        arrays = {name: np.load(folder / f"{i}-{name}.npy", mmap_mode="r", allow_pickle=False)
+                  for name in entry["arrays"]}  # fmt: skip
+        info = tuple(PassageInfo(*row) for row in entry["info"])
+        rowed = [*_ROWS, "coarse"] if "coarse" in arrays else list(_ROWS)
+        if any(arrays[name].shape[0] != len(info) for name in rowed):
+            raise ValueError(f"space {i} has arrays of other lengths than its passages")
+        coarse = Coarse(arrays["basis"], arrays["coarse"]) if "basis" in arrays else None
+        lang = str(entry["lang"])
+        spaces[(bool(entry["second"]), lang)] = Space(
+            lang, arrays["matrix"], arrays["doc"], arrays["effective"], arrays["until"],
+            info, coarse,
+        )  # fmt: skip
+    return ResidentVectors(stamp, meta["documents"], spaces, second)
