@@ -21,17 +21,21 @@ import logging
 import os
 import shutil
 import uuid
-from dataclasses import astuple
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from kg.resident import Coarse, PassageInfo, ResidentVectors, Space
+from kg.resident import INFO_FIELDS, Coarse, PassageInfo, ResidentVectors, Space
 
 log = logging.getLogger("sopkg.resident")
 
-FORMAT = 1
+FORMAT = 2
+# Rows copied, or passages encoded, at a time: between two chunks the thread lets go of the
+# GIL, so a server's searches go on while it saves or maps a million passages.
+CHUNK_ROWS = 10_000
 # Snapshots kept after a save, newest first: the new corpus's and the one before it, which
 # another worker may still be searching until it sees the new stamp.
 KEPT = 2
@@ -102,13 +106,31 @@ def _write(folder: Path, snap: ResidentVectors, fingerprint: str) -> None:
         if space.coarse is not None:
             arrays |= {"basis": space.coarse.basis, "coarse": space.coarse.rows}
         for name, array in arrays.items():
-            np.save(folder / f"{i}-{name}.npy", np.ascontiguousarray(array))
-        info = [list(astuple(p)) for p in space.info]
-        spaces.append({"second": second, "lang": lang, "arrays": sorted(arrays), "info": info})
+            _save_array(folder / f"{i}-{name}.npy", array)
+        with (folder / f"{i}-info.jsonl").open("w", encoding="utf-8") as f:
+            for start in range(0, len(space.info), CHUNK_ROWS):
+                rows = [_info_row(p) for p in space.info[start : start + CHUNK_ROWS]]
+                f.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        spaces.append({"second": second, "lang": lang, "arrays": sorted(arrays)})
     meta = {"format": FORMAT, "stamp": snap.stamp, "second": snap.second,
             "fingerprint": fingerprint, "documents": snap.documents, "spaces": spaces}  # fmt: skip
     # Written last: a folder with its meta.json has every array before it.
     (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
+_info_row = attrgetter(*INFO_FIELDS)  # PassageInfo's fields, in its order
+
+
+def _save_array(path: Path, array: npt.NDArray[Any]) -> None:
+    """`np.save`, a chunk of rows at a time (see CHUNK_ROWS)."""
+    if array.size == 0:
+        np.save(path, array)
+        return
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=array.dtype, shape=array.shape)
+    for start in range(0, array.shape[0], CHUNK_ROWS):
+        out[start : start + CHUNK_ROWS] = array[start : start + CHUNK_ROWS]
+    out.flush()
+    del out
 
 
 def _read(folder: Path, stamp: str, second: bool, fingerprint: str) -> ResidentVectors:
@@ -124,7 +146,8 @@ def _read(folder: Path, stamp: str, second: bool, fingerprint: str) -> ResidentV
     for i, entry in enumerate(meta["spaces"]):
         arrays = {name: np.load(folder / f"{i}-{name}.npy", mmap_mode="r", allow_pickle=False)
                   for name in entry["arrays"]}  # fmt: skip
-        info = tuple(PassageInfo(*row) for row in entry["info"])
+        with (folder / f"{i}-info.jsonl").open(encoding="utf-8") as f:
+            info = tuple(PassageInfo(*row) for line in f for row in json.loads(line))
         rowed = [*_ROWS, "coarse"] if "coarse" in arrays else list(_ROWS)
         if any(arrays[name].shape[0] != len(info) for name in rowed):
             raise ValueError(f"space {i} has arrays of other lengths than its passages")
