@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kg import resident_store
 from kg.reader import HitFilter
 from kg.resident import ResidentVectors
 from kg.resident_store import KEPT, ResidentStore
@@ -26,7 +27,11 @@ FILTERS = [
 ]
 
 
-def test_a_saved_snapshot_comes_back_the_same_and_read_only(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [resident_store.CHUNK_ROWS, 4], ids=["one chunk", "chunks"])
+def test_a_saved_snapshot_comes_back_the_same_and_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(resident_store, "CHUNK_ROWS", chunk)  # six passages: two chunks of 4
     snap = snapshot()
     store = ResidentStore(tmp_path)
     folder = store.save(snap, FP)
