@@ -310,6 +310,9 @@ def reembed_graph(
         done += len(chunk)
         if progress:
             progress(ProgressEvent("reembed", done, total, "passages", chunk[-1][0], done))
+    # A new stamp before the vectors change too: the promotion runs in batches, and a saved
+    # snapshot of the old vectors (kg.resident_store) must not match a half-promoted graph.
+    writer.stamp_corpus()
     drop_vector_indexes(driver, database)
     writer.promote_embeddings(model)
     migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim))

@@ -20,6 +20,7 @@ from kg.embedders import Embedder
 from kg.reader import GraphReader, HitFilter
 from kg.schema import EmbedderInfo, recorded_embedder, schema_ready
 from kg.settings import Settings
+from kg.writer import GraphWriter
 from ontology.governance import FindingKind
 from search_api import services
 from search_api.deps import Runtime
@@ -129,6 +130,31 @@ def test_interrupted_reembed_keeps_search_and_resumes(
                                "RETURN count(p)") == 0  # fmt: skip
     assert count(clean_driver, "MATCH (p:Passage) WHERE p.embedding_next IS NOT NULL "
                                "RETURN count(p)") == 0  # fmt: skip
+
+
+def test_a_reembed_stopped_while_promoting_leaves_a_new_corpus_stamp(
+    clean_driver: Driver,
+    neo4j_connection: Connection,
+    embedder: Embedder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The promotion runs in batches: a half-promoted graph must not keep the stamp that a
+    snapshot of the old vectors was saved under (kg.resident_store)."""
+    db = neo4j_connection.database
+    corpus = tmp_path / "mini"
+    shutil.copytree(MINI, corpus)
+    ingest_corpus(corpus, clean_driver, db, embedder)
+    reader = GraphReader(clean_driver, db)
+    before = reader.corpus_stamp()
+
+    def stopped(self: GraphWriter, model: str) -> None:
+        raise RuntimeError("killed while promoting")
+
+    monkeypatch.setattr(GraphWriter, "promote_embeddings", stopped)
+    with pytest.raises(RuntimeError, match="promoting"):
+        reembed_graph(clean_driver, db, _Renamed(embedder, "renamed-model"), batch=4)  # type: ignore[arg-type]
+    assert reader.corpus_stamp() not in (None, before)
 
 
 def test_reports_read_with_their_own_longer_timeout(
