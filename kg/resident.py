@@ -426,20 +426,14 @@ class Resident:
 
     def _load(self, stamp: str | None, second: bool) -> None:
         snap: ResidentVectors | None = None
-        source = "disk"
         t = time.perf_counter()
-        to_save: str | None = None  # the fingerprint to save a snapshot read from Neo4j with
+        source = "Neo4j"
         try:
             reader = self._reader()
-            fingerprint = reader.passage_fingerprint() if self._store is not None else None
-            if fingerprint is not None:
-                snap = self._saved(stamp, second, fingerprint)
-            if snap is None:
-                source = "Neo4j"
+            if self._store is None:
                 snap = load_resident(reader, second, self.max_passages)
-                # Saved only if no write came while it was read.
-                if snap is not None and fingerprint is not None:
-                    to_save = fingerprint if reader.passage_fingerprint() == fingerprint else None
+            else:
+                snap, source = self._load_shared(reader, stamp, second)
         except TooManyPassages as e:
             _log_refused(e)
             with self._lock:
@@ -462,8 +456,38 @@ class Resident:
                 "passage vectors in memory: %d passages, %.0f MB, read from %s in %.1f s",
                 snap.passages, snap.nbytes / 2**20, source, time.perf_counter() - t,
             )  # fmt: skip
-        if snap is not None and to_save is not None and self._store is not None:
-            self._store.save(snap, to_save)  # after it is searched: a write takes a while
+
+    def _load_shared(
+        self, reader: GraphReader, stamp: str | None, second: bool
+    ) -> tuple[ResidentVectors | None, str]:
+        """The snapshot from the store, or read from the graph by one process at a time and
+        saved; then the saved copy, mapped (shared with the other workers), takes the place
+        of the one read. (snapshot, where it came from)."""
+        assert self._store is not None
+        fingerprint = reader.passage_fingerprint()
+        snap = self._saved(stamp, second, fingerprint)
+        if snap is not None:
+            return snap, "disk"
+        with self._store.reading(stop=lambda: self._closed) as mine:
+            if not mine:
+                return None, "nowhere (closed)"
+            snap = self._saved(stamp, second, fingerprint)  # saved while this one waited
+            if snap is not None:
+                return snap, "disk, saved by another worker"
+            snap = load_resident(reader, second, self.max_passages)
+            # Saved only if no write came while it was read.
+            if snap is None or reader.passage_fingerprint() != fingerprint:
+                return snap, "Neo4j"
+            self._install(snap)  # searched while it is saved: a write takes a while
+            if self._store.save(snap, fingerprint) is None:
+                return snap, "Neo4j"
+            mapped = self._saved(stamp, second, fingerprint)
+            return (snap, "Neo4j") if mapped is None else (mapped, "Neo4j, then saved")
+
+    def _install(self, snap: ResidentVectors) -> None:
+        with self._lock:
+            if not self._closed:
+                self._snapshot = snap
 
     def _saved(self, stamp: str | None, second: bool, fingerprint: str) -> ResidentVectors | None:
         """The store's snapshot of `stamp`, unless it holds more than the limit allows."""

@@ -4,7 +4,8 @@ Reading the vectors from Neo4j is slow at scale: the driver unpacks 896 floats a
 six and a half minutes at a million passages, and until then searches go through Neo4j's
 slower indexes. The same arrays come back from a local file in seconds. They are mapped
 read-only, so the workers of `sopkg serve --workers N` share one copy in the page cache
-instead of each holding its own.
+instead of each holding its own; and only one of them at a time reads the graph and saves
+(`ResidentStore.reading`), so on a first start the others wait for its save and map it.
 
 A snapshot is named by the corpus stamp, a random id that every ingest and re-embedding
 sets anew (GraphWriter.stamp_corpus), and by the passages' write fingerprint
@@ -20,10 +21,18 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: there each worker reads the graph itself
+    fcntl = None  # type: ignore[assignment]
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +49,8 @@ CHUNK_ROWS = 10_000
 # another worker may still be searching until it sees the new stamp.
 KEPT = 2
 _ROWS = ("matrix", "doc", "effective", "until")  # one row per passage each
+_READING_LOCK = ".reading.lock"
+_LOCK_POLL_SECONDS = 0.2
 
 
 class ResidentStore:
@@ -50,6 +61,26 @@ class ResidentStore:
 
     def _folder(self, stamp: str, second: bool) -> Path:
         return self.root / f"{stamp}-{'both' if second else 'first'}"
+
+    @contextmanager
+    def reading(self, stop: Callable[[], bool]) -> Iterator[bool]:
+        """Held by the one process that reads the graph for a snapshot and saves it: the
+        other workers of `sopkg serve --workers N` that share this folder wait here, then
+        find the save and map it, instead of each reading the graph again and keeping a
+        copy of its own. Yields False if `stop()` turned true while waiting (the server is
+        closing). The lock is the kernel's (flock): a holder that dies lets go of it."""
+        if fcntl is None:
+            yield True
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / _READING_LOCK).open("a") as f:
+            if not _lock(f, stop):
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def load(self, stamp: str | None, second: bool, fingerprint: str) -> ResidentVectors | None:
         """The snapshot of `stamp` saved with the graph's passages at `fingerprint`
@@ -96,6 +127,18 @@ class ResidentStore:
         folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         for old in folders[KEPT:]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _lock(f: IO[str], stop: Callable[[], bool]) -> bool:
+    """Take `f`'s exclusive lock, polling so that `stop` is heard; False when it was."""
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if stop():
+                return False
+            time.sleep(_LOCK_POLL_SECONDS)
 
 
 def _write(folder: Path, snap: ResidentVectors, fingerprint: str) -> None:

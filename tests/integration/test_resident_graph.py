@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from neo4j import Driver
 
@@ -189,28 +190,42 @@ def test_a_graph_past_the_limit_stays_in_neo4j(graph: GraphReader) -> None:
     assert not holder.describe().startswith("loading")
 
 
+class Readers:
+    """Readers of `graph` that note who read pages of vectors from it, in order."""
+
+    def __init__(self, graph: GraphReader) -> None:
+        self.graph = graph
+        self.pages: list[str] = []
+
+    def __call__(self, who: str) -> Callable[[], GraphReader]:
+        pages = self.pages
+
+        class Counting(GraphReader):
+            def resident_page(self, after: str, page: int, second: bool) -> list[dict[str, Any]]:
+                pages.append(who)
+                return super().resident_page(after, page, second)
+
+        counting = Counting(self.graph.driver, "neo4j")
+        return lambda: counting
+
+    def reads(self) -> list[str]:
+        return list(dict.fromkeys(self.pages))
+
+
+def mapped(snap: ResidentVectors | None) -> ResidentVectors | None:
+    """`snap` if its vectors are mapped from the store's files, else None."""
+    if snap is None or not all(isinstance(s.matrix, np.memmap) for s in snap.spaces.values()):
+        return None
+    return snap
+
+
 def test_a_restart_maps_the_saved_snapshot_back_without_reading_the_graph(
     graph: GraphReader,
     embedder,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    pages: list[str] = []  # who read pages of vectors from the graph
-
-    class Counting(GraphReader):
-        who = ""
-
-        def resident_page(self, after: str, page: int, second: bool) -> list[dict[str, Any]]:
-            pages.append(self.who)
-            return super().resident_page(after, page, second)
-
-    def reader(who: str) -> Callable[[], GraphReader]:
-        counting = Counting(graph.driver, "neo4j")
-        counting.who = who
-        return lambda: counting
-
-    def reads() -> list[str]:
-        return list(dict.fromkeys(pages))
-
+    reader = Readers(graph)
+    reads = reader.reads
     store = ResidentStore(tmp_path)
     stamp = graph.corpus_stamp()
     first = Resident(100_000, reader("first"), store=store)
@@ -265,3 +280,29 @@ def test_a_restart_maps_the_saved_snapshot_back_without_reading_the_graph(
     assert wait_for(lambda: again.for_stamp(new, second=True)).stamp == new
     assert reads() == ["first", "small", "killed", "restart"]
     again.close()
+
+
+def test_workers_sharing_a_store_read_the_graph_once_and_map_one_copy(
+    graph: GraphReader,
+    embedder,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """`sopkg serve --workers N` on a first start: one worker reads the graph and saves,
+    the others wait for the save and map it, and the reader then maps it too."""
+    reader = Readers(graph)
+    store = ResidentStore(tmp_path)
+    stamp = graph.corpus_stamp()
+    workers = [Resident(100_000, reader(f"worker {i}"), store=store) for i in range(3)]
+    try:
+        for w in workers:
+            assert w.for_stamp(stamp, second=True) is None  # all start loading at once
+        snaps = [wait_for(lambda w=w: mapped(w.for_stamp(stamp, second=True))) for w in workers]
+        assert len(reader.reads()) == 1, reader.reads()  # one worker read the graph
+        assert {s.passages for s in snaps} == {count(graph.driver, CURRENT)}
+        vec = [float(x) for x in embedder.embed_queries([QUERIES[1]])[0]]
+        for lang in ("ja", "en"):
+            hits = [s.vector(vec, lang, FILTERS["market"], 10) for s in snaps]
+            assert hits[0] and all(h == hits[0] for h in hits)
+    finally:
+        for w in workers:
+            w.close()

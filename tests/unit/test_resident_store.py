@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +135,25 @@ def test_a_folder_that_cannot_be_written_is_logged_and_the_server_goes_on(
     with caplog.at_level(logging.WARNING, logger="sopkg.resident"):
         assert ResidentStore(blocked).save(snapshot(), FP) is None
     assert "not saved" in caplog.text
+
+
+def test_one_worker_at_a_time_reads_and_a_closing_one_stops_waiting(tmp_path: Path) -> None:
+    store = ResidentStore(tmp_path / "resident")  # made on first use
+    events: list[str] = []
+
+    def other_worker() -> None:  # its own open file, as another process's
+        with store.reading(stop=lambda: False) as mine:
+            events.append(f"other reads: {mine}")
+
+    with store.reading(stop=lambda: False) as mine:
+        assert mine
+        waiting = threading.Thread(target=other_worker)
+        waiting.start()
+        time.sleep(0.5)
+        assert events == []  # it waits while this one reads
+        with store.reading(stop=lambda: True) as closing:
+            assert closing is False  # a server closing meanwhile gives up at once
+        events.append("first done")
+    waiting.join(10)
+    assert events == ["first done", "other reads: True"]
+    assert [p.name for p in store.root.iterdir()] == [".reading.lock"]  # no snapshot folder
