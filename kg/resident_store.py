@@ -72,8 +72,14 @@ class ResidentStore:
         if fcntl is None:
             yield True
             return
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / _READING_LOCK).open("a") as f:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock_file = (self.root / _READING_LOCK).open("a")
+        except OSError as e:  # the save will fail too: logged there, searched from memory
+            log.warning("no lock file in %s, each worker reads the graph itself: %s", self.root, e)
+            yield True
+            return
+        with lock_file as f:
             if not _lock(f, stop):
                 yield False
                 return

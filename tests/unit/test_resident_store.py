@@ -133,7 +133,10 @@ def test_a_folder_that_cannot_be_written_is_logged_and_the_server_goes_on(
     blocked = tmp_path / "a file"
     blocked.write_text("not a folder", encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="sopkg.resident"):
+        with ResidentStore(blocked).reading(stop=lambda: False) as mine:
+            assert mine  # no lock to take: this worker reads the graph itself
         assert ResidentStore(blocked).save(snapshot(), FP) is None
+    assert "no lock file" in caplog.text
     assert "not saved" in caplog.text
 
 
