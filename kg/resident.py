@@ -433,7 +433,7 @@ class Resident:
             if self._store is None:
                 snap = load_resident(reader, second, self.max_passages)
             else:
-                snap, source = self._load_shared(reader, stamp, second)
+                snap, source = self._load_shared(self._store, reader, stamp, second)
         except TooManyPassages as e:
             _log_refused(e)
             with self._lock:
@@ -458,17 +458,16 @@ class Resident:
             )  # fmt: skip
 
     def _load_shared(
-        self, reader: GraphReader, stamp: str | None, second: bool
+        self, store: ResidentStore, reader: GraphReader, stamp: str | None, second: bool
     ) -> tuple[ResidentVectors | None, str]:
         """The snapshot from the store, or read from the graph by one process at a time and
         saved; then the saved copy, mapped (shared with the other workers), takes the place
         of the one read. (snapshot, where it came from)."""
-        assert self._store is not None
         fingerprint = reader.passage_fingerprint()
         snap = self._saved(stamp, second, fingerprint)
         if snap is not None:
             return snap, "disk"
-        with self._store.reading(stop=lambda: self._closed) as mine:
+        with store.reading(stop=lambda: self._closed) as mine:
             if not mine:
                 return None, "nowhere (closed)"
             snap = self._saved(stamp, second, fingerprint)  # saved while this one waited
@@ -479,7 +478,7 @@ class Resident:
             if snap is None or reader.passage_fingerprint() != fingerprint:
                 return snap, "Neo4j"
             self._install(snap)  # searched while it is saved: a write takes a while
-            if self._store.save(snap, fingerprint) is None:
+            if store.save(snap, fingerprint) is None:
                 return snap, "Neo4j"
             mapped = self._saved(stamp, second, fingerprint)
             return (snap, "Neo4j") if mapped is None else (mapped, "Neo4j, then saved")

@@ -31,7 +31,7 @@ from typing import IO, Any
 
 try:
     import fcntl
-except ImportError:  # not on Windows: there each worker reads the graph itself
+except ImportError:  # Windows: there each worker reads the graph itself
     fcntl = None  # type: ignore[assignment]
 
 import numpy as np
