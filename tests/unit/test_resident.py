@@ -6,6 +6,9 @@ is tests/integration/test_resident_graph.py."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -190,3 +193,21 @@ def test_the_memory_reported_counts_the_first_pass(monkeypatch: pytest.MonkeyPat
     assert two_pass.coarse is not None
     held = ResidentVectors("s", DOCS, {(False, "en"): two_pass}).nbytes
     assert held == exact.matrix.nbytes + two_pass.coarse.rows.nbytes + two_pass.coarse.basis.nbytes
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux", reason="thread priorities are Linux's (nice per thread)"
+)
+def test_the_lowest_priority_is_the_calling_threads_only() -> None:
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+
+    def background() -> None:
+        resident.lowest_cpu_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    worker = threading.Thread(target=background)
+    worker.start()
+    worker.join(10)
+    assert seen == [19]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # not the process
