@@ -378,8 +378,8 @@ def lowest_cpu_priority() -> None:
     """Give the calling thread the lowest CPU priority (nice 19; Linux's is per thread),
     so a search takes the cores before it. Without privileges a thread's priority cannot
     be raised again: only a thread that ends with its work calls this (the load thread, to
-    save and map a snapshot: searches during a save at 100,000 passages, p95 263-265 ms
-    against 318-334 without it; docs/benchmarks.md). Elsewhere it does nothing."""
+    save a snapshot: searches during a save at 100,000 passages, p95 263-265 ms against
+    318-334 without it; docs/benchmarks.md). Elsewhere it does nothing."""
     if sys.platform != "linux":
         return
     try:
@@ -477,8 +477,8 @@ class Resident:
         self, store: ResidentStore, reader: GraphReader, stamp: str | None, second: bool
     ) -> tuple[ResidentVectors | None, str]:
         """The snapshot from the store, or read from the graph by one process at a time and
-        saved; then the saved copy, mapped (shared with the other workers), takes the place
-        of the one read. (snapshot, where it came from)."""
+        saved, so the other workers waiting meanwhile map the save and share it.
+        (snapshot, where it came from)."""
         fingerprint = reader.passage_fingerprint()
         snap = self._saved(stamp, second, fingerprint)
         if snap is not None:
@@ -495,10 +495,12 @@ class Resident:
                 return snap, "Neo4j"
             self._install(snap)  # searched while it is saved: a write takes a while
             lowest_cpu_priority()  # what is left here must not take the cores from searches
-            if store.save(snap, fingerprint) is None:
-                return snap, "Neo4j"
-            mapped = self._saved(stamp, second, fingerprint)
-            return (snap, "Neo4j") if mapped is None else (mapped, "Neo4j, then saved")
+            store.save(snap, fingerprint)
+            # This worker keeps the copy it read rather than swap it for the mapped save:
+            # mapping anew parses the passages' fields again and holds two copies for a
+            # while, which at a million passages slowed searches (docs/benchmarks.md,
+            # "Workers share one copy").
+            return snap, "Neo4j"
 
     def _install(self, snap: ResidentVectors) -> None:
         with self._lock:
