@@ -80,7 +80,13 @@ class ResidentStore:
             yield True
             return
         with lock_file as f:
-            if not _lock(f, stop):
+            try:
+                locked = _lock(f, stop)
+            except OSError as e:  # a filesystem without flock (some network ones)
+                log.warning("cannot lock %s, each worker reads the graph itself: %s", f.name, e)
+                yield True
+                return
+            if not locked:
                 yield False
                 return
             try:

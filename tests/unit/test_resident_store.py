@@ -160,3 +160,16 @@ def test_one_worker_at_a_time_reads_and_a_closing_one_stops_waiting(tmp_path: Pa
     waiting.join(10)
     assert events == ["first done", "other reads: True"]
     assert [p.name for p in store.root.iterdir()] == [".reading.lock"]  # no snapshot folder
+
+
+def test_a_filesystem_without_locks_lets_each_worker_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_locks(fd: object, op: int) -> None:
+        raise OSError(37, "No locks available")  # ENOLCK, as some network filesystems say
+
+    monkeypatch.setattr(resident_store.fcntl, "flock", no_locks)
+    with caplog.at_level(logging.WARNING, logger="sopkg.resident"):
+        with ResidentStore(tmp_path).reading(stop=lambda: False) as mine:
+            assert mine  # this worker reads the graph itself, as before the lock
+    assert "cannot lock" in caplog.text
