@@ -213,11 +213,9 @@ class Readers:
         return list(dict.fromkeys(self.pages))
 
 
-def mapped(snap: ResidentVectors | None) -> ResidentVectors | None:
-    """`snap` if its vectors are mapped from the store's files, else None."""
-    if snap is None or not all(isinstance(s.matrix, np.memmap) for s in snap.spaces.values()):
-        return None
-    return snap
+def is_mapped(snap: ResidentVectors) -> bool:
+    """Whether `snap`'s vectors are mapped from the store's files."""
+    return all(isinstance(s.matrix, np.memmap) for s in snap.spaces.values())
 
 
 def test_a_restart_maps_the_saved_snapshot_back_without_reading_the_graph(
@@ -304,7 +302,7 @@ def test_workers_sharing_a_store_read_the_graph_once_and_map_one_copy(
             assert w.for_stamp(stamp, second=True) is None  # all start loading at once
         snaps = wait_for(all_held)
         assert len(reader.reads()) == 1, reader.reads()  # one worker read the graph
-        assert sum(mapped(s) is not None for s in snaps) == 2  # the others map its save
+        assert sum(is_mapped(s) for s in snaps) == 2  # the others map its save
         assert {s.passages for s in snaps} == {count(graph.driver, CURRENT)}
         vec = [float(x) for x in embedder.embed_queries([QUERIES[1]])[0]]
         for lang in ("ja", "en"):

@@ -195,11 +195,10 @@ def test_the_memory_reported_counts_the_first_pass(monkeypatch: pytest.MonkeyPat
     assert held == exact.matrix.nbytes + two_pass.coarse.rows.nbytes + two_pass.coarse.basis.nbytes
 
 
-@pytest.mark.skipif(
-    sys.platform != "linux", reason="thread priorities are Linux's (nice per thread)"
-)
 def test_the_lowest_priority_is_the_calling_threads_only() -> None:
     before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    # Linux's nice is per thread; elsewhere the call leaves every priority as it was.
+    expected = 19 if sys.platform == "linux" else before
     seen: list[int] = []
 
     def background() -> None:
@@ -209,5 +208,5 @@ def test_the_lowest_priority_is_the_calling_threads_only() -> None:
     worker = threading.Thread(target=background)
     worker.start()
     worker.join(10)
-    assert seen == [19]
+    assert seen == [expected]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # not the process
