@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kg.embedders import make_embedder  # noqa: E402
-from kg.settings import get_settings  # noqa: E402
-from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table  # noqa: E402
+from _public import add_eval_args, evaluate, write_queries  # noqa: E402
+
+from sopkg.evaluation import EvalSet  # noqa: E402
 
 SECTION = "text"
 
@@ -58,18 +58,15 @@ def convert(data: Path, out: Path, paragraphs: int | None = None) -> EvalSet:
             encoding="utf-8",
         )
     ids = {p["id"] for p in rows}
-    judged = []
-    for line in (data / "queries.jsonl").read_text(encoding="utf-8").splitlines():
-        q = json.loads(line)
-        if not all(r["doc"] in ids for r in q["relevant"]):
-            continue
-        relevant = [
-            {"doc": r["doc"], "section": SECTION, "grade": r["grade"]} for r in q["relevant"]
-        ]
-        judged.append(json.dumps({"id": q["id"], "text": q["text"], "lang": "ja",
-                                  "kind": "question", "relevant": relevant},
-                                 ensure_ascii=False))  # fmt: skip
-    queries.write_text("\n".join(judged) + "\n", encoding="utf-8")
+    questions = [
+        json.loads(line) for line in (data / "queries.jsonl").read_text("utf-8").splitlines()
+    ]
+    write_queries(
+        queries,
+        ({**q, "lang": "ja"} for q in questions if all(r["doc"] in ids for r in q["relevant"])),
+        SECTION,
+        "question",
+    )
     return EvalSet(corpus, queries)
 
 
@@ -77,29 +74,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/eval/public/jaquad-dev")
     ap.add_argument("--work", type=Path, default=ROOT / ".sopkg" / "jaquad")
-    ap.add_argument("--mode", action="append", choices=["hybrid", "fused", "lexical", "dense"])
-    ap.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE")
-    ap.add_argument("--out", type=Path)
     ap.add_argument("--paragraphs", type=int, help="only the first N paragraphs (a subset)")
+    add_eval_args(ap)
     args = ap.parse_args()
-    settings = get_settings()
-    eset = convert(args.data, args.work, args.paragraphs)
-    report = run_eval(
-        settings, make_embedder(settings), [eset], args.mode or ["hybrid", "lexical", "dense"],
-        fusion=fusion_config(overrides=args.param),
-    )  # fmt: skip
-    if args.out:
-        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    s = report["sets"][0]
-    print(summary_table(report))
-    print(f"\n{s['ingest']['documents']} paragraphs, "
-          f"{s['modes'][next(iter(s['modes']))]['overall']['queries']} questions")  # fmt: skip
-    print(json.dumps({"paragraphs": s["ingest"]["documents"], "load": _load(),
-                      "modes": {m: r["overall"] for m, r in s["modes"].items()}}))  # fmt: skip
-
-
-def _load() -> list[float]:
-    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    evaluate(convert(args.data, args.work, args.paragraphs), args, "paragraphs")
 
 
 if __name__ == "__main__":

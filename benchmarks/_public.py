@@ -1,0 +1,56 @@
+"""What the public-set benchmarks (jaquad.py, tatoeba.py) share: run `sopkg eval`'s code over
+one converted set, print its table and one JSON line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kg.embedders import make_embedder
+from kg.settings import get_settings
+from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table
+
+MODES = ["hybrid", "fused", "lexical", "dense"]
+
+
+def write_queries(path: Path, questions: Iterable[dict[str, Any]], section: str, kind: str) -> None:
+    """The public set's questions (`id`, `text`, `lang`, `relevant` documents) as judged
+    queries of `sopkg eval`, each relevant document judged on its one section."""
+    judged = []
+    for q in questions:
+        relevant = [{"doc": r["doc"], "section": section, "grade": r["grade"]}
+                    for r in q["relevant"]]  # fmt: skip
+        judged.append(json.dumps({"id": q["id"], "text": q["text"], "lang": q["lang"],
+                                  "kind": kind, "relevant": relevant}, ensure_ascii=False))  # fmt: skip
+    path.write_text("\n".join(judged) + "\n", encoding="utf-8")
+
+
+def add_eval_args(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--mode", action="append", choices=MODES)
+    ap.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE")
+    ap.add_argument("--out", type=Path, help="the full report as JSON")
+
+
+def evaluate(eset: EvalSet, args: argparse.Namespace, unit: str) -> dict[str, Any]:
+    """Run the modes of `args` on `eset`, print the table, and return the report."""
+    settings = get_settings()
+    report = run_eval(
+        settings, make_embedder(settings), [eset], args.mode or ["hybrid", "lexical", "dense"],
+        fusion=fusion_config(overrides=args.param),
+    )  # fmt: skip
+    if args.out:
+        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    s = report["sets"][0]
+    first = s["modes"][next(iter(s["modes"]))]["overall"]
+    print(summary_table(report))
+    print(f"\n{s['ingest']['documents']} {unit}, {first['queries']} queries")
+    print(json.dumps({unit: s["ingest"]["documents"], "load": _load(),
+                      "modes": {m: r["overall"] for m, r in s["modes"].items()}}))  # fmt: skip
+    return report
+
+
+def _load() -> list[float]:
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
