@@ -236,16 +236,52 @@ RETURN collect({key: key, statements: statements}) AS rows
 # The passages a process holds in memory for exact vector search (kg.resident), a page at a
 # time in key order (the passage_key constraint's index): the vectors of 100,000 passages
 # as one result would be gigabytes of driver objects at once.
-RESIDENT_PASSAGES = """
-MATCH (p:Passage)
-WHERE p.key > $after AND p.retired = false
+_RESIDENT_FIELDS = """
 RETURN p.key AS key, p.lang AS lang, p.doc_id AS doc_id, p.statement_key AS statement_key,
        p.align_key AS align_key, p.statement_kind AS statement_kind,
        p.section_kind AS section_kind, p.effective AS effective,
        p.valid_until AS valid_until, p.embedding AS embedding,
        CASE WHEN $second THEN p.embedding2 END AS embedding2
+"""
+RESIDENT_PASSAGES = (
+    """
+MATCH (p:Passage)
+WHERE p.key > $after AND p.retired = false
+"""
+    + _RESIDENT_FIELDS
+    + """
 ORDER BY p.key
 LIMIT $page
+"""
+)
+
+# The same for some documents only: those written since a snapshot was read
+# (kg.resident.refresh_resident), reached through the document id's index.
+RESIDENT_PASSAGES_OF = (
+    """
+MATCH (d:Document)-[:HAS_VERSION]->(:DocumentVersion)-[:HAS_SECTION]->(:Section)
+      -[:HAS_PASSAGE]->(p:Passage)
+WHERE d.id IN $ids AND p.retired = false
+"""
+    + _RESIDENT_FIELDS
+)
+
+# Per document, its unretired passages and its latest write's stamp (every passage of a
+# document carries it; see SET_CURRENT_VERSIONS): a snapshot keeps these, and at the next
+# corpus stamp reads again only the documents whose pair moved (kg.resident).
+DOCUMENT_WRITES = """
+MATCH (p:Passage)
+WHERE p.retired = false
+WITH p.doc_id AS id, count(p) AS passages, max(p.written) AS written
+RETURN collect({id: id, passages: passages, written: written}) AS rows
+"""
+
+# What the graph's vectors are: the models of both spaces and an epoch that every
+# wholesale change of vectors moves (a re-embedding, the second space filled or dropped),
+# which no document's write stamp shows.
+VECTOR_IDENTITY = """
+MATCH (m:GraphMeta {name: 'graph'})
+RETURN m.embedder AS embedder, m.embedder2_full AS second, m.vectors_epoch AS epoch
 """
 
 # Changes with every document write (each passage carries its write's time-ordered stamp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -237,6 +238,24 @@ class GraphReader:
         snapshot against it: an ingest killed midway wrote documents but no new stamp)."""
         row = self._read(q.PASSAGE_FINGERPRINT)[0]
         return f"{row['passages']}:{row['written']}"
+
+    def resident_passages_of(self, doc_ids: Sequence[str], second: bool) -> list[dict[str, Any]]:
+        """The unretired passages of these documents, as `resident_page` gives them."""
+        return self._read(q.RESIDENT_PASSAGES_OF, ids=list(doc_ids), second=second)
+
+    def document_writes(self) -> dict[str, tuple[int, str | None]]:
+        """Per document: (unretired passages, stamp of its latest write)."""
+        return {
+            str(r["id"]): (int(r["passages"]), r["written"])
+            for r in self._read_collected(q.DOCUMENT_WRITES)
+        }
+
+    def vector_identity(self) -> str:
+        """Changes when the graph's vectors change wholesale (GraphMeta's models and epoch),
+        not when a document is written (see document_writes)."""
+        rows = self._read(q.VECTOR_IDENTITY)
+        row = rows[0] if rows else {}
+        return json.dumps([row.get("embedder"), row.get("second"), row.get("epoch")])
 
     def resident_documents(self) -> list[dict[str, Any]]:
         """Every document's id, status, markets and topic (kg.resident's filter)."""

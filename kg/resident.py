@@ -24,7 +24,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import compress
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -152,7 +153,9 @@ class _LangBuilder:
                 self.rows[space].append(np.array(have, np.int32) + self.n)
         self.n += len(page)
 
-    def build(self, unknown_doc: int) -> dict[bool, Space]:
+    def build(self, unknown_doc: int, coarse: bool = True) -> dict[bool, Space]:
+        """The spaces read, by whether they are the second; `coarse=False` leaves out the
+        first pass of a large space (a refresh projects its rows on the old axes)."""
         info = [PassageInfo(*m) for page in self.meta for m in json.loads(page)]
         doc = np.concatenate(self.doc)
         doc[doc < 0] = unknown_doc  # a passage whose document is gone: never passes
@@ -168,7 +171,7 @@ class _LangBuilder:
             rows = np.concatenate(self.rows[space])
             out[space] = Space(
                 self.lang, matrix, doc[rows], effective[rows], until[rows],
-                tuple(info[i] for i in rows), coarse_view(matrix),
+                tuple(info[i] for i in rows), coarse_view(matrix) if coarse else None,
             )  # fmt: skip
         return out
 
@@ -193,6 +196,15 @@ def one_blas_thread() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+@dataclass(frozen=True)
+class Origin:
+    """What a snapshot was read from, so that the next corpus stamp reads again only the
+    documents written or retired since (refresh_resident)."""
+
+    identity: str  # GraphReader.vector_identity: the models and the vectors' epoch
+    writes: Mapping[str, tuple[int, str | None]]  # GraphReader.document_writes
+
+
 class ResidentVectors:
     """One corpus stamp's passage vectors, both vector spaces, by language."""
 
@@ -202,9 +214,11 @@ class ResidentVectors:
         documents: Sequence[Mapping[str, Any]],
         spaces: Mapping[tuple[bool, str], Space],
         second: bool = False,
+        origin: Origin | None = None,
     ) -> None:
         self.stamp = stamp
         self.second = second  # whether the second space's vectors were read
+        self.origin = origin  # None: a refresh reads the whole graph again
         self.documents = [dict(d) for d in documents]  # as read (kg.resident_store saves them)
         self.doc_ids = [str(d["id"]) for d in documents]
         self._doc_number = {d: i for i, d in enumerate(self.doc_ids)}
@@ -339,6 +353,9 @@ def load_resident(
 
     Raises TooManyPassages past `max_passages`."""
     stamp = reader.corpus_stamp()
+    # Read before the passages: a document written meanwhile is then recorded older than
+    # its rows and read again at the next refresh, never the other way round.
+    origin = Origin(reader.vector_identity(), reader.document_writes())
     documents = reader.resident_documents()
     numbers = {str(d["id"]): i for i, d in enumerate(documents)}
     builders: dict[str, _LangBuilder] = {}
@@ -359,7 +376,139 @@ def load_resident(
         for lang, builder in builders.items()
         for space, built in builder.build(len(documents)).items()
     }
-    return ResidentVectors(stamp, documents, spaces, second)
+    return ResidentVectors(stamp, documents, spaces, second, origin)
+
+
+# Past this share of the passages written since a snapshot, reading the whole graph again
+# costs little more than the refresh, and needs no second copy in memory while it runs.
+REFRESH_MAX_SHARE = 0.5
+REFRESH_DOCUMENTS = 200  # documents whose passages one refresh read asks for
+# A refresh holds the old snapshot and the new one at once: it runs only when the system
+# has this many times the old one's vectors free, and reads the whole graph otherwise.
+REFRESH_MEMORY_FACTOR = 1.5
+
+
+class FullLoad(Exception):
+    """A snapshot cannot be brought up to date by reading only what changed (the reason)."""
+
+
+def available_memory() -> int | None:
+    """Bytes the system can give without swapping (Linux's MemAvailable); None elsewhere."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def refresh_resident(
+    previous: ResidentVectors, reader: GraphReader, second: bool, max_passages: int
+) -> ResidentVectors | None:
+    """`previous` brought up to the graph's corpus stamp by reading again only the
+    documents written or retired since it was read (their passages' count or latest write
+    stamp moved); the others' rows are kept. None when an ingest changed the corpus while
+    it ran, as load_resident. Raises FullLoad when the whole graph must be read instead
+    (the vectors changed wholesale, most documents changed, or memory is short), and
+    TooManyPassages past `max_passages`.
+
+    At a million passages a whole read takes minutes, during which searches go through
+    Neo4j's slower indexes; an ingest of a few documents is read in a second."""
+    origin = previous.origin
+    if origin is None:
+        raise FullLoad("the snapshot does not record its documents' writes")
+    if previous.second != second:
+        raise FullLoad("the other vector spaces are asked for")
+    stamp = reader.corpus_stamp()
+    identity = reader.vector_identity()
+    if identity != origin.identity:
+        raise FullLoad("the graph's vectors changed wholesale (re-embedded, or a space filled)")
+    writes = reader.document_writes()
+    changed = {d for d in writes.keys() | origin.writes.keys()
+               if writes.get(d) != origin.writes.get(d)}  # fmt: skip
+    total = sum(n for n, _ in writes.values())
+    if total > max_passages:
+        raise TooManyPassages(f"more than {max_passages} passages")
+    moved = sum(writes[d][0] for d in changed if d in writes)
+    if moved > REFRESH_MAX_SHARE * total:
+        raise FullLoad(f"{moved} of {total} passages written since")
+    free = available_memory()
+    if free is not None and free < REFRESH_MEMORY_FACTOR * previous.nbytes:
+        raise FullLoad(f"{free >> 20} MB free, too little to hold a second copy meanwhile")
+    documents = reader.resident_documents()
+    numbers = {str(d["id"]): i for i, d in enumerate(documents)}
+    builders: dict[str, _LangBuilder] = {}
+    wanted = sorted(changed & writes.keys())
+    for start in range(0, len(wanted), REFRESH_DOCUMENTS):
+        rows = reader.resident_passages_of(wanted[start : start + REFRESH_DOCUMENTS], second)
+        for lang in sorted({r["lang"] for r in rows}):
+            builder = builders.setdefault(lang, _LangBuilder(lang))
+            builder.add([r for r in rows if r["lang"] == lang], numbers)
+    if reader.corpus_stamp() != stamp:
+        return None
+    fresh = {
+        (space, lang): built
+        for lang, builder in builders.items()
+        for space, built in builder.build(len(documents), coarse=False).items()
+    }
+    unknown = len(documents)  # the new snapshot's document for passages without one
+    renumber = np.array([numbers.get(d, unknown) for d in previous.doc_ids] + [unknown], np.int32)
+    spaces = {}
+    for key in sorted(previous.spaces.keys() | fresh.keys()):
+        old = previous.spaces.get(key)
+        kept = _kept(old, previous, changed, renumber) if old is not None else None
+        merged = _merged(kept, fresh.get(key))
+        if merged is not None:
+            spaces[key] = merged
+    log.info(
+        "passage vectors brought up to date: %d documents read again (%d passages), "
+        "%d kept", len(changed), sum(len(s.info) for (sec, _), s in fresh.items() if not sec),
+        len(documents) - len(changed),
+    )  # fmt: skip
+    return ResidentVectors(stamp, documents, spaces, second, Origin(identity, writes))
+
+
+def _kept(old: Space, previous: ResidentVectors, changed: set[str], renumber: Ints) -> Space:
+    """The rows of `old` whose documents did not change, numbered as the new snapshot's."""
+    unknown = len(previous.doc_ids)
+    drop = np.zeros(unknown + 1, dtype=bool)
+    for doc_id in changed:
+        if (n := previous._doc_number.get(doc_id)) is not None:
+            drop[n] = True
+    gone = drop[old.doc]
+    for row in np.flatnonzero(old.doc == unknown):  # rows read without their document
+        gone[row] = old.info[row].doc_id in changed
+    keep = ~gone
+    coarse = Coarse(old.coarse.basis, old.coarse.rows[keep]) if old.coarse else None
+    return Space(
+        old.lang, old.matrix[keep], renumber[old.doc[keep]], old.effective[keep],
+        old.until[keep], tuple(compress(old.info, keep)), coarse,
+    )  # fmt: skip
+
+
+def _merged(kept: Space | None, fresh: Space | None) -> Space | None:
+    """One space of kept rows and rows read again; its first pass on the kept rows' axes
+    (a few documents do not move a large space's principal axes), or computed anew."""
+    if kept is None or fresh is None:
+        space = kept or fresh
+        if space is None or not space.info:
+            return None
+        return (
+            space if space.coarse is not None else replace(space, coarse=coarse_view(space.matrix))
+        )
+    matrix = np.concatenate([kept.matrix, fresh.matrix])
+    if kept.coarse is not None:
+        rows = np.concatenate([kept.coarse.rows, fresh.matrix @ kept.coarse.basis])
+        coarse: Coarse | None = Coarse(kept.coarse.basis, np.ascontiguousarray(rows, np.float32))
+    else:
+        coarse = coarse_view(matrix)
+    return Space(
+        kept.lang, matrix, np.concatenate([kept.doc, fresh.doc]),
+        np.concatenate([kept.effective, fresh.effective]),
+        np.concatenate([kept.until, fresh.until]), kept.info + fresh.info, coarse,
+    )  # fmt: skip
 
 
 def hold(reader: GraphReader, second: bool, max_passages: int) -> ResidentVectors | None:
@@ -411,6 +560,9 @@ class Resident:
         self._store = store
         self._lock = threading.Lock()
         self._snapshot: ResidentVectors | None = None
+        # The last snapshot searched, kept after its stamp moved until the next one is
+        # loaded: a refresh reads again only what changed since it (refresh_resident).
+        self._previous: ResidentVectors | None = None
         self._loading = False
         self._closed = False
         self._refused: set[str | None] = set()  # stamps whose graph was too large
@@ -425,7 +577,8 @@ class Resident:
             snap = self._snapshot
             if snap is not None and snap.stamp == stamp and snap.second == second:
                 return snap
-            self._snapshot = None  # stale: its memory goes before the next one is read
+            if snap is not None:  # stale: no longer searched, but the next load starts from it
+                self._previous, self._snapshot = snap, None
             failed = self._failed.get(stamp)
             if (
                 self._loading
@@ -447,13 +600,14 @@ class Resident:
         try:
             reader = self._reader()
             if self._store is None:
-                snap = load_resident(reader, second, self.max_passages)
+                snap, source = self._read(reader, second)
             else:
                 snap, source = self._load_shared(self._store, reader, stamp, second)
         except TooManyPassages as e:
             _log_refused(e)
             with self._lock:
                 self._refused.add(stamp)
+                self._previous = None
         except (SopkgError, Neo4jError, DriverError, ValueError) as e:
             # ValueError: vectors of two lengths in one index (a graph half re-embedded).
             log.warning("passage vectors not loaded, searching Neo4j's indexes: %s", e)
@@ -461,7 +615,7 @@ class Resident:
             with self._lock:
                 self._loading = False
                 if snap is not None and not self._closed:
-                    self._snapshot = snap
+                    self._snapshot, self._previous = snap, None
                     self._failed.pop(stamp, None)
                 elif stamp not in self._refused:
                     self._failed[stamp] = time.monotonic()
@@ -489,10 +643,10 @@ class Resident:
             snap = self._saved(stamp, second, fingerprint)  # saved while this one waited
             if snap is not None:
                 return snap, "disk, saved by another worker"
-            snap = load_resident(reader, second, self.max_passages)
+            snap, source = self._read(reader, second)
             # Saved only if no write came while it was read.
             if snap is None or reader.passage_fingerprint() != fingerprint:
-                return snap, "Neo4j"
+                return snap, source
             self._install(snap)  # searched while it is saved: a write takes a while
             lowest_cpu_priority()  # what is left here must not take the cores from searches
             store.save(snap, fingerprint)
@@ -500,12 +654,29 @@ class Resident:
             # mapping anew parses the passages' fields again and holds two copies for a
             # while, which at a million passages slowed searches (docs/benchmarks.md,
             # "Workers share one copy").
-            return snap, "Neo4j"
+            return snap, source
+
+    def _read(self, reader: GraphReader, second: bool) -> tuple[ResidentVectors | None, str]:
+        """A snapshot from the graph: the previous one brought up to date when it can be,
+        else the whole graph read. (snapshot, where it came from)."""
+        with self._lock:
+            previous = self._previous
+        if previous is not None:
+            try:
+                return refresh_resident(previous, reader, second, self.max_passages), (
+                    "Neo4j, the documents written since the last snapshot"
+                )
+            except FullLoad as e:
+                log.info("passage vectors read again in full: %s", e)
+            with self._lock:
+                self._previous = None
+            del previous  # its memory goes before the whole graph is read
+        return load_resident(reader, second, self.max_passages), "Neo4j"
 
     def _install(self, snap: ResidentVectors) -> None:
         with self._lock:
             if not self._closed:
-                self._snapshot = snap
+                self._snapshot, self._previous = snap, None
 
     def _saved(self, stamp: str | None, second: bool, fingerprint: str) -> ResidentVectors | None:
         """The store's snapshot of `stamp`, unless it holds more than the limit allows."""
@@ -537,4 +708,4 @@ class Resident:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._snapshot = None
+            self._snapshot = self._previous = None

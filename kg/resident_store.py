@@ -37,11 +37,11 @@ except ImportError:  # Windows: there each worker reads the graph itself
 import numpy as np
 import numpy.typing as npt
 
-from kg.resident import INFO_FIELDS, Coarse, PassageInfo, ResidentVectors, Space
+from kg.resident import INFO_FIELDS, Coarse, Origin, PassageInfo, ResidentVectors, Space
 
 log = logging.getLogger("sopkg.resident")
 
-FORMAT = 2
+FORMAT = 3  # 3: the origin (each document's writes) for the refresh after the next ingest
 # Rows copied, or passages encoded, at a time: between two chunks the thread lets go of the
 # GIL, so a server's searches go on while it saves or maps a million passages.
 CHUNK_ROWS = 10_000
@@ -167,8 +167,10 @@ def _write(folder: Path, snap: ResidentVectors, fingerprint: str) -> None:
                 rows = [_info_row(p) for p in space.info[start : start + CHUNK_ROWS]]
                 f.write(json.dumps(rows, ensure_ascii=False) + "\n")
         spaces.append({"second": second, "lang": lang, "arrays": sorted(arrays)})
+    origin = snap.origin
     meta = {"format": FORMAT, "stamp": snap.stamp, "second": snap.second,
-            "fingerprint": fingerprint, "documents": snap.documents, "spaces": spaces}  # fmt: skip
+            "fingerprint": fingerprint, "documents": snap.documents, "spaces": spaces,
+            "origin": {"identity": origin.identity, "writes": origin.writes} if origin else None}  # fmt: skip
     # Written last: a folder with its meta.json has every array before it.
     (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
@@ -212,4 +214,10 @@ def _read(folder: Path, stamp: str, second: bool, fingerprint: str) -> ResidentV
             lang, arrays["matrix"], arrays["doc"], arrays["effective"], arrays["until"],
             info, coarse,
         )  # fmt: skip
-    return ResidentVectors(stamp, meta["documents"], spaces, second)
+    saved = meta["origin"]
+    origin = (
+        Origin(str(saved["identity"]), {d: (int(n), w) for d, (n, w) in saved["writes"].items()})
+        if saved
+        else None
+    )
+    return ResidentVectors(stamp, meta["documents"], spaces, second, origin)

@@ -318,7 +318,11 @@ MATCH (old:Document {id: d.supersedes})
 MERGE (d)-[:SUPERSEDES]->(old)
 """
 
-FORGET_EMBEDDER = "MATCH (m:GraphMeta {name: 'graph'}) REMOVE m.embedder, m.dim"
+# After a re-embedding's switch: the vectors are another model's (the epoch moves).
+FORGET_EMBEDDER = (
+    "MATCH (m:GraphMeta {name: 'graph'}) REMOVE m.embedder, m.dim "
+    "SET m.vectors_epoch = randomUUID()"
+)
 
 # Every ingest ends by setting a new stamp; running servers reload corpus data on a change.
 STAMP_CORPUS = """
@@ -352,8 +356,17 @@ MATCH (p:Passage {key: r.key})
 SET p.embedding2 = r.embedding
 """
 
-MARK_EMBEDDER2_FULL = "MERGE (m:GraphMeta {name: 'graph'}) SET m.embedder2_full = $model"
-FORGET_EMBEDDER2_FULL = "MATCH (m:GraphMeta {name: 'graph'}) REMOVE m.embedder2_full"
+# Both move the vectors' epoch (kg.read_queries.VECTOR_IDENTITY) when they change the flag.
+MARK_EMBEDDER2_FULL = """
+MERGE (m:GraphMeta {name: 'graph'})
+WITH m WHERE m.embedder2_full IS NULL OR m.embedder2_full <> $model
+SET m.embedder2_full = $model, m.vectors_epoch = randomUUID()
+"""
+FORGET_EMBEDDER2_FULL = """
+MATCH (m:GraphMeta {name: 'graph'}) WHERE m.embedder2_full IS NOT NULL
+REMOVE m.embedder2_full
+SET m.vectors_epoch = randomUUID()
+"""
 
 COUNT_CURRENT_PASSAGES = "MATCH (p:Passage {retired: false}) RETURN count(p) AS n"
 
@@ -373,17 +386,17 @@ CALL (p) {
 } IN TRANSACTIONS OF 5000 ROWS
 """
 
-# Aligned Japanese/English texts of current passages: the two language versions of one
+# Aligned Japanese/English passages (their fulltext fields, analysed at ingest): the two language versions of one
 # statement, and prose paragraphs paired by TRANSLATION_OF (ingest.termtable learns from them).
-ALIGNED_TEXTS = """
+ALIGNED_FIELDS = """
 MATCH (a:Passage {lang: 'ja', current: true, retired: false})-[:STATES]->(:Statement)
       <-[:STATES]-(b:Passage {lang: 'en', current: true, retired: false})
-RETURN a.text AS ja, b.text AS en
+RETURN coalesce(a.search_ja, '') AS ja, coalesce(b.search_en, '') AS en
 UNION ALL
 MATCH (a:Passage {lang: 'ja', current: true, retired: false})-[:TRANSLATION_OF]-
       (b:Passage {lang: 'en', current: true, retired: false})
 WHERE a.statement_key IS NULL
-RETURN a.text AS ja, b.text AS en
+RETURN coalesce(a.search_ja, '') AS ja, coalesce(b.search_en, '') AS en
 """
 
 # The learned term table is rebuilt whole (ingest.termtable): derived data, never edited.

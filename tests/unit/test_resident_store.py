@@ -16,7 +16,7 @@ import pytest
 
 from kg import resident_store
 from kg.reader import HitFilter
-from kg.resident import ResidentVectors
+from kg.resident import Origin, ResidentVectors
 from kg.resident_store import KEPT, ResidentStore
 from tests.unit.test_resident import DAY, DOCS, QUERY, large_space, snapshot
 
@@ -29,19 +29,27 @@ FILTERS = [
 ]
 
 
+# What the graph's documents were at the read: the refresh after the next ingest starts here.
+ORIGIN = Origin(
+    '["e5", "use", "epoch"]', {"a": (4, "00000000000000000001-abcdef01"), "b": (2, None)}
+)
+
+
 @pytest.mark.parametrize("chunk", [resident_store.CHUNK_ROWS, 4], ids=["one chunk", "chunks"])
+@pytest.mark.parametrize("origin", [ORIGIN, None], ids=["origin", "no origin"])
 def test_a_saved_snapshot_comes_back_the_same_and_read_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, origin: Origin | None
 ) -> None:
     monkeypatch.setattr(resident_store, "CHUNK_ROWS", chunk)  # six passages: two chunks of 4
     snap = snapshot()
+    snap.origin = origin
     store = ResidentStore(tmp_path)
     folder = store.save(snap, FP)
     assert folder is not None and (folder / "meta.json").is_file()
     back = store.load("stamp", second=False, fingerprint=FP)
     assert back is not None
-    assert (back.stamp, back.second, back.passages, back.documents) == (
-        snap.stamp, snap.second, snap.passages, snap.documents,
+    assert (back.stamp, back.second, back.passages, back.documents, back.origin) == (
+        snap.stamp, snap.second, snap.passages, snap.documents, origin,
     )  # fmt: skip
     for flt in FILTERS:
         assert back.vector(QUERY, "en", flt, 10) == snap.vector(QUERY, "en", flt, 10)
