@@ -273,7 +273,7 @@ def rebuild_term_table(writer: GraphWriter) -> int:
     """Relearn the data derived from the whole graph: the bilingual term table from every
     aligned pair (all corpora: a term learnt from one team's documents helps search in
     another's), and the links from examples to the statements they cite."""
-    terms = learn_terms(writer.aligned_texts())
+    terms = learn_terms(writer.aligned_fields())
     writer.replace_learned_terms([t.as_row() for t in terms])
     writer.replace_illustrations(example_citations(writer.example_passages()))
     return len(terms)

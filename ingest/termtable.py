@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from kg.analysis import en_term_set, ja_term_set
+import numpy as np
+from scipy.sparse import coo_matrix, csr_matrix
+
+from kg.analysis import en_field_term_set, ja_field_term_set
 
 
 @dataclass(frozen=True)
@@ -36,26 +39,37 @@ def learn_terms(
     min_score: float = 0.3,
     per_term: int = 3,
 ) -> list[LearnedTerm]:
-    """(Japanese text, English text) aligned pairs -> term translations.
+    """Aligned pairs, as their fulltext fields (Japanese passage's `search_ja`, English
+    passage's `search_en`; kg.analysis), -> term translations.
 
     For each Japanese term, its English words ranked by Dice coefficient (2·both / (ja +
     en)); kept when they co-occur in at least `min_pairs` pairs, score at least
     `min_score`, and the word is among the term's `per_term` best and the term among the
     word's `per_term` best (a frequent word that co-occurs with everything is nobody's).
     """
-    n_ja: Counter[str] = Counter()
-    n_en: Counter[str] = Counter()
-    both: Counter[tuple[str, str]] = Counter()
-    for ja, en in pairs:
-        j, e = ja_term_set(ja), en_term_set(en)
-        n_ja.update(j)
-        n_en.update(e)
-        both.update((a, b) for a in j for b in e)
+    ja_sets: dict[str, frozenset[str]] = {}  # a field repeated (shared wording) is split once
+    en_sets: dict[str, frozenset[str]] = {}
+    sets = [
+        (ja_sets.get(ja) or ja_sets.setdefault(ja, frozenset(ja_field_term_set(ja))),
+         en_sets.get(en) or en_sets.setdefault(en, frozenset(en_field_term_set(en))))
+        for ja, en in pairs
+    ]  # fmt: skip
+    n_ja: Counter[str] = Counter(t for j, _ in sets for t in j)
+    n_en: Counter[str] = Counter(w for _, e in sets for w in e)
+    # A pair co-occurs at most as often as its rarer side occurs: terms seen in fewer than
+    # `min_pairs` pairs cannot reach it.
+    ja_vocab = sorted(t for t, c in n_ja.items() if c >= min_pairs)
+    en_vocab = sorted(w for w, c in n_en.items() if c >= min_pairs)
+    both = _cooccurrences(sets, ja_vocab, en_vocab)
+    nj = np.array([n_ja[t] for t in ja_vocab], dtype=np.float64)
+    ne = np.array([n_en[w] for w in en_vocab], dtype=np.float64)
+    dice = 2 * both.data / (nj[both.row] + ne[both.col])
+    strong = (both.data >= min_pairs) & (dice >= min_score)
     scored = [
-        LearnedTerm(a, b, round(2 * c / (n_ja[a] + n_en[b]), 4), c)
-        for (a, b), c in both.items()
-        if c >= min_pairs and 2 * c / (n_ja[a] + n_en[b]) >= min_score
-    ]
+        LearnedTerm(ja_vocab[a], en_vocab[b], round(float(d), 4), int(c))
+        for a, b, c, d in zip(both.row[strong], both.col[strong], both.data[strong], dice[strong],
+                              strict=True)
+    ]  # fmt: skip
     best_en: dict[str, list[LearnedTerm]] = {}
     best_ja: dict[str, list[LearnedTerm]] = {}
     for t in sorted(scored, key=lambda t: (-t.score, -t.pairs, t.ja, t.en)):
@@ -63,6 +77,25 @@ def learn_terms(
         best_ja.setdefault(t.en, []).append(t)
     keep = {id(t) for ts in best_ja.values() for t in ts[:per_term]}
     return [t for ts in best_en.values() for t in ts[:per_term] if id(t) in keep]
+
+
+def _cooccurrences(
+    sets: Sequence[tuple[frozenset[str], frozenset[str]]], ja_vocab: list[str], en_vocab: list[str]
+) -> coo_matrix:
+    """How many pairs each (Japanese term, English word) of the vocabularies occurs in, as
+    a sparse matrix: one sparse product instead of counting every combination of every
+    pair's terms in Python (71 million at 100,000 synthetic passages: a minute an ingest)."""
+    ja_index = {t: i for i, t in enumerate(ja_vocab)}
+    en_index = {w: i for i, w in enumerate(en_vocab)}
+
+    def incidence(column: list[list[int]], width: int) -> csr_matrix:
+        rows = np.repeat(np.arange(len(column)), [len(c) for c in column])
+        cols = np.fromiter((i for c in column for i in c), dtype=np.int64, count=len(rows))
+        return csr_matrix((np.ones(len(rows), np.int32), (rows, cols)), (len(column), width))
+
+    ja_rows = incidence([[ja_index[t] for t in j if t in ja_index] for j, _ in sets], len(ja_vocab))
+    en_rows = incidence([[en_index[w] for w in e if w in en_index] for _, e in sets], len(en_vocab))
+    return (ja_rows.T @ en_rows).tocoo()  # type: ignore[no-any-return]
 
 
 # ASCII boundaries: in "p1違反" the kanji after the id still ends it.

@@ -44,6 +44,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal
 
 import fugashi
@@ -282,7 +283,12 @@ def en_terms(text: str) -> list[str]:
     """Query words for the English index: the words of `en_search_field`, lowercased,
     without stop words (the analyzer would drop them; dropping them here lets a query of
     stop words alone come out empty instead of matching nothing)."""
-    words = (_EDGE_PUNCT.sub("", w) for w in en_search_field(text).lower().split())
+    return en_field_terms(en_search_field(text))
+
+
+def en_field_terms(field: str) -> list[str]:
+    """`en_terms` of a text whose English fulltext field (`en_search_field`) is `field`."""
+    words = (_EDGE_PUNCT.sub("", w) for w in field.lower().split())
     return [w for w in words if w and w not in _EN_STOP_WORDS]
 
 
@@ -301,14 +307,36 @@ def fold_en(word: str) -> str:
 
 def ja_term_set(text: str) -> set[str]:
     """Distinct Japanese terms of two characters or more: the learned term table's keys."""
-    return {t for t in ja_terms(text) if len(t) >= 2}
+    return ja_field_term_set(ja_search_field(text))
+
+
+def ja_field_term_set(field: str) -> set[str]:
+    """`ja_term_set` of a text whose Japanese fulltext field is `field`: a passage's stored
+    field gives it without analysing the text again (the term table is learnt from every
+    aligned passage of the graph at each ingest)."""
+    return {t for t in field.split() if len(t) >= 2}
 
 
 def en_term_set(text: str) -> set[str]:
     """Distinct English content words, plurals and possessives folded: the learned term
     table's keys."""
-    words = (_EDGE_PUNCT.sub("", w.removesuffix("'s").removesuffix("’s")) for w in en_terms(text))
-    return {fold_en(w) for w in words if len(w) >= 3 and not w.isdigit()}
+    return en_field_term_set(en_search_field(text))
+
+
+def en_field_term_set(field: str) -> set[str]:
+    """`en_term_set` of a text whose English fulltext field is `field`."""
+    return {k for token in field.lower().split() if (k := _en_key(token)) is not None}
+
+
+@lru_cache(maxsize=1 << 16)
+def _en_key(token: str) -> str | None:
+    """A lowercased word's term-table key (None: a stop word, short, or a number); cached,
+    as the table is learnt from every aligned passage at each ingest and words repeat."""
+    word = _EDGE_PUNCT.sub("", token)
+    if not word or word in _EN_STOP_WORDS:
+        return None
+    word = _EDGE_PUNCT.sub("", word.removesuffix("'s").removesuffix("’s"))
+    return fold_en(word) if len(word) >= 3 and not word.isdigit() else None
 
 
 # --- Lucene query syntax ------------------------------------------------------------

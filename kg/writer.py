@@ -214,9 +214,10 @@ class GraphWriter:
             recs, _, _ = self.driver.execute_query(cypher, database_=self.database)
         return list(recs)
 
-    def aligned_texts(self) -> list[tuple[str, str]]:
-        """(Japanese, English) texts of every current aligned passage pair."""
-        return [(r["ja"] or "", r["en"] or "") for r in self._query(q.ALIGNED_TEXTS)]
+    def aligned_fields(self) -> list[tuple[str, str]]:
+        """(Japanese passage's `search_ja`, English passage's `search_en`) of every current
+        aligned passage pair: their terms, analysed at ingest."""
+        return [(r["ja"], r["en"]) for r in self._query(q.ALIGNED_FIELDS)]
 
     def example_passages(self) -> list[tuple[str, str, dict[str, str]]]:
         """(passage key, text, {item id: statement key}) of every current example passage."""

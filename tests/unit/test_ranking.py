@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ingest.termtable import example_citations, learn_terms
-from kg.analysis import en_term_set, fold_en
+from kg.analysis import en_search_field, en_term_set, fold_en, ja_search_field
 from kg.corpus_facts import CorpusFacts, VersionSpan
 from kg.errors import InvalidInput
 from kg.reader import Hit, HitFilter, TwinPassage
@@ -248,6 +248,7 @@ def test_learn_terms_pairs_words_that_keep_occurring_together() -> None:
         ("偽物の出品を削除する。", "Remove counterfeit listings."),
         ("偽物は禁止です。", "Counterfeits are prohibited."),
     ]
+    pairs = [(ja_search_field(ja), en_search_field(en)) for ja, en in pairs]  # as stored
     table = {(t.ja, t.en): t for t in learn_terms(pairs, min_pairs=2)}
     assert ("転売", "resale") in table and table[("転売", "resale")].pairs == 3
     assert ("偽物", "counterfeit") in table
