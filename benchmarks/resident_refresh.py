@@ -73,7 +73,8 @@ def main() -> None:
     _, conn = b.start_instance(settings, args.instance, args.heap, args.pagecache)
     embedder, second_embedder = make_embedder(settings), make_second_embedder(settings)
     with conn.driver() as driver, tempfile.TemporaryDirectory() as tmp:
-        reader = GraphReader(driver, conn.database)
+        # The server's reader for these loads has the report timeout (search_api.deps).
+        reader = GraphReader(driver, conn.database, timeout=settings.report_timeout_seconds)
         second = reader.corpus_facts().second_space is not None
         t = time.perf_counter()
         snap = load_resident(reader, second, LIMIT)

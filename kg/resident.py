@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import compress
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -437,8 +437,13 @@ def refresh_resident(
     free = available_memory()
     if free is not None and free < REFRESH_MEMORY_FACTOR * previous.nbytes:
         raise FullLoad(f"{free >> 20} MB free, too little to hold a second copy meanwhile")
-    documents = reader.resident_documents()
-    numbers = {str(d["id"]): i for i, d in enumerate(documents)}
+    # The documents in the old snapshot's order, new ones after: the rows of a space that no
+    # change touched keep their numbers, and the space is kept as it is (not copied).
+    read = {str(d["id"]): d for d in reader.resident_documents()}
+    order = [d for d in previous.doc_ids if d in read]
+    order += [d for d in read if d not in previous._doc_number]
+    documents = [read[d] for d in order]
+    numbers = {d: i for i, d in enumerate(order)}
     builders: dict[str, _LangBuilder] = {}
     wanted = sorted(changed & writes.keys())
     for start in range(0, len(wanted), REFRESH_DOCUMENTS):
@@ -471,7 +476,9 @@ def refresh_resident(
 
 
 def _kept(old: Space, previous: ResidentVectors, changed: set[str], renumber: Ints) -> Space:
-    """The rows of `old` whose documents did not change, numbered as the new snapshot's."""
+    """The rows of `old` whose documents did not change, numbered as the new snapshot's
+    (without a first pass: _merged computes it for the merged rows), or `old` itself when
+    nothing in it changed."""
     unknown = len(previous.doc_ids)
     drop = np.zeros(unknown + 1, dtype=bool)
     for doc_id in changed:
@@ -481,33 +488,30 @@ def _kept(old: Space, previous: ResidentVectors, changed: set[str], renumber: In
     for row in np.flatnonzero(old.doc == unknown):  # rows read without their document
         gone[row] = old.info[row].doc_id in changed
     keep = ~gone
-    coarse = Coarse(old.coarse.basis, old.coarse.rows[keep]) if old.coarse else None
+    doc = renumber[old.doc]
+    if keep.all() and np.array_equal(doc, old.doc):
+        return old  # untouched: kept as it is, its pages shared if they were mapped
     return Space(
-        old.lang, old.matrix[keep], renumber[old.doc[keep]], old.effective[keep],
-        old.until[keep], tuple(compress(old.info, keep)), coarse,
+        old.lang, old.matrix[keep], doc[keep], old.effective[keep], old.until[keep],
+        tuple(compress(old.info, keep)),
     )  # fmt: skip
 
 
 def _merged(kept: Space | None, fresh: Space | None) -> Space | None:
-    """One space of kept rows and rows read again; its first pass on the kept rows' axes
-    (a few documents do not move a large space's principal axes), or computed anew."""
-    if kept is None or fresh is None:
-        space = kept or fresh
-        if space is None or not space.info:
-            return None
-        return (
-            space if space.coarse is not None else replace(space, coarse=coarse_view(space.matrix))
-        )
-    matrix = np.concatenate([kept.matrix, fresh.matrix])
-    if kept.coarse is not None:
-        rows = np.concatenate([kept.coarse.rows, fresh.matrix @ kept.coarse.basis])
-        coarse: Coarse | None = Coarse(kept.coarse.basis, np.ascontiguousarray(rows, np.float32))
-    else:
-        coarse = coarse_view(matrix)
+    """One space of kept rows and rows read again. A large space's first pass is computed
+    anew, axes included: new documents may bring directions the old axes miss, and rows far
+    from the axes' span would be missed by the first pass; it costs a sample's SVD and one
+    product."""
+    spaces = [s for s in (kept, fresh) if s is not None and s.info]
+    if not spaces:
+        return None
+    if len(spaces) == 1 and (spaces[0].coarse is not None or len(spaces[0].info) < COARSE_MIN_ROWS):
+        return spaces[0]  # its first pass is there, or it needs none
+    matrix = np.concatenate([s.matrix for s in spaces]) if len(spaces) > 1 else spaces[0].matrix
     return Space(
-        kept.lang, matrix, np.concatenate([kept.doc, fresh.doc]),
-        np.concatenate([kept.effective, fresh.effective]),
-        np.concatenate([kept.until, fresh.until]), kept.info + fresh.info, coarse,
+        spaces[0].lang, matrix, np.concatenate([s.doc for s in spaces]),
+        np.concatenate([s.effective for s in spaces]), np.concatenate([s.until for s in spaces]),
+        tuple(i for s in spaces for i in s.info), coarse_view(matrix),
     )  # fmt: skip
 
 

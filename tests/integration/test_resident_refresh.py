@@ -161,6 +161,19 @@ def test_a_refresh_reads_only_what_changed_and_equals_a_whole_read(
         assert [h.key for h in refreshed.vector(query, "en", flt, 10)] == [
             h.key for h in whole.vector(query, "en", flt, 10)
         ]
+    # A Japanese-only document edited: the English spaces are kept as they are, not copied.
+    edit(
+        corpus / "listings/reg-health-foods-jp.ja.md",
+        "## 概要 {#overview}\n",
+        "## 概要 {#overview}\n改訂。",
+    )
+    ingest(corpus, clean_driver, embedder, second_embedder)
+    again = refresh_resident(refreshed, graph, second=True, max_passages=LIMIT)
+    whole = load_resident(graph, second=True, max_passages=LIMIT)
+    assert again is not None and whole is not None and contents(again) == contents(whole)
+    for second in (False, True):
+        assert again.spaces[(second, "en")] is refreshed.spaces[(second, "en")]
+        assert again.spaces[(second, "ja")] is not refreshed.spaces[(second, "ja")]
 
 
 @pytest.mark.parametrize("cause", ["vectors", "most", "unrecorded"])

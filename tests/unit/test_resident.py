@@ -188,6 +188,47 @@ def test_a_load_gives_a_large_space_its_first_pass_and_a_small_one_none(
         assert np.allclose(coarse.rows, large[space].matrix @ coarse.basis, atol=1e-5)
 
 
+def test_a_refreshed_large_space_gets_its_first_pass_for_every_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Document a's 2,000 rows replaced by 300 read again, the documents renumbered (b, a):
+    the merged space's first pass covers every row, and finds what exact search finds."""
+    two_pass, _ = large_space(monkeypatch)
+    previous = ResidentVectors("s1", DOCS[:2], {(False, "en"): two_pass})
+    rng = np.random.default_rng(13)
+    mixed = two_pass.matrix[rng.choice(4_000, 300)] + two_pass.matrix[rng.choice(4_000, 300)]
+    page = [
+        {"key": f"new{i}", "doc_id": "a", "statement_key": None, "align_key": f"n{i}",
+         "statement_kind": None, "section_kind": "policy", "effective": DAY,
+         "valid_until": None, "embedding": [float(x) for x in row], "embedding2": None}
+        for i, row in enumerate(mixed)
+    ]  # fmt: skip
+    documents = [DOCS[1], DOCS[0]]
+    builder = resident._LangBuilder("en")
+    builder.add(page, {"b": 0, "a": 1})
+    fresh = builder.build(unknown_doc=2, coarse=False)[False]
+    renumber = np.array([1, 0, 2], np.int32)  # a -> 1, b -> 0, no document -> 2
+    kept = resident._kept(two_pass, previous, {"a"}, renumber)
+    merged = resident._merged(kept, fresh)
+    assert merged is not None and merged.coarse is not None
+    assert np.allclose(merged.coarse.rows, merged.matrix @ merged.coarse.basis, atol=1e-5)
+    assert {i.doc_id for i in merged.info[:2_000]} == {"b"} and len(merged.info) == 2_300
+    assert [documents[d]["id"] for d in merged.doc] == ["b"] * 2_000 + ["a"] * 300
+    exact = Space(merged.lang, merged.matrix, merged.doc, merged.effective, merged.until,
+                  merged.info)  # fmt: skip
+    seen = set()
+    for _ in range(10):
+        query = [float(x) for x in rng.standard_normal(64)]
+        found = [
+            [h.key for h in ResidentVectors("s2", documents, {(False, "en"): sp})
+             .vector(query, "en", HitFilter(as_of=DAY), 20)]
+            for sp in (merged, exact)
+        ]  # fmt: skip
+        assert found[0] == found[1]
+        seen.update(found[0])
+    assert any(k.startswith("new") for k in seen)  # rows read again are found too
+
+
 def test_the_memory_reported_counts_the_first_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     two_pass, exact = large_space(monkeypatch)
     assert two_pass.coarse is not None
