@@ -227,9 +227,10 @@ class GraphWriter:
         ]
 
     def replace_illustrations(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """All example -> statement links, swapped in one transaction."""
+        """Make the example -> statement links exactly `pairs`, in one transaction, writing
+        only the links to add and to drop."""
         with self._session() as s:
-            s.execute_write(_replace_links, [list(p) for p in pairs])
+            s.execute_write(_replace_links, {tuple(p) for p in pairs})
 
     def learned_term_count(self) -> int:
         recs = self._query(q.COUNT_LEARNED_TERMS)
@@ -246,9 +247,13 @@ def _replace_learned(tx: ManagedTransaction, rows: list[dict[str, object]]) -> N
     tx.run(q.CREATE_LEARNED_TERMS, rows=rows).consume()
 
 
-def _replace_links(tx: ManagedTransaction, pairs: list[list[str]]) -> None:
-    tx.run(q.DROP_ILLUSTRATES).consume()
-    tx.run(q.LINK_ILLUSTRATES, pairs=pairs).consume()
+def _replace_links(tx: ManagedTransaction, pairs: set[tuple[str, ...]]) -> None:
+    record = tx.run(q.ALL_ILLUSTRATES_PAIRS).single()
+    now = {tuple(p) for p in (record["rows"] if record else [])}
+    if gone := sorted(now - pairs):
+        tx.run(q.UNLINK_ILLUSTRATES, pairs=[list(p) for p in gone]).consume()
+    if new := sorted(pairs - now):
+        tx.run(q.LINK_ILLUSTRATES, pairs=[list(p) for p in new]).consume()
 
 
 def _quiet_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
