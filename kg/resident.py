@@ -414,8 +414,9 @@ def refresh_resident(
     (the vectors changed wholesale, most documents changed, or memory is short), and
     TooManyPassages past `max_passages`.
 
-    At a million passages a whole read takes minutes, during which searches go through
-    Neo4j's slower indexes; an ingest of a few documents is read in a second."""
+    A whole read takes 43 s at 100,000 passages and 5-13 minutes at a million, during which
+    searches go through Neo4j's slower indexes; after a one-document ingest this took
+    1.1-1.7 s and 13-19 s (docs/benchmarks.md, "An ingest at scale")."""
     origin = previous.origin
     if origin is None:
         raise FullLoad("the snapshot does not record its documents' writes")
@@ -468,7 +469,7 @@ def refresh_resident(
         if merged is not None:
             spaces[key] = merged
     log.info(
-        "passage vectors brought up to date: %d documents read again (%d passages), "
+        "passage vectors brought up to date: %d documents changed (%d passages read), "
         "%d kept", len(changed), sum(len(s.info) for (sec, _), s in fresh.items() if not sec),
         len(documents) - len(changed),
     )  # fmt: skip
