@@ -386,8 +386,9 @@ CALL (p) {
 } IN TRANSACTIONS OF 5000 ROWS
 """
 
-# Aligned Japanese/English passages (their fulltext fields, analysed at ingest): the two language versions of one
-# statement, and prose paragraphs paired by TRANSLATION_OF (ingest.termtable learns from them).
+# Aligned Japanese/English passages, as their fulltext fields (analysed at ingest): the two
+# language versions of one statement, and prose paragraphs paired by TRANSLATION_OF
+# (ingest.termtable learns from them).
 ALIGNED_FIELDS = """
 MATCH (a:Passage {lang: 'ja', current: true, retired: false})-[:STATES]->(:Statement)
       <-[:STATES]-(b:Passage {lang: 'en', current: true, retired: false})
