@@ -47,13 +47,11 @@ def learn_terms(
     `min_score`, and the word is among the term's `per_term` best and the term among the
     word's `per_term` best (a frequent word that co-occurs with everything is nobody's).
     """
-    ja_sets: dict[str, frozenset[str]] = {}  # a field repeated (shared wording) is split once
-    en_sets: dict[str, frozenset[str]] = {}
-    sets = [
-        (ja_sets.get(ja) or ja_sets.setdefault(ja, frozenset(ja_field_term_set(ja))),
-         en_sets.get(en) or en_sets.setdefault(en, frozenset(en_field_term_set(en))))
-        for ja, en in pairs
-    ]  # fmt: skip
+    pairs = list(pairs)
+    # Each distinct field split once: shared wording repeats across pairs.
+    ja_sets = {ja: frozenset(ja_field_term_set(ja)) for ja in {ja for ja, _ in pairs}}
+    en_sets = {en: frozenset(en_field_term_set(en)) for en in {en for _, en in pairs}}
+    sets = [(ja_sets[ja], en_sets[en]) for ja, en in pairs]
     n_ja: Counter[str] = Counter(t for j, _ in sets for t in j)
     n_en: Counter[str] = Counter(w for _, e in sets for w in e)
     # A pair co-occurs at most as often as its rarer side occurs: terms seen in fewer than

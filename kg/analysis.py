@@ -283,13 +283,14 @@ def en_terms(text: str) -> list[str]:
     """Query words for the English index: the words of `en_search_field`, lowercased,
     without stop words (the analyzer would drop them; dropping them here lets a query of
     stop words alone come out empty instead of matching nothing)."""
-    return en_field_terms(en_search_field(text))
+    return [w for t in en_search_field(text).lower().split() if (w := _en_word(t)) is not None]
 
 
-def en_field_terms(field: str) -> list[str]:
-    """`en_terms` of a text whose English fulltext field (`en_search_field`) is `field`."""
-    words = (_EDGE_PUNCT.sub("", w) for w in field.lower().split())
-    return [w for w in words if w and w not in _EN_STOP_WORDS]
+def _en_word(token: str) -> str | None:
+    """A lowercased token of the English field as a query word; None for a stop word or
+    punctuation alone."""
+    word = _EDGE_PUNCT.sub("", token)
+    return word if word and word not in _EN_STOP_WORDS else None
 
 
 # --- term sets (the learned term table's keys) ---------------------------------------
@@ -332,8 +333,8 @@ def en_field_term_set(field: str) -> set[str]:
 def _en_key(token: str) -> str | None:
     """A lowercased word's term-table key (None: a stop word, short, or a number); cached,
     as the table is learnt from every aligned passage at each ingest and words repeat."""
-    word = _EDGE_PUNCT.sub("", token)
-    if not word or word in _EN_STOP_WORDS:
+    word = _en_word(token)
+    if word is None:
         return None
     word = _EDGE_PUNCT.sub("", word.removesuffix("'s").removesuffix("’s"))
     return fold_en(word) if len(word) >= 3 and not word.isdigit() else None

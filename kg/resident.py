@@ -155,7 +155,7 @@ class _LangBuilder:
 
     def build(self, unknown_doc: int, coarse: bool = True) -> dict[bool, Space]:
         """The spaces read, by whether they are the second; `coarse=False` leaves out the
-        first pass of a large space (a refresh projects its rows on the old axes)."""
+        first pass of a large space (a refresh computes it over the merged rows)."""
         info = [PassageInfo(*m) for page in self.meta for m in json.loads(page)]
         doc = np.concatenate(self.doc)
         doc[doc < 0] = unknown_doc  # a passage whose document is gone: never passes
@@ -364,19 +364,33 @@ def load_resident(
         count += len(rows)
         if count > max_passages:
             raise TooManyPassages(f"more than {max_passages} passages")
-        for lang in sorted({r["lang"] for r in rows}):
-            builder = builders.setdefault(lang, _LangBuilder(lang))
-            builder.add([r for r in rows if r["lang"] == lang], numbers)
+        _add_rows(builders, rows, numbers)
         after = rows[-1]["key"]
         del rows
     if reader.corpus_stamp() != stamp:
         return None
-    spaces = {
+    spaces = _built(builders, len(documents))
+    return ResidentVectors(stamp, documents, spaces, second, origin)
+
+
+def _add_rows(
+    builders: dict[str, _LangBuilder], rows: list[dict[str, Any]], numbers: Mapping[str, int]
+) -> None:
+    """Rows read from the graph (any languages) into their language's builder."""
+    for lang in sorted({r["lang"] for r in rows}):
+        builder = builders.setdefault(lang, _LangBuilder(lang))
+        builder.add([r for r in rows if r["lang"] == lang], numbers)
+
+
+def _built(
+    builders: Mapping[str, _LangBuilder], documents: int, coarse: bool = True
+) -> dict[tuple[bool, str], Space]:
+    """The builders' spaces, keyed (second space?, language)."""
+    return {
         (space, lang): built
         for lang, builder in builders.items()
-        for space, built in builder.build(len(documents)).items()
+        for space, built in builder.build(documents, coarse).items()
     }
-    return ResidentVectors(stamp, documents, spaces, second, origin)
 
 
 # Past this share of the passages written since a snapshot, reading the whole graph again
@@ -449,16 +463,10 @@ def refresh_resident(
     wanted = sorted(changed & writes.keys())
     for start in range(0, len(wanted), REFRESH_DOCUMENTS):
         rows = reader.resident_passages_of(wanted[start : start + REFRESH_DOCUMENTS], second)
-        for lang in sorted({r["lang"] for r in rows}):
-            builder = builders.setdefault(lang, _LangBuilder(lang))
-            builder.add([r for r in rows if r["lang"] == lang], numbers)
+        _add_rows(builders, rows, numbers)
     if reader.corpus_stamp() != stamp:
         return None
-    fresh = {
-        (space, lang): built
-        for lang, builder in builders.items()
-        for space, built in builder.build(len(documents), coarse=False).items()
-    }
+    fresh = _built(builders, len(documents), coarse=False)
     unknown = len(documents)  # the new snapshot's document for passages without one
     renumber = np.array([numbers.get(d, unknown) for d in previous.doc_ids] + [unknown], np.int32)
     spaces = {}
