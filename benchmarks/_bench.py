@@ -113,8 +113,15 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else math.nan
 
 
-# Environment variables that change the figures (thread pools of the embedding engines).
-_RELEVANT_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "SOPKG_EMBEDDER")
+# Environment variables that change the figures (thread pools of the embedding engines,
+# Neo4j's JVM compiler).
+_RELEVANT_ENV = (
+    "OMP_NUM_THREADS",
+    "OMP_WAIT_POLICY",
+    "MKL_NUM_THREADS",
+    "SOPKG_EMBEDDER",
+    "SOPKG_NEO4J_JAVA_OPTS",
+)
 
 
 def machine() -> dict[str, Any]:

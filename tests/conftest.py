@@ -25,6 +25,13 @@ from kg.query_embedders import EmbedderWrapper
 from kg.settings import Settings
 from kg.writer import GraphWriter
 
+# The suite's Neo4j servers live for minutes, and the fault tests restart them: there the
+# client JIT alone is the faster compiler, not the default's optimising one, which pays
+# only after a few hundred searches (docs/operations.md, "the JVM's compiler"). It changes
+# no behaviour. Set before any Settings is read; a developer's own value still wins, and
+# the servers and commands the tests start inherit it.
+os.environ.setdefault("SOPKG_NEO4J_JAVA_OPTS", "-XX:TieredStopAtLevel=1")
+
 
 class CountingEmbedder(EmbedderWrapper):
     """The real embedder, recording each call's texts: queries and passages apart."""
