@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # compilation, whose optimising compiler makes Neo4j's own work a quarter to a third
     # faster once warm (index searches at a million passages, bulk writes, index builds);
     # "-XX:TieredStopAtLevel=1" compiles with the client JIT only, for the first minute
-    # after a start (docs/operations.md, "The JVM's compiler").
+    # after a start (docs/operations.md, "the JVM's compiler").
     neo4j_java_opts: str = ""
     java: str = "java"
     mvn: str = "mvn"
