@@ -1,9 +1,9 @@
 """The first searches after Neo4j starts: how long the server takes to become fast.
 
 Restarts the local instance (a cold JVM: its compiler has compiled nothing yet) with the
-JVM options of `SOPKG_NEO4J_JAVA_OPTS`, then sends the queries one at a time, in-process
-through the same retriever as `sopkg eval`, and prints the first search's time and the
-median of each block of searches. Compare the JVM's compilers on the same graph with e.g.
+JVM options of `SOPKG_NEO4J_JAVA_OPTS`, then sends the queries one at a time, in-process,
+as `query_latency.py --in-process` does (the same retriever, the queries' filters), and
+prints the first search's time and the median of each block of searches. Compare the JVM's compilers on the same graph with e.g.
 
     for o in "-XX:TieredStopAtLevel=1" ""; do
       SOPKG_NEO4J_JAVA_OPTS="$o" python benchmarks/first_searches.py \\
@@ -16,14 +16,13 @@ median of each block of searches. Compare the JVM's compilers on the same graph 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import _bench as b
+from query_latency import in_process_sender, load_queries
 
 from kg.embedders import make_embedder
-from search_api.retrieval import SearchParams
 from sopkg.evaluation import build_retriever
 
 
@@ -42,18 +41,13 @@ def main() -> None:
     t = time.perf_counter()
     _, conn = b.start_instance(settings, args.instance, args.heap, args.pagecache)
     start_s = time.perf_counter() - t
-    texts = [json.loads(line)["text"] for line in args.queries.read_text("utf-8").splitlines()
-             if line.strip()]  # fmt: skip
+    queries = load_queries(args.queries)
     embedder = make_embedder(settings)
     embedder.embed_queries(["warm up"])  # the model's own first call is not Neo4j's
-    times: list[float] = []
     with conn.driver() as driver:
-        retriever = build_retriever(driver, conn.database, embedder, settings)
+        send = in_process_sender(build_retriever(driver, conn.database, embedder, settings))()
         t_all = time.perf_counter()
-        for text in texts * args.rounds:
-            t = time.perf_counter()
-            retriever.search(SearchParams(query=text))
-            times.append((time.perf_counter() - t) * 1000)
+        times = [send(q).ms for q in queries * args.rounds]
         wall = time.perf_counter() - t_all
     blocks = [b.median(times[i : i + args.block]) for i in range(0, len(times), args.block)]
     print(f"\nFirst searches after a start: JVM options {settings.neo4j_java_opts!r}, "
