@@ -213,6 +213,7 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> int:
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from search_api.retrieval import served_fusion
+    from sopkg.comparison import comparison_table
     from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table
 
     pairs = [tuple(x) for x in args.set or []]
@@ -232,16 +233,35 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     fusion = fusion_config(
         Path(args.fusion) if args.fusion else None, args.param or [], served_fusion(settings)
     )
+    against = _load_report(args.against) if args.against else None
     with _bars(args) as bars:
         report = run_eval(
             settings, make_embedder(settings), sets, modes=args.mode,
             with_per_query=args.per_query, fresh=args.fresh, fusion=fusion, progress=bars,
+            against=against,
         )  # fmt: skip
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
-    print(summary_table(report) if args.format == "table" and not args.json else text)
+    if args.format == "table" and not args.json:
+        tables = [summary_table(report)]
+        if "against" in report:
+            tables += [f"Against {args.against}:", comparison_table(report["against"])]
+        text = "\n\n".join(tables)
+    print(text)
     return 0
+
+
+def _load_report(path: str) -> dict[str, Any]:
+    try:
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput("--against", f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InvalidInput("--against", f"{path}: not a JSON report ({e})") from None
+    if not isinstance(report, dict):
+        raise InvalidInput("--against", f"{path}: not a `sopkg eval` report")
+    return report
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
@@ -625,6 +645,11 @@ def build_parser() -> argparse.ArgumentParser:
         "repeatable",
     )  # fmt: skip
     ev.add_argument("--per-query", action="store_true", help="include per-query figures")
+    ev.add_argument(
+        "--against", metavar="REPORT",
+        help="an earlier report made with --per-query: compare this run with it query by "
+        "query (wins, losses, a paired randomisation test, the gain without its lead query)",
+    )  # fmt: skip
     ev.add_argument("--format", choices=["json", "table"], default="json",
                     help="print the JSON report (default) or a Markdown summary")  # fmt: skip
     ev.add_argument("--out", help="also write the JSON report to this file")

@@ -16,7 +16,7 @@ import math
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
@@ -38,6 +38,7 @@ from kg.writer import GraphWriter
 from search_api.expansion import Glossary
 from search_api.models import SearchResult
 from search_api.retrieval import FusionConfig, Mode, Retriever, SearchParams
+from sopkg.comparison import check_comparable, compare_reports
 
 EVAL_CORPUS = "eval"
 
@@ -358,19 +359,27 @@ def run_eval(
     fresh: bool = False,
     fusion: FusionConfig | None = None,
     progress: Progress | None = None,
+    against: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Every set in every mode, their macro-average and, with `against` (an earlier report
+    with per-query figures), the paired comparison with it (sopkg.comparison)."""
+    if against is not None:
+        check_comparable(against)
     cfg = fusion or FusionConfig()
     done = [run_set(settings, embedder, s, modes, cfg, fresh, progress) for s in sets]
-    if not with_per_query:
-        for s in done:
-            for r in s["modes"].values():
-                r.pop("per_query")
-    return {
+    report: dict[str, Any] = {
         "embedder": embedder.name,
         "fusion": fusion_json(cfg),
         "sets": done,
         "macro": {m: _macro(done, m) for m in modes},
     }
+    if against is not None:
+        report["against"] = compare_reports(against, report)
+    if not with_per_query:
+        for s in done:
+            for r in s["modes"].values():
+                r.pop("per_query")
+    return report
 
 
 def summary_table(report: dict[str, Any]) -> str:

@@ -1,0 +1,100 @@
+"""`sopkg eval` end to end: a judged set ingested into its own local Neo4j instance, its
+queries run through the retriever, and `--against` comparing two runs query by query."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+import pytest
+
+from kg.local_neo4j import LocalNeo4j
+from kg.settings import Settings, get_settings
+from sopkg.cli import main
+from sopkg.evaluation import EvalSet
+from tests.e2e.conftest import MINI, TODAY
+
+pytestmark = pytest.mark.e2e
+
+QUERIES = Path(__file__).resolve().parents[1] / "data" / "mini_eval_queries.jsonl"
+
+
+@pytest.fixture()
+def eval_env(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A state folder of its own (so the eval instance, named after the corpus path, is
+    this test's alone and leaves nothing behind), sharing the suite's Neo4j jars."""
+    if os.environ.get("SOPKG_TEST_NEO4J_URI"):
+        pytest.skip("sopkg eval always runs its own local Neo4j; this run uses an external one")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "neo4j-lib").symlink_to(settings.state_dir / "neo4j-lib")
+    monkeypatch.setenv("SOPKG_STATE_DIR", str(state))
+    monkeypatch.setenv("SOPKG_TODAY", TODAY.isoformat())
+    get_settings.cache_clear()
+    corpus = tmp_path / "mini"
+    corpus.symlink_to(MINI, target_is_directory=True)
+    yield corpus
+    LocalNeo4j(get_settings(), EvalSet(corpus, QUERIES).instance).stop()
+    get_settings.cache_clear()
+
+
+def _eval(corpus: Path, *extra: str) -> list[str]:
+    return ["eval", "--set", str(corpus), str(QUERIES), "--mode", "hybrid", "--mode", "lexical",
+            "--json", *extra]  # fmt: skip
+
+
+def test_eval_against_an_earlier_run_pairs_the_queries(
+    eval_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tmp_path / "before.json"
+    assert main(_eval(eval_env, "--per-query", "--out", str(before))) == 0
+    base: dict[str, Any] = json.loads(capsys.readouterr().out)
+    hybrid = base["sets"][0]["modes"]["hybrid"]
+    assert hybrid["overall"]["queries"] == 5 and hybrid["overall"]["ndcg@10"] > 0.5
+
+    # The same settings again: the ranking is deterministic, so every query ties.
+    assert main(_eval(eval_env, "--against", str(before))) == 0
+    same = json.loads(capsys.readouterr().out)
+    assert "per_query" not in same["sets"][0]["modes"]["hybrid"]  # not asked for
+    for c in same["against"]["sets"][0]["modes"].values():
+        assert (c["wins"], c["losses"], c["ties"], c["p_value"]) == (0, 0, 5, 1.0)
+
+    # Lexical evidence switched off in hybrid: the comparison is the per-query difference.
+    assert main(_eval(eval_env, "--per-query", "--param", "weights.lexical=0",
+                      "--against", str(before))) == 0  # fmt: skip
+    after = json.loads(capsys.readouterr().out)
+    c = after["against"]["sets"][0]["modes"]["hybrid"]
+    old = {r["id"]: r["ndcg@10"] for r in hybrid["per_query"]}
+    new = {r["id"]: r["ndcg@10"] for r in after["sets"][0]["modes"]["hybrid"]["per_query"]}
+    assert c["delta"]["ndcg@10"] == round(mean(new[i] - old[i] for i in old), 4)
+    assert c["wins"] + c["losses"] + c["ties"] == 5 and c["ties"] < 5
+    assert c["wins"] == sum(new[i] > old[i] + 1e-4 for i in old)
+    assert after["against"]["fusion_before"] == base["fusion"]
+
+
+@pytest.mark.parametrize(
+    ("report", "message"),
+    [
+        (None, "no such file"),
+        ("not json", "not a JSON report"),
+        ({"sets": [{"name": "mini", "modes": {"hybrid": {"overall": {}}}}]}, "--per-query"),
+    ],
+)
+def test_eval_against_refuses_a_report_it_cannot_compare_before_any_work(
+    eval_env: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    report: Any,
+    message: str,
+) -> None:
+    path = tmp_path / "report.json"
+    if report is not None:
+        path.write_text(report if isinstance(report, str) else json.dumps(report))
+    assert main(_eval(eval_env, "--against", str(path))) == 2
+    assert message in capsys.readouterr().err
+    # Refused before the eval instance was even started.
+    assert not LocalNeo4j(get_settings(), EvalSet(eval_env, QUERIES).instance).status().running
