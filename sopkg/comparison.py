@@ -10,9 +10,9 @@ reports, per set and mode:
 - a paired sign-flip randomisation test of the mean nDCG@10 difference (two-sided): exact
   over every sign pattern when at most `EXACT_UP_TO` queries moved, otherwise
   `DRAWS` seeded draws, so the same two reports always give the same p;
-- the largest single gain and loss, and the mean difference without the one query that
-  helped the sign of the mean most: `rests_on_one_query` when leaving that query out makes
-  the mean's sign flip or vanish.
+- the largest single gain and loss (None when no query moved that way), and the mean
+  difference without the one query that helped the sign of the mean most:
+  `rests_on_one_query` when leaving that query out makes the mean's sign flip or vanish.
 
 The reports are `sopkg eval --per-query` JSON; nothing here runs a search.
 """
@@ -111,11 +111,15 @@ def compare_rows(
         "losses": sum(d < -TIE for d in nd.values()),
         "ties": len(ids) - len(moved),
         "p_value": round(sign_flip_p(moved, len(ids)), 4),
-        "largest_gain": {"id": gain_id, "ndcg@10": round(nd[gain_id], 4)},
-        "largest_loss": {"id": loss_id, "ndcg@10": round(nd[loss_id], 4)},
+        "largest_gain": _moved(gain_id, nd[gain_id]) if nd[gain_id] > TIE else None,
+        "largest_loss": _moved(loss_id, nd[loss_id]) if nd[loss_id] < -TIE else None,
         "delta_without_lead": round(without, 4),
         "rests_on_one_query": abs(delta) > TIE and (without * delta <= 0 or abs(without) <= TIE),
     }
+
+
+def _moved(query_id: str, diff: float) -> dict[str, Any]:
+    return {"id": query_id, "ndcg@10": round(diff, 4)}
 
 
 def sign_flip_p(moved: Sequence[float], n: int) -> float:
@@ -152,8 +156,11 @@ def comparison_table(comparison: Mapping[str, Any]) -> str:
                 s["name"], mode, f"{c['delta']['ndcg@10']:+.4f}",
                 f"{c['delta']['recall@10']:+.4f}", f"{c['wins']} / {c['losses']} / {c['ties']}",
                 f"{c['p_value']:.3f}", f"{c['delta_without_lead']:+.4f}{flag}",
-                f"{c['largest_gain']['id']} {c['largest_gain']['ndcg@10']:+.3f}",
-                f"{c['largest_loss']['id']} {c['largest_loss']['ndcg@10']:+.3f}",
+                _cell(c["largest_gain"]), _cell(c["largest_loss"]),
             ]  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cell(moved: Mapping[str, Any] | None) -> str:
+    return "-" if moved is None else f"{moved['id']} {moved['ndcg@10']:+.3f}"

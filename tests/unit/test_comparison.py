@@ -62,6 +62,7 @@ def test_unchanged_runs_compare_as_all_ties() -> None:
     c = compare_rows(_rows([0.2, 0.9]), _rows([0.2, 0.9]))
     assert (c["wins"], c["losses"], c["ties"], c["p_value"]) == (0, 0, 2, 1.0)
     assert c["rests_on_one_query"] is False
+    assert c["largest_gain"] is None and c["largest_loss"] is None
 
 
 def test_many_moved_queries_use_seeded_draws_the_same_way_each_time() -> None:
@@ -79,6 +80,7 @@ def test_reports_are_matched_by_set_name_and_query_ids() -> None:
     assert out["sets"][0]["modes"]["hybrid"]["wins"] == 1
     table = comparison_table(out)
     assert "| dev | hybrid | +0.0500 |" in table and "1 / 0 / 1" in table
+    assert table.endswith("| q00 +0.100 | - |")
     with pytest.raises(InvalidInput, match="not the same judged queries"):
         compare_reports(_report([0.5, 0.5]), _report([0.5, 0.5, 0.5]))
     with pytest.raises(InvalidInput, match="none of this run's judged sets"):
