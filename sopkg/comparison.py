@@ -76,6 +76,26 @@ def compare_reports(base: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str
     return {"fusion_before": base.get("fusion"), "sets": out_sets}
 
 
+def compare_modes(report: Mapping[str, Any], mode: str) -> dict[str, Any]:
+    """`mode` paired with each other mode of the same run, per set: is the default above its
+    single arms by more than chance? (The reports' per-query figures are needed.)"""
+    out = []
+    for s in report["sets"]:
+        runs = s["modes"]
+        if mode not in runs:
+            continue
+        pairs = {
+            f"{mode} vs {other}": compare_rows(
+                runs[other]["per_query"], runs[mode]["per_query"], s["name"], mode
+            )
+            for other in runs
+            if other != mode
+        }
+        if pairs:
+            out.append({"name": s["name"], "modes": pairs})
+    return {"sets": out}
+
+
 def compare_rows(
     before: Sequence[Mapping[str, Any]],
     after: Sequence[Mapping[str, Any]],

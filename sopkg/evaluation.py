@@ -38,7 +38,7 @@ from kg.writer import GraphWriter
 from search_api.expansion import Glossary
 from search_api.models import SearchResult
 from search_api.retrieval import FusionConfig, Mode, Retriever, SearchParams
-from sopkg.comparison import check_comparable, compare_reports
+from sopkg.comparison import check_comparable, compare_modes, compare_reports
 
 EVAL_CORPUS = "eval"
 
@@ -361,8 +361,10 @@ def run_eval(
     progress: Progress | None = None,
     against: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Every set in every mode, their macro-average and, with `against` (an earlier report
-    with per-query figures), the paired comparison with it (sopkg.comparison)."""
+    """Every set in every mode, their macro-average, hybrid paired query by query with each
+    other mode run (is the default above its arms by more than chance?) and, with `against`
+    (an earlier report with per-query figures), the paired comparison with it
+    (sopkg.comparison)."""
     if against is not None:
         check_comparable(against)
     cfg = fusion or FusionConfig()
@@ -373,6 +375,8 @@ def run_eval(
         "sets": done,
         "macro": {m: _macro(done, m) for m in modes},
     }
+    if "hybrid" in modes and len(modes) > 1:
+        report["hybrid_against_arms"] = compare_modes(report, "hybrid")
     if against is not None:
         report["against"] = compare_reports(against, report)
     if not with_per_query:

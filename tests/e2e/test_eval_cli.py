@@ -55,6 +55,11 @@ def test_eval_against_an_earlier_run_pairs_the_queries(
     base: dict[str, Any] = json.loads(capsys.readouterr().out)
     hybrid = base["sets"][0]["modes"]["hybrid"]
     assert hybrid["overall"]["queries"] == 5 and hybrid["overall"]["ndcg@10"] > 0.5
+    # The default paired with its lexical arm in the same run.
+    arm = base["hybrid_against_arms"]["sets"][0]["modes"]["hybrid vs lexical"]
+    lexical = {r["id"]: r["ndcg@10"] for r in base["sets"][0]["modes"]["lexical"]["per_query"]}
+    gap = mean(r["ndcg@10"] - lexical[r["id"]] for r in hybrid["per_query"])
+    assert arm["delta"]["ndcg@10"] == round(gap, 4)
 
     # The same settings again: the ranking is deterministic, so every query ties.
     assert main(_eval(eval_env, "--against", str(before))) == 0

@@ -11,6 +11,7 @@ from sopkg.comparison import (
     DRAWS,
     EXACT_UP_TO,
     check_comparable,
+    compare_modes,
     compare_reports,
     compare_rows,
     comparison_table,
@@ -100,3 +101,20 @@ def test_a_report_without_per_query_figures_is_refused(
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
         check_comparable(report)
+
+
+def test_hybrid_is_paired_with_each_other_mode_of_the_same_run() -> None:
+    report = {
+        "sets": [{"name": "dev", "modes": {
+            "hybrid": {"per_query": _rows([0.9, 0.8, 0.7])},
+            "lexical": {"per_query": _rows([0.9, 0.5, 0.7])},
+            "dense": {"per_query": _rows([1.0, 0.8, 0.9])},
+        }}],
+    }  # fmt: skip
+    pairs = compare_modes(report, "hybrid")["sets"][0]["modes"]
+    assert set(pairs) == {"hybrid vs lexical", "hybrid vs dense"}
+    assert (pairs["hybrid vs lexical"]["wins"], pairs["hybrid vs lexical"]["losses"]) == (1, 0)
+    assert pairs["hybrid vs dense"]["delta"]["ndcg@10"] == pytest.approx(-0.1)
+    assert compare_modes({"sets": [{"name": "x", "modes": {"dense": {}}}]}, "hybrid") == {
+        "sets": []
+    }
