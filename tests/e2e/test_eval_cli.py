@@ -29,6 +29,7 @@ def eval_env(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     this test's alone and leaves nothing behind), sharing the suite's Neo4j jars."""
     if os.environ.get("SOPKG_TEST_NEO4J_URI"):
         pytest.skip("sopkg eval always runs its own local Neo4j; this run uses an external one")
+    LocalNeo4j(settings, "test").ensure_jars()  # the cache the symlink below points to
     state = tmp_path / "state"
     state.mkdir()
     (state / "neo4j-lib").symlink_to(settings.state_dir / "neo4j-lib")
