@@ -43,13 +43,31 @@ def check_comparable(base: Mapping[str, Any]) -> None:
     if not isinstance(sets, list) or not sets:
         raise InvalidInput("--against", "not a `sopkg eval` report (no `sets`)")
     for s in sets:
-        for mode, r in (s.get("modes") or {}).items():
-            if "per_query" not in r:
+        modes = s.get("modes") if isinstance(s, dict) else None
+        if not isinstance(modes, dict) or not isinstance(s.get("name"), str):
+            raise InvalidInput(
+                "--against", "not a `sopkg eval` report (a set without name or modes)"
+            )
+        for mode, r in modes.items():
+            rows = r.get("per_query") if isinstance(r, dict) else None
+            if rows is None:
                 raise InvalidInput(
                     "--against",
-                    f"set {s.get('name')!r}, mode {mode}: no per-query figures; make the "
+                    f"set {s['name']!r}, mode {mode}: no per-query figures; make the "
                     "report with `sopkg eval --per-query --out FILE`",
                 )
+            if not isinstance(rows, list) or not all(_is_row(x) for x in rows):
+                raise InvalidInput(
+                    "--against", f"set {s['name']!r}, mode {mode}: malformed per-query figures"
+                )
+
+
+def _is_row(row: object) -> bool:
+    return (
+        isinstance(row, dict)
+        and isinstance(row.get("id"), str)
+        and all(isinstance(row.get(m), int | float) for m in METRICS)
+    )
 
 
 def compare_reports(base: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,6 +129,8 @@ def compare_rows(
             f"set {set_name!r}, mode {mode}: not the same judged queries (e.g. {only})",
         )
     ids = sorted(new)
+    if not ids:
+        raise InvalidInput("--against", f"set {set_name!r}, mode {mode}: no judged queries")
     diffs = {m: {i: float(new[i][m]) - float(old[i][m]) for i in ids} for m in METRICS}
     nd = diffs["ndcg@10"]
     moved = [d for d in nd.values() if abs(d) > TIE]

@@ -84,6 +84,8 @@ def test_reports_are_matched_by_set_name_and_query_ids() -> None:
     assert table.endswith("| q00 +0.100 | - |")
     with pytest.raises(InvalidInput, match="not the same judged queries"):
         compare_reports(_report([0.5, 0.5]), _report([0.5, 0.5, 0.5]))
+    with pytest.raises(InvalidInput, match="no judged queries"):
+        compare_rows([], [])
     with pytest.raises(InvalidInput, match="none of this run's judged sets"):
         compare_reports(_report([0.5]), _report([0.5], name="dev-xl"))
 
@@ -94,6 +96,15 @@ def test_reports_are_matched_by_set_name_and_query_ids() -> None:
         ({}, "not a `sopkg eval` report"),
         ({"sets": []}, "not a `sopkg eval` report"),
         ({"sets": [{"name": "dev", "modes": {"hybrid": {"overall": {}}}}]}, "--per-query"),
+        ({"sets": ["dev"]}, "a set without name or modes"),
+        (
+            {"sets": [{"name": "dev", "modes": {"hybrid": {"per_query": [{"id": "q1"}]}}}]},
+            "malformed per-query figures",
+        ),
+        (
+            {"sets": [{"name": "dev", "modes": {"hybrid": {"per_query": "all"}}}]},
+            "malformed per-query figures",
+        ),
     ],
 )
 def test_a_report_without_per_query_figures_is_refused(
