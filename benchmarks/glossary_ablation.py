@@ -44,7 +44,10 @@ def ablated_copy(eset: EvalSet, keep: float, seed: int, work: Path) -> EvalSet |
     if not source.is_file():
         return None
     dest = work / f"{eset.name}-keep{round(keep * 100):02d}" / "corpus"
-    shutil.copytree(eset.corpus, dest, dirs_exist_ok=True)
+    # A fresh copy (a file gone from the corpus must go from the copy); the graph of an
+    # earlier run is kept, and ingest only re-embeds what changed.
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(eset.corpus, dest)
     glossary = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     rng = random.Random(seed)
     groups = [g for g in glossary.get("terms") or [] if rng.random() < keep]
