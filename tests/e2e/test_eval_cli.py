@@ -60,7 +60,7 @@ def test_eval_against_an_earlier_run_pairs_the_queries(
     arm = base["hybrid_against_arms"]["sets"][0]["modes"]["hybrid vs lexical"]
     lexical = {r["id"]: r["ndcg@10"] for r in base["sets"][0]["modes"]["lexical"]["per_query"]}
     gap = mean(r["ndcg@10"] - lexical[r["id"]] for r in hybrid["per_query"])
-    assert arm["delta"]["ndcg@10"] == round(gap, 4)
+    assert arm["delta"]["ndcg@10"] == pytest.approx(gap, abs=1e-4)
 
     # The same settings again: the ranking is deterministic, so every query ties.
     assert main(_eval(eval_env, "--against", str(before))) == 0
@@ -76,7 +76,7 @@ def test_eval_against_an_earlier_run_pairs_the_queries(
     c = after["against"]["sets"][0]["modes"]["hybrid"]
     old = {r["id"]: r["ndcg@10"] for r in hybrid["per_query"]}
     new = {r["id"]: r["ndcg@10"] for r in after["sets"][0]["modes"]["hybrid"]["per_query"]}
-    assert c["delta"]["ndcg@10"] == round(mean(new[i] - old[i] for i in old), 4)
+    assert c["delta"]["ndcg@10"] == pytest.approx(mean(new[i] - old[i] for i in old), abs=1e-4)
     assert c["wins"] + c["losses"] + c["ties"] == 5 and c["ties"] < 5
     assert c["wins"] == sum(new[i] > old[i] + 1e-4 for i in old)
     assert after["against"]["fusion_before"] == base["fusion"]
