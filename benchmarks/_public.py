@@ -11,7 +11,6 @@ from typing import Any
 
 from kg.embedders import make_embedder
 from kg.settings import get_settings
-from sopkg.comparison import comparison_table
 from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table
 
 MODES = ["hybrid", "fused", "lexical", "dense"]
@@ -47,9 +46,6 @@ def evaluate(eset: EvalSet, args: argparse.Namespace, unit: str) -> dict[str, An
     s = report["sets"][0]
     first = s["modes"][next(iter(s["modes"]))]["overall"]
     print(summary_table(report))
-    if report.get("hybrid_against_arms", {}).get("sets"):
-        print("\nHybrid paired with each other mode, query by query:")
-        print(comparison_table(report["hybrid_against_arms"]))
     print(f"\n{s['ingest']['documents']} {unit}, {first['queries']} queries")
     print(json.dumps({unit: s["ingest"]["documents"], "load": _load(),
                       "modes": {m: r["overall"] for m, r in s["modes"].items()}}))  # fmt: skip

@@ -245,9 +245,6 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
     if args.format == "table" and not args.json:
         tables = [summary_table(report)]
-        if report.get("hybrid_against_arms", {}).get("sets"):
-            tables += ["Hybrid paired with each other mode, query by query:",
-                       comparison_table(report["hybrid_against_arms"])]  # fmt: skip
         if "against" in report:
             tables += [f"Against {args.against}:", comparison_table(report["against"])]
         text = "\n\n".join(tables)

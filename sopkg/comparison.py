@@ -168,20 +168,15 @@ def sign_flip_p(moved: Sequence[float], n: int) -> float:
     if not moved or n == 0:
         return 1.0
     observed = abs(sum(moved)) / n
+    exact = len(moved) <= EXACT_UP_TO
+    if exact:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(moved))))
+    else:
+        signs = np.random.default_rng(_SEED).choice(np.array([1.0, -1.0]), (DRAWS, len(moved)))
     # Floating sums of the same values in another order differ in the last bits.
-    eps = 1e-12
-    if len(moved) <= EXACT_UP_TO:
-        extreme = total = 0
-        for signs in itertools.product((1, -1), repeat=len(moved)):
-            total += 1
-            if abs(sum(s * d for s, d in zip(signs, moved, strict=True))) / n >= observed - eps:
-                extreme += 1
-        return extreme / total
-    rng = np.random.default_rng(_SEED)
-    values = np.asarray(moved, dtype=np.float64)
-    drawn = rng.choice(np.array([1.0, -1.0]), size=(DRAWS, len(values)))
-    extreme = int(np.count_nonzero(np.abs(drawn @ values) / n >= observed - eps))
-    return (extreme + 1) / (DRAWS + 1)
+    extreme = int(np.count_nonzero(np.abs(signs @ np.asarray(moved)) / n >= observed - 1e-12))
+    # Among random draws the observed signs count once: a Monte Carlo p is never 0.
+    return extreme / len(signs) if exact else (extreme + 1) / (DRAWS + 1)
 
 
 def comparison_table(comparison: Mapping[str, Any]) -> str:

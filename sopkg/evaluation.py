@@ -38,7 +38,7 @@ from kg.writer import GraphWriter
 from search_api.expansion import Glossary
 from search_api.models import SearchResult
 from search_api.retrieval import FusionConfig, Mode, Retriever, SearchParams
-from sopkg.comparison import check_comparable, compare_modes, compare_reports
+from sopkg.comparison import check_comparable, compare_modes, compare_reports, comparison_table
 
 EVAL_CORPUS = "eval"
 
@@ -387,7 +387,8 @@ def run_eval(
 
 
 def summary_table(report: dict[str, Any]) -> str:
-    """The report as Markdown: one row per set and mode, then the macro-average."""
+    """The report as Markdown: one row per set and mode, then the macro-average, then hybrid
+    paired with the other modes when the run has them."""
     kinds = sorted({k for s in report["sets"] for r in s["modes"].values() for k in r["by_kind"]})
     head = ["set", "mode", "nDCG@10", "Recall@10", "MRR@10", "other-language-only", *kinds]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
@@ -411,4 +412,7 @@ def summary_table(report: dict[str, Any]) -> str:
                 f"{m.get('crosslingual_ndcg@10', float('nan')):.3f} | "
                 f"{m['lowest_kind_ndcg@10']:.3f} |"
             )
+    if report.get("hybrid_against_arms", {}).get("sets"):
+        lines += ["", "Hybrid paired with each other mode, query by query:", "",
+                  comparison_table(report["hybrid_against_arms"])]  # fmt: skip
     return "\n".join(lines)

@@ -81,6 +81,15 @@ def test_eval_against_an_earlier_run_pairs_the_queries(
     assert c["wins"] == sum(new[i] > old[i] + 1e-4 for i in old)
     assert after["against"]["fusion_before"] == base["fusion"]
 
+    # The Markdown summary carries both pairings.
+    argv = ["eval", "--set", str(eval_env), str(QUERIES), "--mode", "hybrid", "--mode",
+            "lexical", "--format", "table", "--against", str(before)]  # fmt: skip
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    name = base["sets"][0]["name"]
+    assert f"| {name} | hybrid vs lexical |" in table
+    assert f"| {name} | lexical | +0.0000 |" in table  # the same settings as `before`
+
 
 @pytest.mark.parametrize(
     ("report", "message"),
