@@ -226,6 +226,23 @@ RETURN t.ja AS ja, t.en AS en, t.score AS score, t.pairs AS pairs
 ORDER BY ja, score DESC, en
 """
 
+# The distinct terms of the passages' fulltext fields, per language: the vocabulary that
+# filters the general dictionary's translations (search_api.dictionary). Distinct on the
+# server, so only the vocabulary crosses the wire, not every passage.
+VOCABULARY_JA = """
+MATCH (p:Passage) WHERE p.search_ja IS NOT NULL
+UNWIND split(p.search_ja, ' ') AS term
+WITH DISTINCT term WHERE size(term) >= 2
+RETURN collect(term) AS rows
+"""
+
+VOCABULARY_EN = """
+MATCH (p:Passage) WHERE p.search_en IS NOT NULL
+UNWIND split(toLower(p.search_en), ' ') AS word
+WITH DISTINCT word WHERE size(word) >= 3
+RETURN collect(word) AS rows
+"""
+
 # Every example passage and the current statements it names (ILLUSTRATES, derived at ingest).
 ALL_ILLUSTRATES = """
 MATCH (p:Passage)-[:ILLUSTRATES]->(st:Statement {current: true})

@@ -15,6 +15,7 @@ from neo4j import Driver, Query
 from neo4j.exceptions import Neo4jError
 
 from kg import read_queries as q
+from kg.analysis import en_field_term_set, ja_field_term_set
 from kg.corpus_facts import CorpusFacts
 from kg.driver_errors import graph_errors
 from kg.errors import GraphUnavailable
@@ -345,6 +346,12 @@ class GraphReader:
             self._read_collected(q.ALL_SUPERSEDED),
             second_space=next((r["model"] for r in self._read(q.SECOND_SPACE)), None),
         )
+
+    def vocabulary(self) -> dict[str, set[str]]:
+        """The passages' terms per language, keyed as the term sets of kg.analysis."""
+        ja = " ".join(self._read_collected(q.VOCABULARY_JA))
+        en = " ".join(self._read_collected(q.VOCABULARY_EN))
+        return {"ja": ja_field_term_set(ja), "en": en_field_term_set(en)}
 
     def learned_terms(self) -> list[dict[str, Any]]:
         """The bilingual term table learnt at ingest (ingest.termtable)."""

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # own vectors to the query's (one pass: faster, quality mixed, docs/evaluation.md
     # "One text a search"; search_api.gloss_vectors).
     gloss_embedding: Literal["text", "vectors"] = "text"
+    # A general Japanese-English dictionary for the query words the glossary does not know
+    # (search_api.dictionary; JMdict from the jamdict-data package); "none" switches it off.
+    dictionary: Literal["jmdict", "none"] = "jmdict"
 
     # --- API -----------------------------------------------------------------------------
     # API keys as JSON, each with a name that audit logs and per-key limits show:

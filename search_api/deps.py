@@ -38,7 +38,7 @@ from kg.resident import Resident, VectorSearch
 from kg.resident_store import ResidentStore
 from kg.schema import EmbedderInfo, check_embedder, schema_ready
 from kg.settings import Settings
-from search_api.expansion import Glossary
+from search_api.expansion import Glossary, corpus_glossary
 from search_api.gloss_vectors import TermVectors
 from search_api.memory import release_free_memory
 from search_api.models import Check, ReadyResponse
@@ -216,7 +216,7 @@ class Runtime:
             self._stamp_checked = time.monotonic()
             if self._glossary is not None and stamp == self._corpus_stamp and not force:
                 return
-            glossary = Glossary.from_rows(reader.glossary(), learned=reader.learned_terms())
+            glossary = corpus_glossary(reader, self.settings.dictionary)
             facts = reader.corpus_facts()
             with self._lock:
                 self._glossary, self._facts, self._corpus_stamp = glossary, facts, stamp

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kg.analysis import en_term_set, en_terms, ja_term_set, ja_terms, normalize
+from kg.reader import GraphReader
+from search_api.dictionary import BilingualDictionary, Vocabulary, load_dictionary, translations
 
 # Placeholders in glossary entries ("〇〇風" = "<brand>-style") are not matchable text.
 _PLACEHOLDER = re.compile(r"[〇○◯]+|\bxx\b|\.\.\.|…")
@@ -30,24 +32,31 @@ class Expansion:
     words: dict[str, list[str]] = field(default_factory=dict)
     # Translations from the learned term table: (query term, its translation, score).
     learned: list[tuple[str, str, float]] = field(default_factory=list)
+    # Translations from the general dictionary, filtered by the corpus's vocabulary:
+    # (query term, its translation, score).
+    dictionary: list[tuple[str, str, float]] = field(default_factory=list)
     # Share of the query's content terms that a glossary translation covers: how much of
     # the query the other language's fulltext index can be asked about with confidence.
     coverage: float = 0.0
 
-    def gloss(self, lang: str, limit: int = 3, learned: int = 0) -> str:
+    def gloss(self, lang: str, limit: int = 3, learned: int = 0, dictionary: int = 0) -> str:
         """The matched ideas named in `lang`, a few words per idea, for a bilingual query;
-        plus up to `learned` of the learned table's surest translations into `lang`."""
-        return " ".join(self.gloss_words(lang, limit, learned))
+        plus up to `learned` of the learned table's surest translations into `lang`, and up
+        to `dictionary` of the dictionary's."""
+        return " ".join(self.gloss_words(lang, limit, learned, dictionary))
 
-    def gloss_words(self, lang: str, limit: int = 3, learned: int = 0) -> list[str]:
+    def gloss_words(
+        self, lang: str, limit: int = 3, learned: int = 0, dictionary: int = 0
+    ) -> list[str]:
         """The words of `gloss`, one by one."""
         words = self.words.get(lang, [])[: limit * max(1, len(self.matched))]
-        if learned:
-            # A learned pair is (query term, translation): translations are in the other
-            # language than the query's, which is the only one a gloss is asked for.
-            ranked = sorted(self.learned, key=lambda t: -t[2])
-            extra = [t for _, t, _ in ranked if t not in words]
-            words = words + list(dict.fromkeys(extra))[:learned]
+        # A translation pair is (query term, translation): translations are in the other
+        # language than the query's, which is the only one a gloss is asked for.
+        for pairs, n in ((self.learned, learned), (self.dictionary, dictionary)):
+            if n:
+                ranked = sorted(pairs, key=lambda t: -t[2])
+                extra = [t for _, t, _ in ranked if t not in words]
+                words = words + list(dict.fromkeys(extra))[:n]
         return words
 
 
@@ -66,8 +75,13 @@ class Glossary:
         self,
         groups: Iterable[TermGroupView],
         learned: Iterable[tuple[str, str, float]] = (),
+        dictionary: BilingualDictionary | None = None,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.groups = list(groups)
+        # The general dictionary, and the corpus vocabulary that filters its translations.
+        self.dictionary = dictionary
+        self.vocabulary = vocabulary or Vocabulary()
         # The learned term table (ingest.termtable), both directions: term -> translations.
         self.learned_rows = sorted(learned, key=lambda r: (r[0], -r[2], r[1]))
         self._ja_en: dict[str, list[tuple[str, float]]] = {}
@@ -94,8 +108,11 @@ class Glossary:
         cls,
         rows: Iterable[Mapping[str, object]],
         learned: Iterable[Mapping[str, object]] = (),
+        dictionary: BilingualDictionary | None = None,
+        vocabulary: Vocabulary | None = None,
     ) -> Glossary:
-        """From the graph's Term rows and, optionally, its LearnedTerm rows."""
+        """From the graph's Term rows and, optionally, its LearnedTerm rows, a general
+        dictionary and the graph's vocabulary."""
 
         def terms(v: object) -> tuple[str, ...]:
             return tuple(str(x) for x in v) if isinstance(v, list | tuple) else ()
@@ -106,6 +123,8 @@ class Glossary:
         return cls(
             (TermGroupView(en=terms(r.get("en")), ja=terms(r.get("ja"))) for r in rows),
             ((str(r["ja"]), str(r["en"]), score(r.get("score"))) for r in learned),
+            dictionary,
+            vocabulary,
         )
 
     def translate(self, query: str, query_lang: str) -> list[tuple[str, str, float]]:
@@ -123,7 +142,9 @@ class Glossary:
         words = (w for g in self.groups for lang in ("ja", "en") for w in _gloss_words(g, lang))
         return list(dict.fromkeys(words))
 
-    def expand(self, query: str, query_lang: str, learned: float = 0.0) -> Expansion:
+    def expand(
+        self, query: str, query_lang: str, learned: float = 0.0, dictionary: float = 0.0
+    ) -> Expansion:
         text = normalize(query).lower()
         hit: dict[int, str] = {}
         for term, i in self._ja:
@@ -166,4 +187,32 @@ class Glossary:
             out.learned.append((term, translation, sc))
             if learned:
                 other[translation] = max(other.get(translation, 0.0), learned * sc)
+        # The dictionary's translations: each word's best in the fulltext query, at their own
+        # weight (`dictionary`); its later senses are context for the dense gloss, and as
+        # fulltext terms they pulled in other documents (docs/evaluation.md).
+        if self.dictionary is not None:
+            out.dictionary = translations(self.dictionary, self.vocabulary, query, query_lang)
+            if dictionary:
+                for translation, sc in best_translations(out.dictionary):
+                    other[translation] = max(other.get(translation, 0.0), dictionary * sc)
         return out
+
+
+def best_translations(pairs: Iterable[tuple[str, str, float]]) -> list[tuple[str, float]]:
+    """(translation, score) of each term's best-scored translations (ties kept)."""
+    pairs = list(pairs)
+    best: dict[str, float] = {}
+    for term, _, sc in pairs:
+        best[term] = max(best.get(term, 0.0), sc)
+    return [(translation, sc) for term, translation, sc in pairs if sc == best[term]]
+
+
+def corpus_glossary(reader: GraphReader, dictionary: str) -> Glossary:
+    """The glossary a search of this graph uses: its Term and LearnedTerm rows, and the
+    dictionary named by the setting SOPKG_DICTIONARY with the graph's vocabulary (read only
+    when there is a dictionary to filter)."""
+    general = load_dictionary(dictionary)
+    vocabulary = Vocabulary.from_rows(**reader.vocabulary()) if general is not None else None
+    return Glossary.from_rows(
+        reader.glossary(), learned=reader.learned_terms(), dictionary=general, vocabulary=vocabulary
+    )

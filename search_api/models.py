@@ -221,10 +221,21 @@ class SearchResult(BaseModel):
     related: list[RelatedItem]
 
 
+class DictionaryTranslation(BaseModel):
+    term: str = Field(description="a word of the query, as analysed")
+    translation: str = Field(description="its translation, a word of the other language's passages")
+    score: float = Field(description="how plain a sense of the word it is, 0-1 (1: the first)")
+
+
 class QueryExpansion(BaseModel):
     matched: list[str] = Field(description="glossary terms recognised in the query")
     ja_terms: dict[str, float] = Field(description="Japanese terms added, with their boost")
     en_terms: dict[str, float] = Field(description="English terms added, with their boost")
+    translated: list[DictionaryTranslation] = Field(
+        default_factory=list,
+        description="the general dictionary's translations of the query's words that the "
+        "other language's passages contain (JMdict), best first",
+    )
 
 
 class AnswerConfidence(BaseModel):

@@ -136,6 +136,14 @@ class FusionConfig:
     examples_lead: bool = True
     # Learned translations (best first) added to the dense query of the other language.
     gloss_learned: int = 0
+    # The general dictionary's translations (search_api.dictionary), filtered by the
+    # corpus's vocabulary: the weight of each query word's best ones in the other
+    # language's fulltext query (times their score; 1: a glossary translation's), and how
+    # many (best first) join the other language's dense query. Chosen on dev, confirmed
+    # on dev-xl and on both without their glossaries (docs/evaluation.md, "A general
+    # dictionary").
+    dictionary: float = 1.0
+    gloss_dictionary: int = 8
     # Twin feedback: the leading units with an own-language passage that has a translation
     # twin seed it (at most this many); their twins' terms (at most `twin_terms`, 0: no
     # fulltext query) and their embeddings' mean (`twin_rocchio` times it beside the query's
@@ -591,7 +599,7 @@ class Retriever:
         depth = self.fusion.depth
         use = RETRIEVERS_BY_MODE[p.mode]
         expansion = (
-            self.glossary.expand(p.query, qlang, self.fusion.learned)
+            self.glossary.expand(p.query, qlang, self.fusion.learned, self.fusion.dictionary)
             if "lexical_cross" in use
             else Expansion()
         )
@@ -625,7 +633,8 @@ class Retriever:
             langs = [p.language] if p.language else list(LANGUAGES)
             # Other languages are searched with the query plus the glossary's words for the
             # ideas it names in that language: a partial translation the model can use.
-            glosses = {lang: expansion.gloss_words(lang, learned=self.fusion.gloss_learned)
+            glosses = {lang: expansion.gloss_words(lang, learned=self.fusion.gloss_learned,
+                                                   dictionary=self.fusion.gloss_dictionary)
                        for lang in langs if lang != qlang}  # fmt: skip
             by_vector = self.fusion.gloss_vectors > 0
             texts = {

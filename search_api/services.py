@@ -34,6 +34,7 @@ from search_api.models import (
     AnswerConfidence,
     ChangesResponse,
     CoverageResponse,
+    DictionaryTranslation,
     DocumentResponse,
     FeedbackRequest,
     FeedbackResponse,
@@ -126,6 +127,10 @@ def search(
             matched=outcome.expansion.matched,
             ja_terms=outcome.expansion.ja_terms,
             en_terms=outcome.expansion.en_terms,
+            translated=[
+                DictionaryTranslation(term=t, translation=w, score=round(sc, 4))
+                for t, w, sc in sorted(outcome.expansion.dictionary, key=lambda r: -r[2])
+            ],
         ),
         confidence=(
             AnswerConfidence(agreement=c.agreement, separation=c.separation, weak=c.weak)

@@ -356,6 +356,9 @@ def _print_results(response: Any) -> None:
           f"(query language {response.query_lang}, mode {response.mode})")  # fmt: skip
     if response.expansion.matched:
         print(f"glossary: {', '.join(response.expansion.matched)}")
+    if response.expansion.translated:
+        words = [f"{t.term} -> {t.translation}" for t in response.expansion.translated[:8]]
+        print(f"dictionary: {', '.join(words)}")
     for r in response.results:
         flags = [f for f in ("stale", "due_soon", "translation_outdated") if getattr(r.document, f)]
         severity = f" severity={r.severity}" if r.severity else ""

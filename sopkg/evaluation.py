@@ -35,7 +35,7 @@ from kg.reader import GraphReader
 from kg.resident import hold
 from kg.settings import Settings
 from kg.writer import GraphWriter
-from search_api.expansion import Glossary
+from search_api.expansion import corpus_glossary
 from search_api.models import SearchResult
 from search_api.retrieval import FusionConfig, Mode, Retriever, SearchParams
 from sopkg.comparison import check_comparable, compare_modes, compare_reports, comparison_table
@@ -269,7 +269,7 @@ def build_retriever(
     fusion: FusionConfig | None = None,
 ) -> Retriever:
     reader = GraphReader(conn_driver, database)
-    glossary = Glossary.from_rows(reader.glossary(), learned=reader.learned_terms())
+    glossary = corpus_glossary(reader, settings.dictionary)
     second = make_second_embedder(settings)
     # The vectors in memory, as the API holds them (kg.resident): the figures are the
     # served search's.

@@ -1,0 +1,221 @@
+"""A general Japanese-English dictionary for the query's words the glossary does not know.
+
+The glossary names the domain's ideas and the learned term table what the corpus's aligned
+statements teach; neither knows the everyday words a moderator types ("ivory", 「子犬」).
+A query in one language about a document written only in the other needs those words
+translated. JMdict (the Electronic Dictionary Research and Development Group's
+Japanese-English dictionary, CC BY-SA; installed as the `jamdict-data` package's SQLite
+database) gives each Japanese word's senses in English.
+
+Only translations the corpus can use are kept: an English word that no passage contains
+cannot be matched, and a dictionary offers many (「言う」: say, name, call). The
+`Vocabulary` (every term of the graph's passages, read once per corpus change) filters
+them, so the translations left are the corpus's own words for the query's ideas.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+from kg.analysis import en_term_set, ja_term_set
+
+log = logging.getLogger(__name__)
+
+_PARENTHESES = re.compile(r"\([^)]*\)")
+# How much of an entry is read: its first senses are its usual meanings, and within a
+# sense the first glosses are the plainest; later ones drift (「出品」: "exhibiting", ...,
+# "entering (a work into a competition)").
+ENTRIES = 2  # per written form (common entries first)
+SENSES = 2
+GLOSSES = 3
+# English -> Japanese reads the dictionary backwards: only the common entries (the
+# dictionary's priority marks) and short glosses, or every rare word whose gloss mentions
+# "sell" would translate it.
+REVERSE_GLOSSES = 4
+REVERSE_GLOSS_WORDS = 2
+REVERSE_PER_WORD = 3
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The terms the graph's passages contain, per language, as `kg.analysis` keys them
+    (`ja_term_set` / `en_term_set`)."""
+
+    ja: frozenset[str] = frozenset()
+    en: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_rows(cls, ja: Iterable[str], en: Iterable[str]) -> Vocabulary:
+        return cls(ja=frozenset(ja), en=frozenset(en))
+
+    def of(self, lang: str) -> frozenset[str]:
+        return self.ja if lang == "ja" else self.en
+
+
+class BilingualDictionary(Protocol):
+    name: str
+
+    def ja_to_en(self, term: str) -> list[tuple[str, float]]:
+        """English words for a Japanese term, best first, each with a score in (0, 1]."""
+        ...
+
+    def en_to_ja(self, word: str) -> list[tuple[str, float]]:
+        """Japanese headwords for an English word (an `en_term_set` key), best first."""
+        ...
+
+
+@dataclass(eq=False)  # hashed by identity: its lookups are cached per instance
+class JMdict:
+    """JMdict read from its SQLite database: forward lookups by indexed query (cached),
+    the reverse index of common entries built once in memory."""
+
+    path: Path
+    name: str = "jmdict"
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _reverse: dict[str, dict[str, float]] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _db(self) -> sqlite3.Connection:
+        # One read-only connection per thread: sqlite3 connections are not shared.
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            self._local.db = db
+        return db
+
+    @lru_cache(maxsize=1 << 14)  # noqa: B019 - one dictionary a process, never freed
+    def ja_to_en(self, term: str) -> list[tuple[str, float]]:
+        db = self._db()
+        ids = [
+            r[0]
+            for r in db.execute(
+                "SELECT idseq FROM Kanji WHERE text = ? UNION SELECT idseq FROM Kana WHERE text = ?",
+                (term, term),
+            )
+        ]
+        common = self._common(ids)
+        best: dict[str, float] = {}
+        for e, idseq in enumerate(sorted(ids, key=lambda i: (i not in common, i))[:ENTRIES]):
+            for s, glosses in enumerate(self._senses(idseq)[:SENSES]):
+                for g, gloss in enumerate(glosses[:GLOSSES]):
+                    score = 1.0 / (1 + e + s + 0.25 * g)
+                    for word in sorted(en_term_set(_PARENTHESES.sub(" ", gloss))):
+                        best[word] = max(best.get(word, 0.0), score)
+        return sorted(best.items(), key=lambda t: (-t[1], t[0]))
+
+    def en_to_ja(self, word: str) -> list[tuple[str, float]]:
+        heads = self._reverse_index().get(word, {})
+        return sorted(heads.items(), key=lambda t: (-t[1], t[0]))
+
+    def _common(self, ids: list[int]) -> set[int]:
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        rows = self._db().execute(
+            f"SELECT k.idseq FROM Kanji k JOIN KJP p ON p.kid = k.ID WHERE k.idseq IN ({marks}) "
+            f"UNION SELECT k.idseq FROM Kana k JOIN KNP p ON p.kid = k.ID WHERE k.idseq IN ({marks})",
+            (*ids, *ids),
+        )
+        return {r[0] for r in rows}
+
+    def _senses(self, idseq: int) -> list[list[str]]:
+        rows = self._db().execute(
+            "SELECT s.ID, g.text FROM Sense s JOIN SenseGloss g ON g.sid = s.ID "
+            "WHERE s.idseq = ? AND (g.lang = 'eng' OR g.lang IS NULL) ORDER BY s.ID, g.rowid",
+            (idseq,),
+        )
+        senses: dict[int, list[str]] = {}
+        for sid, text in rows:
+            senses.setdefault(sid, []).append(text)
+        return list(senses.values())
+
+    def _reverse_index(self) -> dict[str, dict[str, float]]:
+        with self._lock:
+            if self._reverse is None:
+                self._reverse = self._build_reverse()
+            return self._reverse
+
+    def _build_reverse(self) -> dict[str, dict[str, float]]:
+        """English word -> {headword: score} over the common entries' short glosses."""
+        db = self._db()
+        common = {
+            r[0]
+            for r in db.execute(
+                "SELECT k.idseq FROM Kanji k JOIN KJP p ON p.kid = k.ID "
+                "UNION SELECT k.idseq FROM Kana k JOIN KNP p ON p.kid = k.ID"
+            )
+        }
+        head: dict[int, str] = {}
+        for table in ("Kana", "Kanji"):  # a kanji form, when there is one, wins
+            for idseq, text in db.execute(f"SELECT idseq, text FROM {table} ORDER BY ID DESC"):
+                if idseq in common:
+                    head[idseq] = text
+        senses: dict[int, dict[int, list[str]]] = {}
+        for idseq, sid, text in db.execute(
+            "SELECT s.idseq, s.ID, g.text FROM Sense s JOIN SenseGloss g ON g.sid = s.ID "
+            "WHERE g.lang = 'eng' OR g.lang IS NULL ORDER BY s.ID, g.rowid"
+        ):
+            if idseq in common:
+                senses.setdefault(idseq, {}).setdefault(sid, []).append(text)
+        out: dict[str, dict[str, float]] = {}
+        for idseq, by_sense in senses.items():
+            for s, glosses in enumerate(list(by_sense.values())[:SENSES]):
+                for g, gloss in enumerate(glosses[:REVERSE_GLOSSES]):
+                    gloss = _PARENTHESES.sub(" ", gloss).strip()
+                    words = en_term_set(gloss)
+                    if not words or len(gloss.split()) > REVERSE_GLOSS_WORDS:
+                        continue
+                    score = (1.0 if len(words) == 1 else 0.6) / (1 + s + 0.25 * g)
+                    for w in words:
+                        heads = out.setdefault(w, {})
+                        heads[head[idseq]] = max(heads.get(head[idseq], 0.0), score)
+        return out
+
+
+def translations(
+    dictionary: BilingualDictionary, vocabulary: Vocabulary, query: str, query_lang: str
+) -> list[tuple[str, str, float]]:
+    """(query term, its translation, score) for the query's terms: the dictionary's
+    translations that the other language's passages contain; English -> Japanese keeps a
+    word's `REVERSE_PER_WORD` best."""
+    out: list[tuple[str, str, float]] = []
+    if query_lang == "ja":
+        for term in sorted(ja_term_set(query)):
+            out.extend((term, w, s) for w, s in dictionary.ja_to_en(term) if w in vocabulary.en)
+        return out
+    for word in sorted(en_term_set(query)):
+        heads = [(h, s) for h, s in dictionary.en_to_ja(word) if h in vocabulary.ja]
+        out.extend((word, h, s) for h, s in heads[:REVERSE_PER_WORD])
+    return out
+
+
+def jmdict_path() -> Path | None:
+    """The database the `jamdict-data` package installs, or None without it."""
+    try:
+        import jamdict_data  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    path = Path(jamdict_data.JAMDICT_DB_PATH)
+    return path if path.is_file() else None
+
+
+@lru_cache(maxsize=4)
+def load_dictionary(kind: str) -> BilingualDictionary | None:
+    """The process's dictionary for the setting SOPKG_DICTIONARY (`jmdict` or `none`);
+    None, with a warning, when JMdict is asked for and not installed: search still works,
+    without translations of the words the glossary does not know."""
+    if kind == "none":
+        return None
+    path = jmdict_path()
+    if path is None:
+        log.warning("SOPKG_DICTIONARY=jmdict but the jamdict-data package is not installed")
+        return None
+    return JMdict(path)

@@ -1,0 +1,53 @@
+"""The general dictionary on a real Neo4j: the graph's vocabulary read back, and a
+Japanese query that reaches an English-only statement lexically through JMdict when
+neither the (empty) glossary nor any Latin word could carry it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from neo4j import Driver
+
+from ingest.pipeline import ingest_corpus
+from kg.reader import GraphReader
+from search_api.expansion import corpus_glossary
+from search_api.retrieval import FusionConfig, Retriever, SearchParams
+
+pytestmark = pytest.mark.integration
+ALIGNED = Path(__file__).resolve().parents[1] / "data" / "aligned_corpus"
+# ticket-bots is written in English only: "Accounts that use scripts to grab seats for
+# resale are closed."
+QUERY = SearchParams(query="スクリプトで座席を押さえる", mode="hybrid", limit=10)
+
+
+def retriever(driver: Driver, embedder, dictionary: str) -> Retriever:  # type: ignore[no-untyped-def]
+    reader = GraphReader(driver, "neo4j")
+    return Retriever(reader, embedder, corpus_glossary(reader, dictionary),
+                     today=dt.date(2026, 6, 1), fusion=FusionConfig(dictionary=1.0))  # fmt: skip
+
+
+def test_the_vocabulary_is_the_passages_terms(clean_driver: Driver, embedder) -> None:  # type: ignore[no-untyped-def]
+    ingest_corpus(ALIGNED, clean_driver, "neo4j", embedder, corpus_name="aligned")
+    vocab = GraphReader(clean_driver, "neo4j").vocabulary()
+    assert {"seat", "script", "resale", "account"} <= vocab["en"]  # plurals folded
+    assert "転売" in vocab["ja"]
+    assert "the" not in vocab["en"] and "座席" not in vocab["ja"]
+
+
+def test_a_japanese_query_reaches_an_english_only_statement_through_the_dictionary(
+    clean_driver: Driver, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    ingest_corpus(ALIGNED, clean_driver, "neo4j", embedder, corpus_name="aligned")
+    assert GraphReader(clean_driver, "neo4j").glossary() == []
+
+    found = retriever(clean_driver, embedder, "jmdict").search(QUERY)
+    pairs = {(t, w) for t, w, _ in found.expansion.dictionary}
+    assert {("座席", "seat"), ("スクリプト", "script")} <= pairs
+    crossed = [r.unit.key for r in found.results if "lexical_cross" in r.retrievers]
+    assert crossed[0] == "ticket-bots#p1"
+
+    without = retriever(clean_driver, embedder, "none").search(QUERY)
+    assert without.expansion.dictionary == [] and not without.expansion.en_terms
+    assert not [r for r in without.results if "lexical_cross" in r.retrievers]
