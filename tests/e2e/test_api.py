@@ -139,6 +139,20 @@ def test_english_search_cites_the_statement(client: httpx.Client) -> None:
     assert {r["item_id"] for r in top["related"]} >= {"a1", "x1"}
 
 
+def test_a_japanese_query_reaches_the_english_only_sop_through_the_dictionary(
+    client: httpx.Client,
+) -> None:
+    r = search(client, query="銀行振込で続きをしようと言う出品者")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    translated = {(t["term"], t["translation"]) for t in body["expansion"]["translated"]}
+    assert {("銀行", "bank"), ("銀行振込", "transfer")} <= translated
+    assert {"bank", "transfer"} <= set(body["expansion"]["en_terms"])  # in the English index
+    assert body["results"][0]["unit"]["doc_id"] == "mini-offplatform"
+    p1 = next(r for r in body["results"] if r["unit"]["key"] == "mini-offplatform#p1")
+    assert p1["lang"] == "en" and "lexical_cross" in p1["retrievers"]
+
+
 def test_english_query_answers_in_english_with_japanese_attached(client: httpx.Client) -> None:
     results = ok_results(client, query="listing a replica of a branded item")
     top = next(r for r in results if r["unit"]["key"] == "mini-fakes#p1")
