@@ -38,6 +38,7 @@ from kg.resident import Resident, VectorSearch
 from kg.resident_store import ResidentStore
 from kg.schema import EmbedderInfo, check_embedder, schema_ready
 from kg.settings import Settings
+from search_api.dictionary import Vocabulary
 from search_api.expansion import Glossary, corpus_glossary
 from search_api.gloss_vectors import TermVectors
 from search_api.memory import release_free_memory
@@ -216,15 +217,38 @@ class Runtime:
             self._stamp_checked = time.monotonic()
             if self._glossary is not None and stamp == self._corpus_stamp and not force:
                 return
-            glossary = corpus_glossary(reader, self.settings.dictionary)
+            # The vocabulary that filters the dictionary is read here only on the first load:
+            # after an ingest it is read again in the background (seconds at 100,000
+            # passages, half a minute at a million), the searches meanwhile filtering with
+            # the one before.
+            previous = self._glossary.vocabulary if self._glossary is not None else None
+            glossary = corpus_glossary(reader, self.settings.dictionary, previous)
             facts = reader.corpus_facts()
             with self._lock:
                 self._glossary, self._facts, self._corpus_stamp = glossary, facts, stamp
         log.info("corpus data loaded (stamp %s)", stamp)
+        if previous is not None and glossary.dictionary is not None:
+            threading.Thread(
+                target=self._refresh_vocabulary, args=(stamp,), name="sopkg-vocab", daemon=True
+            ).start()
         if self.fusion.gloss_vectors > 0:
             threading.Thread(
                 target=self._embed_glossary, args=(glossary,), name="sopkg-gloss", daemon=True
             ).start()
+
+    def _refresh_vocabulary(self, stamp: str | None) -> None:
+        """The graph's vocabulary read again after a corpus change, swapped in unless the
+        corpus changed again meanwhile (that change's own refresh follows). Best effort:
+        on failure the searches keep filtering with the vocabulary before."""
+        try:
+            vocabulary = Vocabulary.from_rows(**self._report_reader().vocabulary())
+        except Exception as e:  # a background thread: report, never die with a traceback
+            log.warning("vocabulary not read again: %s", e)
+            return
+        with self._lock:
+            if self._glossary is not None and self._corpus_stamp == stamp:
+                self._glossary = self._glossary.with_vocabulary(vocabulary)
+        log.info("vocabulary read again (stamp %s)", stamp)
 
     def _embed_glossary(self, glossary: Glossary) -> None:
         """The glossary's words embedded ahead of the searches that gloss with them

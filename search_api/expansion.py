@@ -4,6 +4,7 @@ lexically and the reverse."""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -127,6 +128,12 @@ class Glossary:
             vocabulary,
         )
 
+    def with_vocabulary(self, vocabulary: Vocabulary) -> Glossary:
+        """The same glossary filtering the dictionary with another vocabulary."""
+        out = copy.copy(self)
+        out.vocabulary = vocabulary
+        return out
+
     def translate(self, query: str, query_lang: str) -> list[tuple[str, str, float]]:
         """The query's terms found in the learned table, with their translations."""
         if query_lang == "ja":
@@ -207,12 +214,15 @@ def best_translations(pairs: Iterable[tuple[str, str, float]]) -> list[tuple[str
     return [(translation, sc) for term, translation, sc in pairs if sc == best[term]]
 
 
-def corpus_glossary(reader: GraphReader, dictionary: str) -> Glossary:
+def corpus_glossary(
+    reader: GraphReader, dictionary: str, vocabulary: Vocabulary | None = None
+) -> Glossary:
     """The glossary a search of this graph uses: its Term and LearnedTerm rows, and the
-    dictionary named by the setting SOPKG_DICTIONARY with the graph's vocabulary (read only
-    when there is a dictionary to filter)."""
+    dictionary named by the setting SOPKG_DICTIONARY with the graph's vocabulary (read here
+    unless given, and only when there is a dictionary to filter)."""
     general = load_dictionary(dictionary)
-    vocabulary = Vocabulary.from_rows(**reader.vocabulary()) if general is not None else None
+    if general is not None and vocabulary is None:
+        vocabulary = Vocabulary.from_rows(**reader.vocabulary())
     return Glossary.from_rows(
         reader.glossary(), learned=reader.learned_terms(), dictionary=general, vocabulary=vocabulary
     )

@@ -68,11 +68,22 @@ def test_cli_ingest_is_seen_by_a_running_server(
     query = "zzyzx knockoff rule"
     before = _search(fresh_url, query=query, mode="hybrid")
     assert "zzyzx" not in before["expansion"]["matched"]
+    # A word new to the English passages: the dictionary may translate into it only once
+    # the server has read the graph's vocabulary again (in the background).
+    ivory = "象牙のはんこ"
+    assert not _search(fresh_url, query=ivory)["expansion"]["translated"]
     corpus = tmp_path / "mini_corpus"
     shutil.copytree(MINI, corpus)
     glossary = corpus / "glossary.yaml"
     glossary.write_text(
         glossary.read_text(encoding="utf-8") + "  - en: [zzyzx]\n    ja: [ズィジックス]\n",
+        encoding="utf-8",
+    )
+    sop = corpus / "offplatform.en.md"
+    sop.write_text(
+        sop.read_text(encoding="utf-8").replace(
+            "## Enforcement", "- {#p2} Ivory goods are removed.\n\n## Enforcement"
+        ),
         encoding="utf-8",
     )
     env = neo4j_env(neo4j_connection)
@@ -87,6 +98,12 @@ def test_cli_ingest_is_seen_by_a_running_server(
             time.sleep(0.2)
         assert "zzyzx" in after["expansion"]["matched"]
         assert "ズィジックス" in after["expansion"]["ja_terms"]
+        while True:
+            translated = _search(fresh_url, query=ivory)["expansion"]["translated"]
+            if translated or time.monotonic() > deadline + 20:
+                break
+            time.sleep(0.2)
+        assert {"term": "象牙", "translation": "ivory", "score": 1.0} in translated
     finally:  # the module's other tests expect the mini corpus's own glossary
         restored = _cli(["ingest", str(MINI), "--name", "mini_corpus"], env)
         assert restored.returncode == 0, restored.stderr
