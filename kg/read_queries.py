@@ -226,21 +226,24 @@ RETURN t.ja AS ja, t.en AS en, t.score AS score, t.pairs AS pairs
 ORDER BY ja, score DESC, en
 """
 
-# The distinct terms of the passages' fulltext fields, per language: the vocabulary that
-# filters the general dictionary's translations (search_api.dictionary). Distinct on the
-# server, so only the vocabulary crosses the wire, not every passage.
-VOCABULARY_JA = """
-MATCH (p:Passage) WHERE p.search_ja IS NOT NULL
-UNWIND split(p.search_ja, ' ') AS term
-WITH DISTINCT term WHERE size(term) >= 2
-RETURN collect(term) AS rows
-"""
-
-VOCABULARY_EN = """
-MATCH (p:Passage) WHERE p.search_en IS NOT NULL
-UNWIND split(toLower(p.search_en), ' ') AS word
-WITH DISTINCT word WHERE size(word) >= 3
-RETURN collect(word) AS rows
+# The distinct terms of the unretired passages' fulltext fields, per language, a page of
+# passages at a time in key order (the passage_key constraint's index): the vocabulary that
+# filters the general dictionary's translations (search_api.dictionary). Counted distinct
+# on the server, so only the vocabulary crosses the wire; paged, so that each read stays
+# well within the read timeout at a million passages. The null keeps a row for every
+# passage (collect skips it), so a page of passages without terms still returns its last key.
+VOCABULARY_PAGE = """
+MATCH (p:Passage)
+WHERE p.key > $after AND p.retired = false
+WITH p ORDER BY p.key LIMIT $page
+WITH collect(p) AS ps
+UNWIND ps AS p
+WITH ps[-1].key AS last, p.lang AS lang,
+     split(coalesce(CASE p.lang WHEN 'ja' THEN p.search_ja ELSE toLower(p.search_en) END, ''),
+           ' ') AS words
+UNWIND words + [null] AS term
+WITH last, lang, term WHERE term IS NULL OR size(term) >= 2
+RETURN last, lang, collect(DISTINCT term) AS terms
 """
 
 # Every example passage and the current statements it names (ILLUSTRATES, derived at ingest).

@@ -347,11 +347,19 @@ class GraphReader:
             second_space=next((r["model"] for r in self._read(q.SECOND_SPACE)), None),
         )
 
-    def vocabulary(self) -> dict[str, set[str]]:
-        """The passages' terms per language, keyed as the term sets of kg.analysis."""
-        ja = " ".join(self._read_collected(q.VOCABULARY_JA))
-        en = " ".join(self._read_collected(q.VOCABULARY_EN))
-        return {"ja": ja_field_term_set(ja), "en": en_field_term_set(en)}
+    def vocabulary(self, page: int = 20_000) -> dict[str, set[str]]:
+        """The unretired passages' terms per language, keyed as the term sets of
+        kg.analysis, read `page` passages at a time."""
+        terms: dict[str, set[str]] = {"ja": set(), "en": set()}
+        after = ""
+        while rows := self._read(q.VOCABULARY_PAGE, after=after, page=page):
+            for r in rows:
+                terms.setdefault(r["lang"], set()).update(r["terms"])
+            after = rows[0]["last"]
+        return {
+            "ja": ja_field_term_set(" ".join(terms["ja"])),
+            "en": en_field_term_set(" ".join(terms["en"])),
+        }
 
     def learned_terms(self) -> list[dict[str, Any]]:
         """The bilingual term table learnt at ingest (ingest.termtable)."""

@@ -34,6 +34,8 @@ def test_the_vocabulary_is_the_passages_terms(clean_driver: Driver, embedder) ->
     assert {"seat", "script", "resale", "account"} <= vocab["en"]  # plurals folded
     assert "転売" in vocab["ja"]
     assert "the" not in vocab["en"] and "座席" not in vocab["ja"]
+    # Read a passage at a time (a page boundary after every passage), the same vocabulary.
+    assert GraphReader(clean_driver, "neo4j").vocabulary(page=1) == vocab
 
 
 def test_a_japanese_query_reaches_an_english_only_statement_through_the_dictionary(
