@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -347,12 +348,17 @@ class GraphReader:
             second_space=next((r["model"] for r in self._read(q.SECOND_SPACE)), None),
         )
 
-    def vocabulary(self, page: int = 20_000) -> dict[str, set[str]]:
+    def vocabulary(
+        self, page: int = 20_000, stop: threading.Event | None = None
+    ) -> dict[str, set[str]]:
         """The unretired passages' terms per language, keyed as the term sets of
-        kg.analysis, read `page` passages at a time."""
+        kg.analysis, read `page` passages at a time (`stop` set: no further page, the
+        terms so far)."""
         terms: dict[str, set[str]] = {"ja": set(), "en": set()}
         after = ""
-        while rows := self._read(q.VOCABULARY_PAGE, after=after, page=page):
+        while not (stop is not None and stop.is_set()) and (
+            rows := self._read(q.VOCABULARY_PAGE, after=after, page=page)
+        ):
             for r in rows:
                 terms.setdefault(r["lang"], set()).update(r["terms"])
             after = rows[0]["last"]

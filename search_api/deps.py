@@ -89,6 +89,7 @@ class Runtime:
         self._facts: CorpusFacts | None = None
         self._corpus_stamp: str | None = None
         self._stamp_checked = 0.0
+        self._vocab_threads: list[threading.Thread] = []  # background vocabulary reads
         self.resident = Resident(
             settings.resident_vectors_max if resident else 0,
             self._report_reader,
@@ -228,9 +229,13 @@ class Runtime:
                 self._glossary, self._facts, self._corpus_stamp = glossary, facts, stamp
         log.info("corpus data loaded (stamp %s)", stamp)
         if previous is not None and glossary.dictionary is not None:
-            threading.Thread(
+            thread = threading.Thread(
                 target=self._refresh_vocabulary, args=(stamp,), name="sopkg-vocab", daemon=True
-            ).start()
+            )
+            with self._lock:
+                self._vocab_threads = [t for t in self._vocab_threads if t.is_alive()]
+                self._vocab_threads.append(thread)
+            thread.start()
         if self.fusion.gloss_vectors > 0:
             threading.Thread(
                 target=self._embed_glossary, args=(glossary,), name="sopkg-gloss", daemon=True
@@ -241,11 +246,14 @@ class Runtime:
         corpus changed again meanwhile (that change's own refresh follows). Best effort:
         on failure the searches keep filtering with the vocabulary before."""
         try:
-            vocabulary = Vocabulary.from_rows(**self._report_reader().vocabulary())
+            terms = self._report_reader().vocabulary(stop=self._closing)
         except Exception as e:  # a background thread: report, never die with a traceback
             log.warning("vocabulary not read again: %s", e)
             return
+        vocabulary = Vocabulary.from_rows(**terms)
         with self._lock:
+            if self._closing.is_set():  # stopped between pages: partial, not swapped in
+                return
             if self._glossary is not None and self._corpus_stamp == stamp:
                 self._glossary = self._glossary.with_vocabulary(vocabulary)
         log.info("vocabulary read again (stamp %s)", stamp)
@@ -317,6 +325,11 @@ class Runtime:
 
     def close(self) -> None:
         self._closing.set()
+        # A vocabulary read stops at its next page; the driver must not close under it.
+        with self._lock:
+            threads = list(self._vocab_threads)
+        for thread in threads:
+            thread.join(timeout=self.settings.report_timeout_seconds)
         self.resident.close()
         self.query_log.close()  # pending log writes first, while the driver is still open
         with self._lock:
