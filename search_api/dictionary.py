@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from kg.analysis import en_term_set, ja_term_set
+from kg.analysis import en_term_set
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,36 @@ class BilingualDictionary(Protocol):
         ...
 
 
+# An entry is common when one of its written forms carries a priority mark (news1, ichi1...).
+_COMMON = (
+    "SELECT k.idseq FROM Kanji k JOIN KJP p ON p.kid = k.ID "
+    "UNION SELECT k.idseq FROM Kana k JOIN KNP p ON p.kid = k.ID"
+)
+# English glosses as (entry, sense, gloss) in the dictionary's order, of one entry or all.
+_GLOSSES = (
+    "SELECT s.idseq, s.ID, g.text FROM Sense s JOIN SenseGloss g ON g.sid = s.ID "
+    "WHERE (g.lang = 'eng' OR g.lang IS NULL)"
+)
+_ORDER = " ORDER BY s.ID, g.rowid"
+
+
+def _by_sense(rows: Iterable[tuple[int, int, str]]) -> dict[int, list[list[str]]]:
+    """(entry, sense, gloss) rows in sense order -> each entry's senses, their glosses."""
+    senses: dict[int, dict[int, list[str]]] = {}
+    for idseq, sid, text in rows:
+        senses.setdefault(idseq, {}).setdefault(sid, []).append(text)
+    return {idseq: list(by_sense.values()) for idseq, by_sense in senses.items()}
+
+
 @dataclass(eq=False)  # hashed by identity: its lookups are cached per instance
 class JMdict:
     """JMdict read from its SQLite database: forward lookups by indexed query (cached),
-    the reverse index of common entries built once in memory."""
+    the common entries and the reverse index of their glosses read once into memory."""
 
     path: Path
     name: str = "jmdict"
     _local: threading.local = field(default_factory=threading.local, repr=False)
+    _common: frozenset[int] | None = field(default=None, repr=False)
     _reverse: dict[str, dict[str, float]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -101,10 +123,11 @@ class JMdict:
                 (term, term),
             )
         ]
-        common = self._common(ids)
+        common = self._common_entries()
         best: dict[str, float] = {}
         for e, idseq in enumerate(sorted(ids, key=lambda i: (i not in common, i))[:ENTRIES]):
-            for s, glosses in enumerate(self._senses(idseq)[:SENSES]):
+            senses = _by_sense(db.execute(_GLOSSES + " AND s.idseq = ?" + _ORDER, (idseq,)))
+            for s, glosses in enumerate(senses.get(idseq, [])[:SENSES]):
                 for g, gloss in enumerate(glosses[:GLOSSES]):
                     score = 1.0 / (1 + e + s + 0.25 * g)
                     for word in sorted(en_term_set(_PARENTHESES.sub(" ", gloss))):
@@ -115,59 +138,31 @@ class JMdict:
         heads = self._reverse_index().get(word, {})
         return sorted(heads.items(), key=lambda t: (-t[1], t[0]))
 
-    def _common(self, ids: list[int]) -> set[int]:
-        if not ids:
-            return set()
-        marks = ",".join("?" * len(ids))
-        rows = self._db().execute(
-            f"SELECT k.idseq FROM Kanji k JOIN KJP p ON p.kid = k.ID WHERE k.idseq IN ({marks}) "
-            f"UNION SELECT k.idseq FROM Kana k JOIN KNP p ON p.kid = k.ID WHERE k.idseq IN ({marks})",
-            (*ids, *ids),
-        )
-        return {r[0] for r in rows}
-
-    def _senses(self, idseq: int) -> list[list[str]]:
-        rows = self._db().execute(
-            "SELECT s.ID, g.text FROM Sense s JOIN SenseGloss g ON g.sid = s.ID "
-            "WHERE s.idseq = ? AND (g.lang = 'eng' OR g.lang IS NULL) ORDER BY s.ID, g.rowid",
-            (idseq,),
-        )
-        senses: dict[int, list[str]] = {}
-        for sid, text in rows:
-            senses.setdefault(sid, []).append(text)
-        return list(senses.values())
+    def _common_entries(self) -> frozenset[int]:
+        with self._lock:
+            if self._common is None:
+                self._common = frozenset(r[0] for r in self._db().execute(_COMMON))
+            return self._common
 
     def _reverse_index(self) -> dict[str, dict[str, float]]:
+        common = self._common_entries()
         with self._lock:
             if self._reverse is None:
-                self._reverse = self._build_reverse()
+                self._reverse = self._build_reverse(common)
             return self._reverse
 
-    def _build_reverse(self) -> dict[str, dict[str, float]]:
+    def _build_reverse(self, common: frozenset[int]) -> dict[str, dict[str, float]]:
         """English word -> {headword: score} over the common entries' short glosses."""
         db = self._db()
-        common = {
-            r[0]
-            for r in db.execute(
-                "SELECT k.idseq FROM Kanji k JOIN KJP p ON p.kid = k.ID "
-                "UNION SELECT k.idseq FROM Kana k JOIN KNP p ON p.kid = k.ID"
-            )
-        }
         head: dict[int, str] = {}
         for table in ("Kana", "Kanji"):  # a kanji form, when there is one, wins
             for idseq, text in db.execute(f"SELECT idseq, text FROM {table} ORDER BY ID DESC"):
                 if idseq in common:
                     head[idseq] = text
-        senses: dict[int, dict[int, list[str]]] = {}
-        for idseq, sid, text in db.execute(
-            "SELECT s.idseq, s.ID, g.text FROM Sense s JOIN SenseGloss g ON g.sid = s.ID "
-            "WHERE g.lang = 'eng' OR g.lang IS NULL ORDER BY s.ID, g.rowid"
-        ):
-            if idseq in common:
-                senses.setdefault(idseq, {}).setdefault(sid, []).append(text)
+        senses = _by_sense(r for r in db.execute(_GLOSSES + _ORDER) if r[0] in common)
         out: dict[str, dict[str, float]] = {}
         for idseq, by_sense in senses.items():
-            for s, glosses in enumerate(list(by_sense.values())[:SENSES]):
+            for s, glosses in enumerate(by_sense[:SENSES]):
                 for g, gloss in enumerate(glosses[:REVERSE_GLOSSES]):
                     gloss = _PARENTHESES.sub(" ", gloss).strip()
                     words = en_term_set(gloss)
@@ -181,17 +176,17 @@ class JMdict:
 
 
 def translations(
-    dictionary: BilingualDictionary, vocabulary: Vocabulary, query: str, query_lang: str
+    dictionary: BilingualDictionary, vocabulary: Vocabulary, terms: Iterable[str], query_lang: str
 ) -> list[tuple[str, str, float]]:
-    """(query term, its translation, score) for the query's terms: the dictionary's
-    translations that the other language's passages contain; English -> Japanese keeps a
-    word's `REVERSE_PER_WORD` best."""
+    """(query term, its translation, score) for the query's terms (`ja_term_set` or
+    `en_term_set` of it): the dictionary's translations that the other language's passages
+    contain; English -> Japanese keeps a word's `REVERSE_PER_WORD` best."""
     out: list[tuple[str, str, float]] = []
     if query_lang == "ja":
-        for term in sorted(ja_term_set(query)):
+        for term in sorted(terms):
             out.extend((term, w, s) for w, s in dictionary.ja_to_en(term) if w in vocabulary.en)
         return out
-    for word in sorted(en_term_set(query)):
+    for word in sorted(terms):
         heads = [(h, s) for h, s in dictionary.en_to_ja(word) if h in vocabulary.ja]
         out.extend((word, h, s) for h, s in heads[:REVERSE_PER_WORD])
     return out

@@ -198,7 +198,7 @@ class Glossary:
         # weight (`dictionary`); its later senses are context for the dense gloss, and as
         # fulltext terms they pulled in other documents (docs/evaluation.md).
         if self.dictionary is not None:
-            out.dictionary = translations(self.dictionary, self.vocabulary, query, query_lang)
+            out.dictionary = translations(self.dictionary, self.vocabulary, own, query_lang)
             if dictionary:
                 for translation, sc in best_translations(out.dictionary):
                     other[translation] = max(other.get(translation, 0.0), dictionary * sc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from kg.analysis import en_term_set, ja_term_set
 from search_api.dictionary import (
     BilingualDictionary,
     Vocabulary,
@@ -62,12 +63,13 @@ def test_unknown_words_translate_to_nothing(jmdict: BilingualDictionary) -> None
 
 
 def test_only_the_corpus_words_are_kept(jmdict: BilingualDictionary) -> None:
-    query = "象牙のはんこ"
+    query = ja_term_set("象牙のはんこ")
     assert translations(jmdict, Vocabulary(), query, "ja") == []
     kept = translations(jmdict, Vocabulary(en=frozenset({"ivory", "seal"})), query, "ja")
     # はんこ as written and as its dictionary form 判子 (the analyser gives both)
     assert {(t, w) for t, w, _ in kept} == {("象牙", "ivory"), ("はんこ", "seal"), ("判子", "seal")}
-    back = translations(jmdict, Vocabulary(ja=frozenset({"象牙"})), "ivory seals", "en")
+    english = en_term_set("ivory seals")
+    back = translations(jmdict, Vocabulary(ja=frozenset({"象牙"})), english, "en")
     assert [(t, w) for t, w, _ in back] == [("ivory", "象牙")]
 
 
