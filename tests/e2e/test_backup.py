@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from neo4j import Driver
 
-from kg.backup import backup, restore
+from kg.backup import BackupResult, backup, restore
 from kg.connection import Connection
 from kg.digest import GraphDigest, graph_digest
 from kg.embedders import Embedder
@@ -89,27 +90,54 @@ def wipe(driver: Driver, database: str) -> None:
         s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
 
-def test_backup_then_restore_gives_back_the_same_graph(
+@dataclass(frozen=True)
+class BackedUp:
+    """A dump of the mini graph and what the graph held and answered when it was made."""
+
+    file: Path
+    made: BackupResult
+    digest: GraphDigest
+    log: list[str]
+    answers: list[list[tuple[str, float]]]
+
+
+@pytest.fixture(scope="module")
+def backed_up(
     server: LocalNeo4j,
     api: tuple[httpx.Client, Runtime],
     neo4j_driver: Driver,
     neo4j_connection: Connection,
-    tmp_path: Path,
-) -> None:
+    tmp_path_factory: pytest.TempPathFactory,
+) -> BackedUp:
+    """One backup for the module: each backup stops and starts Neo4j, and the broken-archive
+    test only needs a good dump to cut."""
     client, runtime = api
     db = neo4j_connection.database
     before_answers = answers(client)
     runtime.query_log.flush()
-    before: GraphDigest = graph_digest(neo4j_driver, db)
-    before_log = query_log(neo4j_driver, db)
-    assert len(before_log) >= len(SEARCHES)
+    digest = graph_digest(neo4j_driver, db)
+    log = query_log(neo4j_driver, db)
+    file = tmp_path_factory.mktemp("backup") / "graph.dump"
+    return BackedUp(file, backup(server, file), digest, log, before_answers)
+
+
+def test_backup_then_restore_gives_back_the_same_graph(
+    server: LocalNeo4j,
+    api: tuple[httpx.Client, Runtime],
+    backed_up: BackedUp,
+    neo4j_driver: Driver,
+    neo4j_connection: Connection,
+) -> None:
+    client, _ = api
+    db = neo4j_connection.database
+    before = backed_up.digest
+    assert len(backed_up.log) >= len(SEARCHES)
     assert before.documents and before.passages and before.statements
     assert len(before.schema) > 5  # constraints, full-text and vector indexes
 
-    file = tmp_path / "graph.dump"
-    made = backup(server, file)
+    file, made = backed_up.file, backed_up.made
     assert made.restarted and made.bytes > 0 and file.is_file()
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(file.parent.glob("*.partial"))
     # The backup command refuses to overwrite without --force (before stopping anything).
     assert main(["backup", str(file), "--instance", server.instance]) == 2
 
@@ -120,13 +148,13 @@ def test_backup_then_restore_gives_back_the_same_graph(
     assert done.restarted and done.previous is not None and done.previous.is_file()
     after = graph_digest(neo4j_driver, db)
     assert after == before  # counts, schema (indexes, constraints), every document's hash
-    assert query_log(neo4j_driver, db) == before_log
-    assert same_answers(answers(client), before_answers)
+    assert query_log(neo4j_driver, db) == backed_up.log
+    assert same_answers(answers(client), backed_up.answers)
 
 
 def test_a_broken_archive_loses_nothing(
     server: LocalNeo4j,
-    mini_graph: dict[str, Any],
+    backed_up: BackedUp,
     neo4j_driver: Driver,
     neo4j_connection: Connection,
     tmp_path: Path,
@@ -144,10 +172,9 @@ def test_a_broken_archive_loses_nothing(
 
     # A truncated dump passes the header check and fails while loading: the graph it was
     # replacing is put back.
-    good = tmp_path / "good.dump"
-    backup(server, good)
+    good = backed_up.file.read_bytes()
     cut = tmp_path / "cut.dump"
-    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    cut.write_bytes(good[: len(good) // 2])
     with pytest.raises(Neo4jServerError, match="previous graph was put back"):
         restore(server, cut)
     assert server.status().running
