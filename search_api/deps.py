@@ -250,7 +250,9 @@ class Runtime:
         except Exception as e:  # a background thread: report, never die with a traceback
             log.warning("vocabulary not read again: %s", e)
             return
-        vocabulary = Vocabulary.from_rows(**terms)
+        with self._lock:
+            dictionary = self._glossary.dictionary if self._glossary is not None else None
+        vocabulary = Vocabulary.from_rows(**terms, dictionary=dictionary)
         with self._lock:
             if self._closing.is_set():  # stopped between pages: partial, not swapped in
                 return

@@ -19,7 +19,7 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +42,32 @@ GLOSSES = 3
 REVERSE_GLOSSES = 4
 REVERSE_GLOSS_WORDS = 2
 REVERSE_PER_WORD = 3
+# A run of the query's English words that is a whole gloss of a noun entry names that
+# entry: "power bank" is モバイルバッテリー, "Act on Specified Commercial Transactions" is
+# 特定商取引法, where word by word neither is found. Names of laws and things are seldom
+# marked common, so every noun entry counts whose headword the corpus contains, with the
+# glosses of its first senses that have PHRASE_MIN_WORDS to PHRASE_MAX_WORDS words, two of
+# them content words ("too much" and "you should" are glosses too).
+PHRASE_MIN_WORDS = 2
+PHRASE_MAX_WORDS = 6
+PHRASE_SENSES = 2
+# English function words (pronouns, determiners, auxiliaries, prepositions, conjunctions,
+# degree words): a phrase needs two words outside this list.
+_FUNCTION_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be been before being
+    below between both but by can could did do does doing don down during each every few
+    for from further had has have having he her here hers him his how i if in into is it
+    its just least less let me more most much my no nor not now of off on once one only or
+    other our ours out over own same shall she should so some such than that the their
+    them then there these they this those through to too under until up upon very was we
+    were what when where which while who whom whose why will with would yet you your
+    yours""".split()
+)
+_WORD = re.compile(r"[a-z0-9]+")
+_IDS_PER_QUERY = 500  # SQLite's parameters per statement stay well under its limit
+
+# English phrase (`phrase_key`) -> the corpus's Japanese headwords it names, best first.
+PhraseIndex = Mapping[str, tuple[tuple[str, float], ...]]
 
 
 @dataclass(frozen=True)
@@ -51,10 +77,20 @@ class Vocabulary:
 
     ja: frozenset[str] = frozenset()
     en: frozenset[str] = frozenset()
+    # The dictionary's English phrases for the Japanese terms (BilingualDictionary.phrases),
+    # built with the vocabulary because they depend on it.
+    phrases: PhraseIndex = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
-    def from_rows(cls, ja: Iterable[str], en: Iterable[str]) -> Vocabulary:
-        return cls(ja=frozenset(ja), en=frozenset(en))
+    def from_rows(
+        cls,
+        ja: Iterable[str],
+        en: Iterable[str],
+        dictionary: BilingualDictionary | None = None,
+    ) -> Vocabulary:
+        japanese = frozenset(ja)
+        phrases = dictionary.phrases(japanese) if dictionary is not None else {}
+        return cls(ja=japanese, en=frozenset(en), phrases=phrases)
 
     def of(self, lang: str) -> frozenset[str]:
         return self.ja if lang == "ja" else self.en
@@ -71,6 +107,11 @@ class BilingualDictionary(Protocol):
         """Japanese headwords for an English word (an `en_term_set` key), best first."""
         ...
 
+    def phrases(self, japanese: frozenset[str]) -> PhraseIndex:
+        """The English phrases that name an entry written as one of `japanese`, as a whole
+        gloss, each with those headwords and scores in (0, 1], best first."""
+        ...
+
 
 # An entry is common when one of its written forms carries a priority mark (news1, ichi1...).
 _COMMON = (
@@ -83,6 +124,35 @@ _GLOSSES = (
     "WHERE (g.lang = 'eng' OR g.lang IS NULL)"
 )
 _ORDER = " ORDER BY s.ID, g.rowid"
+# Entries with a sense marked as a common noun (futsuumeishi).
+_NOUN_ENTRIES = (
+    "SELECT DISTINCT s.idseq FROM pos p JOIN Sense s ON s.ID = p.sid "
+    "WHERE p.text = 'noun (common) (futsuumeishi)'"
+)
+
+
+def phrase_key(text: str) -> str:
+    """A gloss or a run of query words as phrases are keyed: lower-case words without
+    parenthesised notes or punctuation ("(Japanese) Copyright Act" -> "copyright act")."""
+    return " ".join(_WORD.findall(_PARENTHESES.sub(" ", text).lower()))
+
+
+def _is_phrase(key: str) -> bool:
+    words = key.split()
+    content = sum(1 for w in words if w not in _FUNCTION_WORDS)
+    return PHRASE_MIN_WORDS <= len(words) <= PHRASE_MAX_WORDS and content >= 2
+
+
+def phrases_in(text: str, index: PhraseIndex) -> list[tuple[str, tuple[tuple[str, float], ...]]]:
+    """The runs of words of `text` that `index` holds, longest first."""
+    words = phrase_key(text).split()
+    found = []
+    for n in range(PHRASE_MAX_WORDS, PHRASE_MIN_WORDS - 1, -1):
+        for i in range(len(words) - n + 1):
+            key = " ".join(words[i : i + n])
+            if key in index:
+                found.append((key, index[key]))
+    return found
 
 
 def _by_sense(rows: Iterable[tuple[int, int, str]]) -> dict[int, list[list[str]]]:
@@ -151,14 +221,47 @@ class JMdict:
                 self._reverse = self._build_reverse(common)
             return self._reverse
 
+    def phrases(self, japanese: frozenset[str]) -> PhraseIndex:
+        # Built per vocabulary, so only the corpus's headwords are held: the whole
+        # dictionary's 125,000 phrases took about 100 MB in a server (docs/evaluation.md).
+        db = self._db()
+        head = self._headwords(lambda _, text: text in japanese)
+        common = self._common_entries()
+        found: dict[str, dict[str, float]] = {}
+        ids = sorted(head)
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            among = f" AND s.idseq IN ({','.join('?' * len(chunk))})"
+            nouns = {r[0] for r in db.execute(_NOUN_ENTRIES + among, chunk)}
+            rows = db.execute(_GLOSSES + among + _ORDER, chunk)
+            for idseq, by_sense in _by_sense(r for r in rows if r[0] in nouns).items():
+                score = 1.0 if idseq in common else 0.8
+                for glosses in by_sense[:PHRASE_SENSES]:
+                    for key in map(phrase_key, glosses):
+                        if _is_phrase(key):
+                            heads = found.setdefault(key, {})
+                            heads[head[idseq]] = max(heads.get(head[idseq], 0.0), score)
+        return {
+            key: tuple(sorted(heads.items(), key=lambda t: (-t[1], t[0])))
+            for key, heads in found.items()
+        }
+
+    def _headwords(self, keep: Callable[[int, str], bool]) -> dict[int, str]:
+        """Each entry's headword among the written forms `keep` accepts: its first kanji
+        form, else its first reading."""
+        head: dict[int, str] = {}
+        for table in ("Kana", "Kanji"):  # a kanji form, when there is one, wins
+            for idseq, text in self._db().execute(
+                f"SELECT idseq, text FROM {table} ORDER BY ID DESC"
+            ):
+                if keep(idseq, text):
+                    head[idseq] = text
+        return head
+
     def _build_reverse(self, common: frozenset[int]) -> dict[str, dict[str, float]]:
         """English word -> {headword: score} over the common entries' short glosses."""
         db = self._db()
-        head: dict[int, str] = {}
-        for table in ("Kana", "Kanji"):  # a kanji form, when there is one, wins
-            for idseq, text in db.execute(f"SELECT idseq, text FROM {table} ORDER BY ID DESC"):
-                if idseq in common:
-                    head[idseq] = text
+        head = self._headwords(lambda idseq, _: idseq in common)
         senses = _by_sense(r for r in db.execute(_GLOSSES + _ORDER) if r[0] in common)
         out: dict[str, dict[str, float]] = {}
         for idseq, by_sense in senses.items():
@@ -176,16 +279,23 @@ class JMdict:
 
 
 def translations(
-    dictionary: BilingualDictionary, vocabulary: Vocabulary, terms: Iterable[str], query_lang: str
+    dictionary: BilingualDictionary,
+    vocabulary: Vocabulary,
+    terms: Iterable[str],
+    query_lang: str,
+    text: str = "",
 ) -> list[tuple[str, str, float]]:
     """(query term, its translation, score) for the query's terms (`ja_term_set` or
-    `en_term_set` of it): the dictionary's translations that the other language's passages
-    contain; English -> Japanese keeps a word's `REVERSE_PER_WORD` best."""
+    `en_term_set` of it) and, for an English query `text`, its phrases that name an entry
+    (`Vocabulary.phrases`): the dictionary's translations that the other language's passages
+    contain; English -> Japanese keeps a word's or a phrase's `REVERSE_PER_WORD` best."""
     out: list[tuple[str, str, float]] = []
     if query_lang == "ja":
         for term in sorted(terms):
             out.extend((term, w, s) for w, s in dictionary.ja_to_en(term) if w in vocabulary.en)
         return out
+    for phrase, named in phrases_in(text, vocabulary.phrases):
+        out.extend((phrase, h, s) for h, s in named[:REVERSE_PER_WORD])
     for word in sorted(terms):
         heads = [(h, s) for h, s in dictionary.en_to_ja(word) if h in vocabulary.ja]
         out.extend((word, h, s) for h, s in heads[:REVERSE_PER_WORD])

@@ -198,7 +198,7 @@ class Glossary:
         # weight (`dictionary`); its later senses are context for the dense gloss, and as
         # fulltext terms they pulled in other documents (docs/evaluation.md).
         if self.dictionary is not None:
-            out.dictionary = translations(self.dictionary, self.vocabulary, own, query_lang)
+            out.dictionary = translations(self.dictionary, self.vocabulary, own, query_lang, query)
             if dictionary:
                 for translation, sc in best_translations(out.dictionary):
                     other[translation] = max(other.get(translation, 0.0), dictionary * sc)
@@ -222,7 +222,7 @@ def corpus_glossary(
     unless given, and only when there is a dictionary to filter)."""
     general = load_dictionary(dictionary)
     if general is not None and vocabulary is None:
-        vocabulary = Vocabulary.from_rows(**reader.vocabulary())
+        vocabulary = Vocabulary.from_rows(**reader.vocabulary(), dictionary=general)
     return Glossary.from_rows(
         reader.glossary(), learned=reader.learned_terms(), dictionary=general, vocabulary=vocabulary
     )

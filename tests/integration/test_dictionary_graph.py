@@ -1,10 +1,12 @@
-"""The general dictionary on a real Neo4j: the graph's vocabulary read back, and a
-Japanese query that reaches an English-only statement lexically through JMdict when
-neither the (empty) glossary nor any Latin word could carry it."""
+"""The general dictionary on a real Neo4j: the graph's vocabulary read back, a Japanese
+query that reaches an English-only statement lexically through JMdict when neither the
+(empty) glossary nor any Latin word could carry it, and an English phrase that names a
+Japanese-only statement's word when its words one by one do not."""
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -52,4 +54,43 @@ def test_a_japanese_query_reaches_an_english_only_statement_through_the_dictiona
 
     without = retriever(clean_driver, embedder, "none").search(QUERY)
     assert without.expansion.dictionary == [] and not without.expansion.en_terms
+    assert not [r for r in without.results if "lexical_cross" in r.retrievers]
+
+
+# Japanese only. "power bank" is JMdict's gloss of モバイルバッテリー; "power" and "bank"
+# alone are 力 and 銀行.
+BATTERIES = """---
+id: venue-batteries
+lang: ja
+title: 会場の持ち込み品
+topic: tickets/resale
+markets: [JP]
+owner: Events Team
+version: "1.0"
+effective: 2026-01-01
+---
+# 会場の持ち込み品
+
+## ポリシー {#policy}
+- {#p1} モバイルバッテリーを特典に付けたチケットの出品は削除する。
+"""
+
+
+def test_an_english_phrase_reaches_a_japanese_only_statement_through_the_dictionary(
+    clean_driver: Driver, embedder, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "aligned"
+    shutil.copytree(ALIGNED, corpus)
+    (corpus / "venue-batteries.ja.md").write_text(BATTERIES, encoding="utf-8")
+    ingest_corpus(corpus, clean_driver, "neo4j", embedder, corpus_name="aligned")
+    query = SearchParams(query="power bank", mode="hybrid", limit=10)
+
+    found = retriever(clean_driver, embedder, "jmdict").search(query)
+    assert {(t, w) for t, w, _ in found.expansion.dictionary} == {
+        ("power bank", "モバイルバッテリー")
+    }
+    crossed = [r.unit.key for r in found.results if "lexical_cross" in r.retrievers]
+    assert crossed == ["venue-batteries#p1"]
+
+    without = retriever(clean_driver, embedder, "none").search(query)
     assert not [r for r in without.results if "lexical_cross" in r.retrievers]

@@ -12,6 +12,7 @@ from search_api.dictionary import (
     Vocabulary,
     jmdict_path,
     load_dictionary,
+    phrase_key,
     translations,
 )
 from search_api.expansion import Glossary, TermGroupView
@@ -71,6 +72,49 @@ def test_only_the_corpus_words_are_kept(jmdict: BilingualDictionary) -> None:
     english = en_term_set("ivory seals")
     back = translations(jmdict, Vocabulary(ja=frozenset({"象牙"})), english, "en")
     assert [(t, w) for t, w, _ in back] == [("ivory", "象牙")]
+
+
+@pytest.mark.parametrize(
+    ("query", "phrase", "head"),
+    [
+        ("Can a seller list a power bank without the PSE mark?", "power bank", "モバイルバッテリー"),
+        ("What does the Act on Specified Commercial Transactions require?",
+         "act on specified commercial transactions", "特定商取引法"),
+        ("a takedown under the (Japanese) Copyright Act", "copyright act", "著作権法"),
+    ],
+)  # fmt: skip
+def test_an_english_phrase_names_the_entry_it_glosses(
+    jmdict: BilingualDictionary, query: str, phrase: str, head: str
+) -> None:
+    vocab = Vocabulary.from_rows(ja=[head, "出品"], en=[], dictionary=jmdict)
+    assert head in dict(vocab.phrases[phrase])
+    found = translations(jmdict, vocab, en_term_set(query), "en", query)
+    assert (phrase, head) in {(t, w) for t, w, _ in found}
+    # Word by word the dictionary does not get there.
+    assert head not in {w for t, w, _ in found if t != phrase}
+
+
+def test_phrases_are_the_corpus_headwords_and_need_two_content_words(
+    jmdict: BilingualDictionary,
+) -> None:
+    assert phrase_key("(Japanese) Copyright Act!") == "copyright act"
+    # 沢山 is glossed "too much" and "a great deal"; only the second has two content words.
+    vocab = Vocabulary.from_rows(ja=["沢山"], en=[], dictionary=jmdict)
+    assert "a great deal" in vocab.phrases and "too much" not in vocab.phrases
+    # Without the headword in the corpus, the phrase is not indexed at all.
+    assert "power bank" not in vocab.phrases
+    assert Vocabulary.from_rows(ja=["沢山"], en=[]).phrases == {}  # no dictionary, no phrases
+
+
+def test_a_phrase_translation_joins_the_japanese_fulltext_query(
+    jmdict: BilingualDictionary,
+) -> None:
+    vocab = Vocabulary.from_rows(ja=["モバイルバッテリー"], en=[], dictionary=jmdict)
+    e = Glossary([], dictionary=jmdict, vocabulary=vocab).expand(
+        "power bank sold without a mark", "en", dictionary=1.0
+    )
+    assert e.ja_terms["モバイルバッテリー"] == pytest.approx(0.8)
+    assert "モバイルバッテリー" in e.gloss_words("ja", dictionary=8)
 
 
 GLOSSARY_WORDS = [TermGroupView(en=("counterfeit",), ja=("偽物",))]
