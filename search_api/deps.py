@@ -251,7 +251,10 @@ class Runtime:
             log.warning("vocabulary not read again: %s", e)
             return
         with self._lock:
+            current = self._glossary is not None and self._corpus_stamp == stamp
             dictionary = self._glossary.dictionary if self._glossary is not None else None
+        if self._closing.is_set() or not current:
+            return  # no phrase index (a second's work) for a vocabulary never swapped in
         vocabulary = Vocabulary.from_rows(**terms, dictionary=dictionary)
         with self._lock:
             if self._closing.is_set():  # stopped between pages: partial, not swapped in
