@@ -251,17 +251,27 @@ class Runtime:
             log.warning("vocabulary not read again: %s", e)
             return
         with self._lock:
-            current = self._glossary is not None and self._corpus_stamp == stamp
+            current = self._swappable(stamp)
             dictionary = self._glossary.dictionary if self._glossary is not None else None
-        if self._closing.is_set() or not current:
+        if not current:
             return  # no phrase index (a second's work) for a vocabulary never swapped in
         vocabulary = Vocabulary.from_rows(**terms, dictionary=dictionary)
         with self._lock:
-            if self._closing.is_set():  # stopped between pages: partial, not swapped in
+            if not self._swappable(stamp):
                 return
-            if self._glossary is not None and self._corpus_stamp == stamp:
-                self._glossary = self._glossary.with_vocabulary(vocabulary)
+            assert self._glossary is not None  # _swappable checked it
+            self._glossary = self._glossary.with_vocabulary(vocabulary)
         log.info("vocabulary read again (stamp %s)", stamp)
+
+    def _swappable(self, stamp: str | None) -> bool:
+        """Whether a vocabulary read for `stamp` may replace the current one (called under
+        the lock): not while closing (a read stopped between pages is partial), nor after
+        a newer corpus change (whose own refresh follows)."""
+        return (
+            not self._closing.is_set()
+            and self._glossary is not None
+            and self._corpus_stamp == stamp
+        )
 
     def _embed_glossary(self, glossary: Glossary) -> None:
         """The glossary's words embedded ahead of the searches that gloss with them

@@ -155,6 +155,11 @@ def phrases_in(text: str, index: PhraseIndex) -> list[tuple[str, tuple[tuple[str
     return found
 
 
+def _best_first(scores: Mapping[str, float]) -> list[tuple[str, float]]:
+    """(word, score) by score, then alphabetically: one order for every lookup."""
+    return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
+
+
 def _by_sense(rows: Iterable[tuple[int, int, str]]) -> dict[int, list[list[str]]]:
     """(entry, sense, gloss) rows in sense order -> each entry's senses, their glosses."""
     senses: dict[int, dict[int, list[str]]] = {}
@@ -202,11 +207,11 @@ class JMdict:
                     score = 1.0 / (1 + e + s + 0.25 * g)
                     for word in sorted(en_term_set(_PARENTHESES.sub(" ", gloss))):
                         best[word] = max(best.get(word, 0.0), score)
-        return sorted(best.items(), key=lambda t: (-t[1], t[0]))
+        return _best_first(best)
 
     def en_to_ja(self, word: str) -> list[tuple[str, float]]:
         heads = self._reverse_index().get(word, {})
-        return sorted(heads.items(), key=lambda t: (-t[1], t[0]))
+        return _best_first(heads)
 
     def _common_entries(self) -> frozenset[int]:
         with self._lock:
@@ -241,10 +246,7 @@ class JMdict:
                         if _is_phrase(key):
                             heads = found.setdefault(key, {})
                             heads[head[idseq]] = max(heads.get(head[idseq], 0.0), score)
-        return {
-            key: tuple(sorted(heads.items(), key=lambda t: (-t[1], t[0])))
-            for key, heads in found.items()
-        }
+        return {key: tuple(_best_first(heads)) for key, heads in found.items()}
 
     def _headwords(self, keep: Callable[[int, str], bool]) -> dict[int, str]:
         """Each entry's headword among the written forms `keep` accepts: its first kanji
