@@ -38,6 +38,7 @@ from kg.resident import Resident, VectorSearch
 from kg.resident_store import ResidentStore
 from kg.schema import EmbedderInfo, check_embedder, schema_ready
 from kg.settings import Settings
+from kg.vocabulary_store import read_vocabulary, vocabulary_store
 from search_api.dictionary import Vocabulary
 from search_api.expansion import Glossary, corpus_glossary
 from search_api.gloss_vectors import TermVectors
@@ -96,6 +97,7 @@ class Runtime:
             release_free_memory,  # the read's driver objects: twice the matrices at peak
             ResidentStore(settings.state_dir / "resident") if settings.resident_cache else None,
         )
+        self.vocabulary_store = vocabulary_store(settings)
         self.query_log = QueryLogger(settings.query_log_max, self.driver)
         # One coverage report built at a time, shared by the owners who ask meanwhile
         # (search_api.shared_build). Ingests and acknowledgements show at once, whichever
@@ -223,7 +225,9 @@ class Runtime:
             # passages, half a minute at a million), the searches meanwhile filtering with
             # the one before.
             previous = self._glossary.vocabulary if self._glossary is not None else None
-            glossary = corpus_glossary(reader, self.settings.dictionary, previous)
+            glossary = corpus_glossary(
+                reader, self.settings.dictionary, previous, self.vocabulary_store
+            )
             facts = reader.corpus_facts()
             with self._lock:
                 self._glossary, self._facts, self._corpus_stamp = glossary, facts, stamp
@@ -246,7 +250,7 @@ class Runtime:
         corpus changed again meanwhile (that change's own refresh follows). Best effort:
         on failure the searches keep filtering with the vocabulary before."""
         try:
-            terms = self._report_reader().vocabulary(stop=self._closing)
+            terms = read_vocabulary(self._report_reader(), self.vocabulary_store, self._closing)
         except Exception as e:  # a background thread: report, never die with a traceback
             log.warning("vocabulary not read again: %s", e)
             return

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from kg.analysis import en_term_set, en_terms, ja_term_set, ja_terms, normalize
 from kg.reader import GraphReader
+from kg.vocabulary_store import VocabularyStore, read_vocabulary
 from search_api.dictionary import BilingualDictionary, Vocabulary, load_dictionary, translations
 
 # Placeholders in glossary entries ("〇〇風" = "<brand>-style") are not matchable text.
@@ -215,14 +216,19 @@ def best_translations(pairs: Iterable[tuple[str, str, float]]) -> list[tuple[str
 
 
 def corpus_glossary(
-    reader: GraphReader, dictionary: str, vocabulary: Vocabulary | None = None
+    reader: GraphReader,
+    dictionary: str,
+    vocabulary: Vocabulary | None = None,
+    store: VocabularyStore | None = None,
 ) -> Glossary:
     """The glossary a search of this graph uses: its Term and LearnedTerm rows, and the
     dictionary named by the setting SOPKG_DICTIONARY with the graph's vocabulary (read here
-    unless given, and only when there is a dictionary to filter)."""
+    unless given, through `store` when there is one, and only when there is a dictionary
+    to filter)."""
     general = load_dictionary(dictionary)
     if general is not None and vocabulary is None:
-        vocabulary = Vocabulary.from_rows(**reader.vocabulary(), dictionary=general)
+        terms = read_vocabulary(reader, store)
+        vocabulary = Vocabulary.from_rows(**terms, dictionary=general)
     return Glossary.from_rows(
         reader.glossary(), learned=reader.learned_terms(), dictionary=general, vocabulary=vocabulary
     )

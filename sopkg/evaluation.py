@@ -34,6 +34,7 @@ from kg.local_neo4j import LocalNeo4j
 from kg.reader import GraphReader
 from kg.resident import hold
 from kg.settings import Settings
+from kg.vocabulary_store import vocabulary_store
 from kg.writer import GraphWriter
 from search_api.expansion import corpus_glossary
 from search_api.models import SearchResult
@@ -269,7 +270,7 @@ def build_retriever(
     fusion: FusionConfig | None = None,
 ) -> Retriever:
     reader = GraphReader(conn_driver, database)
-    glossary = corpus_glossary(reader, settings.dictionary)
+    glossary = corpus_glossary(reader, settings.dictionary, store=vocabulary_store(settings))
     second = make_second_embedder(settings)
     # The vectors in memory, as the API holds them (kg.resident): the figures are the
     # served search's.

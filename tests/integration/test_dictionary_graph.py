@@ -57,23 +57,9 @@ def test_a_japanese_query_reaches_an_english_only_statement_through_the_dictiona
     assert not [r for r in without.results if "lexical_cross" in r.retrievers]
 
 
-# Japanese only. "power bank" is JMdict's gloss of モバイルバッテリー; "power" and "bank"
-# alone are 力 and 銀行.
-BATTERIES = """---
-id: venue-batteries
-lang: ja
-title: 会場の持ち込み品
-topic: tickets/resale
-markets: [JP]
-owner: Events Team
-version: "1.0"
-effective: 2026-01-01
----
-# 会場の持ち込み品
-
-## ポリシー {#policy}
-- {#p1} モバイルバッテリーを特典に付けたチケットの出品は削除する。
-"""
+# Japanese only: "モバイルバッテリーを特典に付けたチケットの出品は削除する。" "power bank" is
+# JMdict's gloss of モバイルバッテリー; "power" and "bank" alone are 力 and 銀行.
+BATTERIES = Path(__file__).resolve().parents[1] / "data" / "aligned_extra" / "venue-batteries.ja.md"
 
 
 def test_an_english_phrase_reaches_a_japanese_only_statement_through_the_dictionary(
@@ -81,7 +67,7 @@ def test_an_english_phrase_reaches_a_japanese_only_statement_through_the_diction
 ) -> None:  # type: ignore[no-untyped-def]
     corpus = tmp_path / "aligned"
     shutil.copytree(ALIGNED, corpus)
-    (corpus / "venue-batteries.ja.md").write_text(BATTERIES, encoding="utf-8")
+    shutil.copy(BATTERIES, corpus)
     ingest_corpus(corpus, clean_driver, "neo4j", embedder, corpus_name="aligned")
     query = SearchParams(query="power bank", mode="hybrid", limit=10)
 
