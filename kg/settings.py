@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     # the graph again (kg.resident_store).
     resident_cache: bool = True
     # Keep the graph's vocabulary (the terms that filter the dictionary) on disk too
-    # (<state_dir>/vocabulary, a few MB): a restart reads it back instead of the graph's
+    # (<state_dir>/vocabulary, under a megabyte): a restart reads it back instead of the graph's
     # every passage, half a minute at a million passages (kg.vocabulary_store).
     vocabulary_cache: bool = True
     # Requests a minute per API key (a minute's worth may come at once); None: 1200 when
