@@ -4,6 +4,7 @@ server, named API keys, and the CLI's answer when Neo4j is down."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -30,9 +31,12 @@ NAMED_KEY = "named-reader-key-0123456789"
 
 
 @pytest.fixture(scope="module")
-def fresh_settings(neo4j_connection: Connection) -> Settings:
+def fresh_settings(
+    neo4j_connection: Connection, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     # A short check interval: the test waits for the reload, never for a restart.
-    return make_settings(neo4j_connection, corpus_check_seconds=0.2)
+    state = tmp_path_factory.mktemp("state")
+    return make_settings(neo4j_connection, corpus_check_seconds=0.2, state_dir=state)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +67,7 @@ def _search(url: str, **body: Any) -> dict[str, Any]:
 
 
 def test_cli_ingest_is_seen_by_a_running_server(
-    fresh_url: str, neo4j_connection: Connection, tmp_path: Path
+    fresh_url: str, fresh_settings: Settings, neo4j_connection: Connection, tmp_path: Path
 ) -> None:
     query = "zzyzx knockoff rule"
     before = _search(fresh_url, query=query, mode="hybrid")
@@ -104,6 +108,10 @@ def test_cli_ingest_is_seen_by_a_running_server(
                 break
             time.sleep(0.2)
         assert {"term": "象牙", "translation": "ivory", "score": 1.0} in translated
+        # The vocabulary read again was kept for the next start (kg.vocabulary_store).
+        saved = [json.loads(p.read_text(encoding="utf-8"))
+                 for p in (fresh_settings.state_dir / "vocabulary").glob("*.json")]  # fmt: skip
+        assert any("ivory" in v["terms"]["en"] for v in saved)
     finally:  # the module's other tests expect the mini corpus's own glossary
         restored = _cli(["ingest", str(MINI), "--name", "mini_corpus"], env)
         assert restored.returncode == 0, restored.stderr
