@@ -37,6 +37,7 @@ FORMAT = 1
 KEPT = 8
 
 Terms = dict[str, set[str]]  # language -> terms, as GraphReader.vocabulary gives them
+LANGUAGES = ("ja", "en")  # the keys GraphReader.vocabulary always gives
 
 
 class VocabularySource(Protocol):
@@ -78,6 +79,10 @@ class VocabularyStore:
             if (data["format"], data["key"]) != (FORMAT, key):
                 raise ValueError(f"it holds format {data['format']}, key {data['key']}")
             terms = {str(lang): {str(t) for t in ts} for lang, ts in data["terms"].items()}
+            if set(terms) != set(LANGUAGES) or not all(
+                isinstance(ts, list) for ts in data["terms"].values()
+            ):
+                raise ValueError("it does not hold one list of terms per language")
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             log.warning("vocabulary on disk at %s not used (read again): %s", path, e)
             with contextlib.suppress(OSError):

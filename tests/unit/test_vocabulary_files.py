@@ -34,3 +34,13 @@ def test_an_unwritable_folder_saves_nothing_and_raises_nothing(tmp_path: Path) -
     store = VocabularyStore(blocker / "vocabulary")
     assert store.save("stamp|1:w", {"ja": set(), "en": set()}) is None
     assert store.load("stamp|1:w") is None
+
+
+def test_a_file_without_both_languages_term_lists_is_not_used(tmp_path: Path) -> None:
+    store = VocabularyStore(tmp_path)
+    path = store.save("stamp|1:w", {"ja": {"座席"}, "en": {"seat"}})
+    assert path is not None
+    for terms in ('{"ja": ["座席"]}', '{"ja": "座席", "en": "seat"}'):
+        path.write_text(f'{{"format": 1, "key": "stamp|1:w", "terms": {terms}}}', encoding="utf-8")
+        assert store.load("stamp|1:w") is None
+        assert not path.exists()  # deleted: the next start reads the graph and saves again
