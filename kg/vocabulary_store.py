@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kg.settings import Settings
+from ontology.vocabulary import LANGUAGES  # the keys GraphReader.vocabulary always gives
 
 log = logging.getLogger("sopkg.vocabulary")
 
@@ -37,7 +38,6 @@ FORMAT = 1
 KEPT = 8
 
 Terms = dict[str, set[str]]  # language -> terms, as GraphReader.vocabulary gives them
-LANGUAGES = ("ja", "en")  # the keys GraphReader.vocabulary always gives
 
 
 class VocabularySource(Protocol):
