@@ -43,6 +43,9 @@ class IngestSummary:
     statements: int = 0  # statements of the documents written in this run
     learned_terms: int | None = None  # size of the rebuilt term table; None: not rebuilt
     second_backfilled: int = 0  # passages written earlier that got their second vector now
+    # False when the run left the graph as it was: the corpus stamp did not move, so running
+    # servers keep their corpus data and a restart reuses the files kept for this stamp.
+    changed: bool = False
     errors: list[str] = field(default_factory=list)
     warnings: int = 0
     # `file:line: warning: rule: message` for the command line; the JSON keeps the count.
@@ -203,7 +206,7 @@ def ingest_corpus(
 
     migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim), _info(second))
     writer = GraphWriter(driver, database)
-    writer.sync_vocabulary(name, str(root.resolve()), corpus.taxonomy, corpus.glossary)
+    touched = writer.sync_vocabulary(name, str(root.resolve()), corpus.taxonomy, corpus.glossary)
     t = clock.add("write", t)
 
     docs: dict[str, list[ParsedFile]] = corpus.documents()
@@ -248,17 +251,23 @@ def ingest_corpus(
         summary.passages += sum(len(v.passages) for v in changed)
         summary.statements += len(record.statements)
     report("")
-    summary.retired = writer.finish_corpus(name, docs.keys(), corpus.broken)
+    finished = writer.finish_corpus(name, docs.keys(), corpus.broken)
+    summary.retired = finished.retired
+    touched = touched or finished.relinked or bool(summary.written or summary.retired)
     t = clock.add("write", t)
     if second is not None:
+        touched = touched or writer.embedder2_full() != second.name
         summary.second_backfilled = backfill_second(writer, second, batch, progress)
         t = clock.add("embed", t)
     elif summary.written:
         writer.mark_embedder2_full(None)  # passages without second vectors were written
     if summary.written or summary.retired or not writer.learned_term_count():
-        summary.learned_terms = rebuild_term_table(writer)
+        summary.learned_terms, relinked = rebuild_term_table(writer)
+        touched = touched or relinked or summary.learned_terms > 0
         t = clock.add("terms", t)
-    writer.stamp_corpus()  # running servers reload the glossary on seeing a new stamp
+    if touched:
+        writer.stamp_corpus()  # running servers reload their corpus data on a new stamp
+    summary.changed = touched
     clock.add("write", t)
     summary.timings = clock.spent
     summary.seconds = time.perf_counter() - t_start
@@ -269,14 +278,15 @@ def _info(embedder: Embedder | None) -> EmbedderInfo | None:
     return None if embedder is None else EmbedderInfo(embedder.name, embedder.dim)
 
 
-def rebuild_term_table(writer: GraphWriter) -> int:
+def rebuild_term_table(writer: GraphWriter) -> tuple[int, bool]:
     """Relearn the data derived from the whole graph: the bilingual term table from every
     aligned pair (all corpora: a term learnt from one team's documents helps search in
-    another's), and the links from examples to the statements they cite."""
+    another's), and the links from examples to the statements they cite. Returns the
+    table's size and whether any of those links changed."""
     terms = learn_terms(writer.aligned_fields())
     writer.replace_learned_terms([t.as_row() for t in terms])
-    writer.replace_illustrations(example_citations(writer.example_passages()))
-    return len(terms)
+    relinked = writer.replace_illustrations(example_citations(writer.example_passages()))
+    return len(terms), relinked
 
 
 def reembed_graph(

@@ -334,7 +334,8 @@ class GraphReader:
         return self._read(q.GLOSSARY)
 
     def corpus_stamp(self) -> str | None:
-        """Changes with every ingest (see GraphWriter.stamp_corpus); None before any."""
+        """Changes with every ingest that changes the graph (see GraphWriter.stamp_corpus);
+        None before any."""
         rows = self._read(q.CORPUS_STAMP)
         return str(rows[0]["stamp"]) if rows and rows[0]["stamp"] is not None else None
 

@@ -7,8 +7,8 @@ read-only, so the workers of `sopkg serve --workers N` share one copy in the pag
 instead of each holding its own; and only one of them at a time reads the graph and saves
 (`ResidentStore.reading`), so on a first start the others wait for its save and map it.
 
-A snapshot is named by the corpus stamp, a random id that every ingest and re-embedding
-sets anew (GraphWriter.stamp_corpus), and by the passages' write fingerprint
+A snapshot is named by the corpus stamp, a random id that every ingest that changes the
+graph and every re-embedding sets anew (GraphWriter.stamp_corpus), and by the passages' write fingerprint
 (GraphReader.passage_fingerprint), which also moves when an ingest killed midway wrote
 documents without a new stamp: a file either holds exactly the graph's current vectors or is
 not used. A graph without a stamp is never saved. A snapshot that cannot be read is

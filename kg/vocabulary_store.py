@@ -6,7 +6,7 @@ minute at a million, at every start although the corpus rarely changed in betwee
 terms come back from a small file in well under a second.
 
 Like the passage vectors' snapshots (kg.resident_store), a file is named by the corpus
-stamp, a random id every ingest sets anew, and the passages' write fingerprint, which
+stamp, a random id every ingest that changes the graph sets anew, and the passages' write fingerprint, which
 also moves when an ingest killed midway wrote documents without a new stamp: a file
 either holds the current graph's terms or is not used. A graph without a stamp is never
 saved, nor is a read during which the graph changed. A file that cannot be read is

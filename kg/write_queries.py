@@ -33,6 +33,21 @@ SET n.en = t.en, n.ja = t.ja, n.corpus = $corpus
 
 DROP_OLD_TERMS = "MATCH (n:Term {corpus: $corpus}) WHERE NOT n.key IN $keys DETACH DELETE n"
 
+# What GraphWriter.sync_vocabulary writes, read before and after it: the same rows mean
+# the run changed no topic, term or market (and need not move the corpus stamp).
+VOCABULARY_STATE = """
+CALL () {
+  MATCH (t:Topic)
+  OPTIONAL MATCH (t)-[:CHILD_OF]->(up:Topic)
+  RETURN collect([t.path, t.id, t.en, t.ja, t.parent, t.leaf, t.source, t.in_taxonomy,
+                  up.path]) AS topics
+}
+CALL () { MATCH (n:Term) RETURN collect([n.key, n.en, n.ja, n.corpus]) AS terms }
+CALL () { MATCH (m:Market) RETURN collect(m.code) AS markets }
+OPTIONAL MATCH (c:Corpus {name: $corpus})
+RETURN topics, terms, markets, c.root AS root
+"""
+
 UPSERT_CORPUS = "MERGE (c:Corpus {name: $name}) SET c.root = $root, c.ingested_at = datetime()"
 
 EXISTING_VERSIONS = """
@@ -290,30 +305,44 @@ SET p.current = false, p.retired = true, p.embedding = null, p.embedding2 = null
 RETURN count(DISTINCT d) AS retired
 """
 
+# The relinks write only what differs from the graph (a link kept is not deleted and
+# created again), so their counters say whether an ingest changed anything
+# (GraphWriter.finish_corpus): a run that wrote nothing leaves the corpus stamp alone.
 RELINK_REFERENCES = """
 MATCH (p:Passage {current: true})-[:HAS_PASSAGE]-(:Section)<-[:HAS_SECTION]-(:DocumentVersion)
       <-[:HAS_VERSION]-(:Document)-[:IN_CORPUS]->(:Corpus {name: $corpus})
-OPTIONAL MATCH (p)-[r:REFERENCES]->()
-DELETE r
 WITH DISTINCT p
-UNWIND p.link_targets AS link
+CALL (p) {
+  MATCH (p)-[r:REFERENCES]->(x)
+  WITH r, x, coalesce(x.id, x.target) AS target
+  WHERE NOT coalesce(any(link IN coalesce(p.link_targets, [])
+                         WHERE split(link, '#')[0] = target
+                           AND coalesce(split(link, '#')[1], '') = coalesce(r.section, '')),
+                     false)
+     OR (x:DanglingReference AND EXISTS { MATCH (:Document {id: target}) })
+  DELETE r
+}
+UNWIND coalesce(p.link_targets, []) AS link
 WITH p, split(link, '#')[0] AS target,
      CASE WHEN size(split(link, '#')) > 1 THEN split(link, '#')[1] ELSE null END AS section
 OPTIONAL MATCH (d:Document {id: target})
 FOREACH (_ IN CASE WHEN d IS NULL THEN [] ELSE [1] END |
-  MERGE (p)-[ref:REFERENCES]->(d) SET ref.section = section)
+  MERGE (p)-[ref:REFERENCES]->(d) ON CREATE SET ref.section = section)
 FOREACH (_ IN CASE WHEN d IS NULL THEN [1] ELSE [] END |
   MERGE (x:DanglingReference {target: target})
-  MERGE (p)-[ref:REFERENCES]->(x) SET ref.section = section)
+  MERGE (p)-[ref:REFERENCES]->(x) ON CREATE SET ref.section = section)
 """
 
 DROP_ORPHAN_DANGLING = "MATCH (x:DanglingReference) WHERE NOT (x)<-[:REFERENCES]-() DELETE x"
 
 RELINK_SUPERSEDES = """
 MATCH (d:Document)-[:IN_CORPUS]->(:Corpus {name: $corpus})
-OPTIONAL MATCH (d)-[r:SUPERSEDES]->()
-DELETE r
-WITH DISTINCT d WHERE d.supersedes IS NOT NULL AND d.status = 'active'
+CALL (d) {
+  MATCH (d)-[r:SUPERSEDES]->(old)
+  WHERE NOT coalesce(d.status = 'active' AND old.id = d.supersedes, false)
+  DELETE r
+}
+WITH d WHERE d.supersedes IS NOT NULL AND d.status = 'active'
 MATCH (old:Document {id: d.supersedes})
 MERGE (d)-[:SUPERSEDES]->(old)
 """
@@ -324,7 +353,8 @@ FORGET_EMBEDDER = (
     "SET m.vectors_epoch = randomUUID()"
 )
 
-# Every ingest ends by setting a new stamp; running servers reload corpus data on a change.
+# An ingest that changed the graph ends by setting a new stamp; running servers reload
+# their corpus data on seeing it (GraphReader.corpus_stamp).
 STAMP_CORPUS = """
 MERGE (m:GraphMeta {name: 'graph'})
 SET m.corpus_stamp = $stamp, m.corpus_stamped_at = datetime()

@@ -32,6 +32,14 @@ class ExistingVersion:
 
 
 @dataclass(frozen=True)
+class CorpusFinish:
+    """What GraphWriter.finish_corpus did."""
+
+    retired: int  # documents retired because their files are gone
+    relinked: bool  # a reference or supersession link was added or dropped
+
+
+@dataclass(frozen=True)
 class StoredVector:
     """What a passage of the graph already has for the text it embeds."""
 
@@ -47,7 +55,8 @@ class GraphWriter:
     # --- corpus-level data ------------------------------------------------------------
     def sync_vocabulary(
         self, corpus: str, root: str, taxonomy: Taxonomy, glossary: Sequence[TermGroup]
-    ) -> None:
+    ) -> bool:
+        """Write the corpus's taxonomy and glossary; True when that changed the graph."""
         topics = [
             {"path": t.path, "id": t.id, "en": t.en, "ja": t.ja, "parent": t.parent,
              "leaf": t.is_leaf}
@@ -58,6 +67,7 @@ class GraphWriter:
             for g in glossary
         ]
         with self._session() as s:
+            before = s.execute_read(_vocabulary_state, corpus)
             s.execute_write(_run, q.UPSERT_CORPUS, name=corpus, root=root)
             s.execute_write(_run, q.SYNC_TAXONOMY, topics=topics, source=taxonomy.source)
             s.execute_write(
@@ -66,6 +76,7 @@ class GraphWriter:
             s.execute_write(_run, q.SYNC_MARKETS, codes=[*MARKETS, "ALL"])
             s.execute_write(_run, q.SYNC_GLOSSARY, terms=terms, corpus=corpus)
             s.execute_write(_run, q.DROP_OLD_TERMS, corpus=corpus, keys=[t["key"] for t in terms])
+            return s.execute_read(_vocabulary_state, corpus) != before
 
     def existing_versions(self, doc_id: str) -> list[ExistingVersion]:
         with graph_errors():
@@ -126,7 +137,9 @@ class GraphWriter:
     # --- after every document ---------------------------------------------------------
     def finish_corpus(
         self, corpus: str, present_ids: Iterable[str], protected_paths: Sequence[str]
-    ) -> int:
+    ) -> CorpusFinish:
+        """Retire the corpus's documents that are gone and link its references and
+        supersessions again (another corpus may have brought a target since)."""
         with self._session() as s:
             retired = s.execute_write(
                 _single,
@@ -136,10 +149,10 @@ class GraphWriter:
                 present_ids=list(present_ids),
                 protected_paths=list(protected_paths),
             )
-            s.execute_write(_run, q.RELINK_REFERENCES, corpus=corpus)
-            s.execute_write(_run, q.DROP_ORPHAN_DANGLING)
-            s.execute_write(_run, q.RELINK_SUPERSEDES, corpus=corpus)
-        return int(retired or 0)
+            relinked = s.execute_write(_changes, q.RELINK_REFERENCES, corpus=corpus)
+            relinked += s.execute_write(_changes, q.DROP_ORPHAN_DANGLING)
+            relinked += s.execute_write(_changes, q.RELINK_SUPERSEDES, corpus=corpus)
+        return CorpusFinish(int(retired or 0), relinked > 0)
 
     # --- corpus stamp, wipe -------------------------------------------------------------
     def stamp_corpus(self) -> str:
@@ -226,11 +239,11 @@ class GraphWriter:
             for r in self._query(q.EXAMPLE_PASSAGES)
         ]
 
-    def replace_illustrations(self, pairs: Sequence[tuple[str, str]]) -> None:
+    def replace_illustrations(self, pairs: Sequence[tuple[str, str]]) -> bool:
         """Make the example -> statement links exactly `pairs`, in one transaction, writing
-        only the links to add and to drop."""
+        only the links to add and to drop; True when there were any."""
         with self._session() as s:
-            s.execute_write(_replace_links, {tuple(p) for p in pairs})
+            return bool(s.execute_write(_replace_links, {tuple(p) for p in pairs}))
 
     def learned_term_count(self) -> int:
         recs = self._query(q.COUNT_LEARNED_TERMS)
@@ -247,13 +260,14 @@ def _replace_learned(tx: ManagedTransaction, rows: list[dict[str, object]]) -> N
     tx.run(q.CREATE_LEARNED_TERMS, rows=rows).consume()
 
 
-def _replace_links(tx: ManagedTransaction, pairs: set[tuple[str, ...]]) -> None:
+def _replace_links(tx: ManagedTransaction, pairs: set[tuple[str, ...]]) -> int:
     record = tx.run(q.ALL_ILLUSTRATES_PAIRS).single()
     now = {tuple(p) for p in (record["rows"] if record else [])}
     if gone := sorted(now - pairs):
         tx.run(q.UNLINK_ILLUSTRATES, pairs=[list(p) for p in gone]).consume()
     if new := sorted(pairs - now):
         tx.run(q.LINK_ILLUSTRATES, pairs=[list(p) for p in new]).consume()
+    return len(gone) + len(new)
 
 
 def _quiet_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -269,6 +283,24 @@ def write_stamp() -> str:
 
 def _run(tx: ManagedTransaction, query: str, **params: object) -> None:
     tx.run(query, **params).consume()  # type: ignore[arg-type]
+
+
+def _changes(tx: ManagedTransaction, query: str, **params: object) -> int:
+    """How many nodes, relationships, labels and properties `query` wrote."""
+    c = tx.run(query, **params).consume().counters  # type: ignore[arg-type]
+    return (
+        c.nodes_created + c.nodes_deleted + c.relationships_created + c.relationships_deleted
+        + c.properties_set + c.labels_added + c.labels_removed
+    )  # fmt: skip
+
+
+def _vocabulary_state(tx: ManagedTransaction, corpus: str) -> tuple[object, ...]:
+    """What sync_vocabulary writes, in an order of its own (collect's is not defined)."""
+    r = tx.run(q.VOCABULARY_STATE, corpus=corpus).single(strict=True)
+    return (
+        sorted(map(repr, r["topics"])), sorted(map(repr, r["terms"])),
+        sorted(r["markets"]), r["root"],
+    )  # fmt: skip
 
 
 def _single(tx: ManagedTransaction, query: str, field: str, **params: object) -> Any:

@@ -9,8 +9,8 @@ with one search per language, so the first clients after a restart do not each p
 server's cold start (query planning, index readers, JIT) at once. The glossary, the
 terms learned from the corpus and the corpus facts every search consults
 (kg.corpus_facts) are read from the graph on first use and again whenever the graph's
-corpus stamp changes: every ingest, from the API or from `sopkg ingest` in
-another process, sets a new stamp, and a running server checks it at most every
+corpus stamp changes: every ingest that changes the graph, from the API or from
+`sopkg ingest` in another process, sets a new stamp, and a running server checks it at most every
 SOPKG_CORPUS_CHECK_SECONDS.
 """
 

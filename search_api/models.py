@@ -405,6 +405,10 @@ class IngestResponse(BaseModel):
     retired: int
     passages: int
     statements: int
+    changed: bool = Field(
+        description="whether the run changed the graph: when not, the corpus stamp stayed, "
+        "and servers keep their corpus data"
+    )
     errors: list[str] = Field(description="file:line: rule: message, one per problem")
     warnings: int
     seconds: float

@@ -381,5 +381,7 @@ def ingest(runtime: Runtime, corpus: str) -> IngestResponse:
             summary = runtime.ingest_runner(root)
         finally:
             release_free_memory()
-    runtime.refresh_corpus_data(force=True)
-    return IngestResponse.model_validate(summary)
+    result = IngestResponse.model_validate(summary)
+    if result.changed:  # seen at once, not at the next stamp check
+        runtime.refresh_corpus_data(force=True)
+    return result

@@ -170,7 +170,7 @@ def test_a_servers_snapshot_follows_the_corpus_stamp(graph: GraphReader) -> None
     assert holder.describe().startswith("loading")
     snap = wait_for(lambda: holder.for_stamp(stamp, second=False))
     assert snap.stamp == stamp and not snap.second and holder.describe().endswith("in memory")
-    new = GraphWriter(graph.driver, "neo4j").stamp_corpus()  # what every ingest does
+    new = GraphWriter(graph.driver, "neo4j").stamp_corpus()  # what every ingest that writes does
     assert holder.for_stamp(new, second=False) is None  # the old one is not searched
     assert wait_for(lambda: holder.for_stamp(new, second=False)).stamp == new
     holder.close()

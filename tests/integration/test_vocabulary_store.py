@@ -55,6 +55,9 @@ def test_a_saved_vocabulary_is_read_back_until_the_corpus_changes(
     assert reads == 1 and len(files(store)) == 1
     again, reads = read(store, clean_driver)
     assert reads == 0 and again == first == GraphReader(clean_driver, "neo4j").vocabulary()
+    # An ingest that writes nothing (`sopkg up` runs one at every start) keeps the file.
+    assert not ingest_corpus(corpus, clean_driver, "neo4j", embedder, corpus_name="aligned").changed
+    assert read(store, clean_driver) == (first, 0)
 
     shutil.copy(EXTRA, corpus)
     ingest_corpus(corpus, clean_driver, "neo4j", embedder, corpus_name="aligned")
