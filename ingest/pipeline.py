@@ -43,8 +43,9 @@ class IngestSummary:
     statements: int = 0  # statements of the documents written in this run
     learned_terms: int | None = None  # size of the rebuilt term table; None: not rebuilt
     second_backfilled: int = 0  # passages written earlier that got their second vector now
-    # False when the run left the graph as it was: the corpus stamp did not move, so running
-    # servers keep their corpus data and a restart reuses the files kept for this stamp.
+    # False when the run left the graph as it was (and the run before it ended): the corpus
+    # stamp did not move, so running servers keep their corpus data and a restart reuses the
+    # files kept for this stamp.
     changed: bool = False
     errors: list[str] = field(default_factory=list)
     warnings: int = 0
@@ -206,6 +207,7 @@ def ingest_corpus(
 
     migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim), _info(second))
     writer = GraphWriter(driver, database)
+    unfinished = writer.begin_ingest()
     touched = writer.sync_vocabulary(name, str(root.resolve()), corpus.taxonomy, corpus.glossary)
     t = clock.add("write", t)
 
@@ -265,9 +267,9 @@ def ingest_corpus(
         summary.learned_terms, relinked = rebuild_term_table(writer)
         touched = touched or relinked or summary.learned_terms > 0
         t = clock.add("terms", t)
-    if touched:
-        writer.stamp_corpus()  # running servers reload their corpus data on a new stamp
-    summary.changed = touched
+    # Running servers reload their corpus data on a new stamp.
+    summary.changed = touched or unfinished
+    writer.end_ingest(summary.changed)
     clock.add("write", t)
     summary.timings = clock.spent
     summary.seconds = time.perf_counter() - t_start

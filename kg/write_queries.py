@@ -353,6 +353,18 @@ FORGET_EMBEDDER = (
     "SET m.vectors_epoch = randomUUID()"
 )
 
+# An ingest marks the graph before it writes and clears the mark when it ends. A run killed
+# or failed midway leaves the mark, and what it wrote has no new stamp yet: the next run
+# then sets one even if it writes nothing itself (its documents are unchanged by then).
+BEGIN_INGEST = """
+MERGE (m:GraphMeta {name: 'graph'})
+WITH m, coalesce(m.ingest_unfinished, false) AS unfinished
+SET m.ingest_unfinished = true
+RETURN unfinished
+"""
+
+END_INGEST = "MATCH (m:GraphMeta {name: 'graph'}) REMOVE m.ingest_unfinished"
+
 # An ingest that changed the graph ends by setting a new stamp; running servers reload
 # their corpus data on seeing it (GraphReader.corpus_stamp).
 STAMP_CORPUS = """

@@ -155,6 +155,19 @@ class GraphWriter:
         return CorpusFinish(int(retired or 0), relinked > 0)
 
     # --- corpus stamp, wipe -------------------------------------------------------------
+    def begin_ingest(self) -> bool:
+        """Mark an ingest under way; True when the one before did not end (killed or failed
+        midway: what it wrote may have no new corpus stamp)."""
+        with self._session() as s:
+            return bool(s.execute_write(_single, q.BEGIN_INGEST, "unfinished"))
+
+    def end_ingest(self, changed: bool) -> None:
+        """A new corpus stamp when the graph changed, then the ingest's mark cleared."""
+        if changed:
+            self.stamp_corpus()
+        with self._session() as s:
+            s.execute_write(_run, q.END_INGEST)
+
     def stamp_corpus(self) -> str:
         """Mark that the corpus changed (see GraphReader.corpus_stamp); returns the stamp."""
         stamp = uuid.uuid4().hex

@@ -138,3 +138,27 @@ def test_a_target_another_corpus_brings_is_linked_at_the_next_finish(
     )
     assert count(clean_driver, replaces) == 1
     assert writer.finish_corpus("mini", MINI_IDS, []) == CorpusFinish(0, False)
+
+
+# Killed after its documents were written, or just before it set the stamp.
+@pytest.mark.parametrize("step", ["finish_corpus", "stamp_corpus"])
+def test_a_run_after_one_that_did_not_end_moves_the_stamp(
+    clean_driver: Driver, corpus: Path, embedder, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:  # type: ignore[no-untyped-def]
+    _ingest(clean_driver, corpus, embedder)
+    stamp = _stamp(clean_driver)
+    _document_version(corpus)
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"killed at {step}")
+
+    with monkeypatch.context() as m:
+        m.setattr(GraphWriter, step, killed)
+        with pytest.raises(RuntimeError):
+            _ingest(clean_driver, corpus, embedder)
+    assert _stamp(clean_driver) == stamp  # the new version is in the graph, unstamped
+
+    rerun = _ingest(clean_driver, corpus, embedder)
+    assert (rerun.written, rerun.changed) == (0, True)
+    assert _stamp(clean_driver) not in (None, stamp)
+    assert not _ingest(clean_driver, corpus, embedder).changed
