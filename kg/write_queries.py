@@ -5,8 +5,7 @@ from __future__ import annotations
 SYNC_TAXONOMY = """
 UNWIND $topics AS t
 MERGE (n:Topic {path: t.path})
-SET n.id = t.id, n.en = t.en, n.ja = t.ja, n.parent = t.parent, n.leaf = t.leaf,
-    n.source = $source
+SET n.id = t.id, n.en = t.en, n.ja = t.ja, n.parent = t.parent, n.leaf = t.leaf
 WITH collect(n) AS nodes
 UNWIND nodes AS n
 OPTIONAL MATCH (n)-[old:CHILD_OF]->()
@@ -16,11 +15,15 @@ MATCH (p:Topic {path: n.parent})
 MERGE (n)-[:CHILD_OF]->(p)
 """
 
-MARK_STALE_TOPICS = """
-MATCH (t:Topic) WHERE t.source <> $source OR NOT t.path IN $paths
-SET t.in_taxonomy = false
-WITH count(t) AS _
-MATCH (t:Topic) WHERE t.path IN $paths SET t.in_taxonomy = true
+# A topic is in the taxonomy while some corpus's own tree lists it (Corpus.topic_paths):
+# one graph may hold several corpora, each with its taxonomy.yaml or the built-in one, and
+# ingesting one must not drop the others' topics from browsing and coverage.
+MARK_LISTED_TOPICS = """
+MATCH (t:Topic)
+OPTIONAL MATCH (c:Corpus) WHERE t.path IN c.topic_paths
+WITH t, count(c) > 0 AS listed
+WHERE t.in_taxonomy IS NULL OR t.in_taxonomy <> listed
+SET t.in_taxonomy = listed
 """
 
 SYNC_MARKETS = "UNWIND $codes AS c MERGE (:Market {code: c})"
@@ -39,16 +42,18 @@ VOCABULARY_STATE = """
 CALL () {
   MATCH (t:Topic)
   OPTIONAL MATCH (t)-[:CHILD_OF]->(up:Topic)
-  RETURN collect([t.path, t.id, t.en, t.ja, t.parent, t.leaf, t.source, t.in_taxonomy,
-                  up.path]) AS topics
+  RETURN collect([t.path, t.id, t.en, t.ja, t.parent, t.leaf, t.in_taxonomy, up.path]) AS topics
 }
 CALL () { MATCH (n:Term) RETURN collect([n.key, n.en, n.ja, n.corpus]) AS terms }
 CALL () { MATCH (m:Market) RETURN collect(m.code) AS markets }
 OPTIONAL MATCH (c:Corpus {name: $corpus})
-RETURN topics, terms, markets, c.root AS root
+RETURN topics, terms, markets, c.root AS root, c.topic_paths AS topic_paths
 """
 
-UPSERT_CORPUS = "MERGE (c:Corpus {name: $name}) SET c.root = $root, c.ingested_at = datetime()"
+UPSERT_CORPUS = """
+MERGE (c:Corpus {name: $name})
+SET c.root = $root, c.ingested_at = datetime(), c.topic_paths = $topic_paths
+"""
 
 EXISTING_VERSIONS = """
 MATCH (d:Document {id: $doc_id})-[:HAS_VERSION]->(v:DocumentVersion)

@@ -68,11 +68,10 @@ class GraphWriter:
         ]
         with self._session() as s:
             before = s.execute_read(_vocabulary_state, corpus)
-            s.execute_write(_run, q.UPSERT_CORPUS, name=corpus, root=root)
-            s.execute_write(_run, q.SYNC_TAXONOMY, topics=topics, source=taxonomy.source)
-            s.execute_write(
-                _run, q.MARK_STALE_TOPICS, paths=[t["path"] for t in topics], source=taxonomy.source
-            )
+            paths = sorted(t.path for t in taxonomy)
+            s.execute_write(_run, q.UPSERT_CORPUS, name=corpus, root=root, topic_paths=paths)
+            s.execute_write(_run, q.SYNC_TAXONOMY, topics=topics)
+            s.execute_write(_run, q.MARK_LISTED_TOPICS)
             s.execute_write(_run, q.SYNC_MARKETS, codes=[*MARKETS, "ALL"])
             s.execute_write(_run, q.SYNC_GLOSSARY, terms=terms, corpus=corpus)
             s.execute_write(_run, q.DROP_OLD_TERMS, corpus=corpus, keys=[t["key"] for t in terms])
@@ -312,7 +311,7 @@ def _vocabulary_state(tx: ManagedTransaction, corpus: str) -> tuple[object, ...]
     r = tx.run(q.VOCABULARY_STATE, corpus=corpus).single(strict=True)
     return (
         sorted(map(repr, r["topics"])), sorted(map(repr, r["terms"])),
-        sorted(r["markets"]), r["root"],
+        sorted(r["markets"]), r["root"], r["topic_paths"],
     )  # fmt: skip
 
 
