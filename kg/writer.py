@@ -148,10 +148,12 @@ class GraphWriter:
                 present_ids=list(present_ids),
                 protected_paths=list(protected_paths),
             )
-            relinked = s.execute_write(_changes, q.RELINK_REFERENCES, corpus=corpus)
-            relinked += s.execute_write(_changes, q.DROP_ORPHAN_DANGLING)
-            relinked += s.execute_write(_changes, q.RELINK_SUPERSEDES, corpus=corpus)
-        return CorpusFinish(int(retired or 0), relinked > 0)
+            relinked = [
+                s.execute_write(_updates, q.RELINK_REFERENCES, corpus=corpus),
+                s.execute_write(_updates, q.DROP_ORPHAN_DANGLING),
+                s.execute_write(_updates, q.RELINK_SUPERSEDES, corpus=corpus),
+            ]
+        return CorpusFinish(int(retired or 0), any(relinked))
 
     # --- corpus stamp, wipe -------------------------------------------------------------
     def begin_ingest(self) -> bool:
@@ -297,13 +299,9 @@ def _run(tx: ManagedTransaction, query: str, **params: object) -> None:
     tx.run(query, **params).consume()  # type: ignore[arg-type]
 
 
-def _changes(tx: ManagedTransaction, query: str, **params: object) -> int:
-    """How many nodes, relationships, labels and properties `query` wrote."""
-    c = tx.run(query, **params).consume().counters  # type: ignore[arg-type]
-    return (
-        c.nodes_created + c.nodes_deleted + c.relationships_created + c.relationships_deleted
-        + c.properties_set + c.labels_added + c.labels_removed
-    )  # fmt: skip
+def _updates(tx: ManagedTransaction, query: str, **params: object) -> bool:
+    """Whether `query` wrote anything (the driver's own summary of its counters)."""
+    return bool(tx.run(query, **params).consume().counters.contains_updates)  # type: ignore[arg-type]
 
 
 def _vocabulary_state(tx: ManagedTransaction, corpus: str) -> tuple[object, ...]:
