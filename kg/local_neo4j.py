@@ -36,6 +36,13 @@ USER = "neo4j"
 _ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 _JVM_FLAGS = [
     "-XX:+UseG1GC",
+    # The JIT's code cache, sized and split as the JVM does by default with its tiered
+    # compilers. With the client JIT alone (-XX:TieredStopAtLevel=1, which the test suite
+    # and some operators choose) it would get one 48 MB heap, which Neo4j filled within
+    # two minutes of searches; then a method handle could not be linked and a vector query
+    # failed with "Out of space in CodeCache for method handle intrinsic" (a 500).
+    "-XX:ReservedCodeCacheSize=240m",
+    "-XX:+SegmentedCodeCache",
     "-XX:-OmitStackTraceInFastThrow",
     "-XX:+DisableExplicitGC",
     "-Djdk.nio.maxCachedBufferSize=1024",

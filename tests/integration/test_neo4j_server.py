@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from neo4j import Driver
 
@@ -73,3 +75,22 @@ def test_listens_on_loopback_only(neo4j_connection: Connection) -> None:
     if not neo4j_connection.source.startswith("local:"):
         pytest.skip("an external server's binding is not ours to check")
     assert neo4j_connection.uri.startswith("bolt://127.0.0.1:")
+
+
+def test_code_cache_outlasts_the_client_jit(neo4j_connection: Connection) -> None:
+    """The suite's servers run the client JIT alone, which used to get a 48 MB code cache:
+    full within two minutes of searches, after which a vector query failed with "Out of
+    space in CodeCache for method handle intrinsic"."""
+    if not neo4j_connection.source.startswith("local:"):
+        pytest.skip("an external server's JVM options are not ours to check")
+    assert "TieredStopAtLevel=1" in os.environ.get("SOPKG_NEO4J_JAVA_OPTS", "")
+    with neo4j_connection.driver() as driver:
+        records, _, _ = driver.execute_query(
+            "CALL dbms.queryJmx('java.lang:type=MemoryPool,name=*') YIELD name, attributes "
+            "RETURN name, attributes.Usage.value.properties.max AS max",
+            database_=neo4j_connection.database,
+        )
+    code = {r["name"]: r["max"] for r in records if "Code" in r["name"]}
+    # Segmented: method handle intrinsics have a heap of their own when the others fill up.
+    assert any("non-nmethods" in name for name in code), code
+    assert sum(code.values()) >= 200 * 2**20, code
