@@ -20,14 +20,14 @@ from neo4j import Driver
 from neo4j.exceptions import Neo4jError
 
 from ingest.concepts import DERIVATION, build_document, version_key
-from ingest.corpus import load_corpus
-from ingest.model import Corpus, ParsedFile
+from ingest.corpus import TAXONOMY_FILE, load_corpus
+from ingest.model import Corpus, Issue, ParsedFile, Severity
 from ingest.progress import Progress, ProgressEvent
 from ingest.termtable import example_citations, learn_terms
 from kg.embedders import Embedder
 from kg.records import DocumentRecord, VersionRecord
 from kg.schema import EmbedderInfo, drop_vector_indexes, migrate
-from kg.writer import ExistingVersion, GraphWriter, StoredVector
+from kg.writer import ExistingVersion, GraphWriter, LabelConflict, StoredVector
 
 
 @dataclass
@@ -182,6 +182,26 @@ def backfill_second(
     return done
 
 
+def label_conflict_issues(conflicts: Sequence[LabelConflict], corpus: Corpus) -> list[Issue]:
+    """A warning for each topic this corpus labels otherwise than the graph shows it: one
+    graph has one label a topic, the first corpus's by name of those that list it."""
+    builtin = corpus.taxonomy.source == "default"
+    own = " (the built-in taxonomy)" if builtin else ""
+    lines = {t.path: 0 if builtin else t.line for t in corpus.taxonomy}
+    return [
+        Issue(
+            TAXONOMY_FILE,
+            lines.get(c.path, 0),
+            "topic-label",
+            f"topic {c.path} is labelled {' / '.join(c.own)} here{own} but "
+            f"{' / '.join(c.shown)} by corpus {c.corpus!r}, whose label the graph shows "
+            "(the first corpus by name that lists the topic); give both the same labels",
+            Severity.WARNING,
+        )
+        for c in conflicts
+    ]
+
+
 def ingest_corpus(
     root: Path,
     driver: Driver,
@@ -208,7 +228,11 @@ def ingest_corpus(
     migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim), _info(second))
     writer = GraphWriter(driver, database)
     unfinished = writer.begin_ingest()
-    touched = writer.sync_vocabulary(name, str(root.resolve()), corpus.taxonomy, corpus.glossary)
+    vocabulary = writer.sync_vocabulary(name, str(root.resolve()), corpus.taxonomy, corpus.glossary)
+    touched = vocabulary.changed
+    label_issues = label_conflict_issues(vocabulary.conflicts, corpus)
+    summary.warnings += len(label_issues)
+    summary.warning_lines += [str(i) for i in label_issues]
     t = clock.add("write", t)
 
     docs: dict[str, list[ParsedFile]] = corpus.documents()

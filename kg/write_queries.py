@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+# Each corpus's own taxonomy and glossary are kept as its relationships (LISTS, DEFINES),
+# and the shared Topic and Term nodes that search and browsing read are derived from all of
+# them, in corpus-name order: several corpora in one graph then see the same result
+# whichever was ingested last, and ingesting them in turn writes nothing.
 SYNC_TAXONOMY = """
+MATCH (c:Corpus {name: $corpus})
 UNWIND $topics AS t
 MERGE (n:Topic {path: t.path})
-SET n.id = t.id, n.en = t.en, n.ja = t.ja, n.parent = t.parent, n.leaf = t.leaf
+SET n.id = t.id, n.parent = t.parent
+MERGE (c)-[l:LISTS]->(n)
+SET l.en = t.en, l.ja = t.ja
 WITH collect(n) AS nodes
 UNWIND nodes AS n
 OPTIONAL MATCH (n)-[old:CHILD_OF]->()
@@ -15,26 +22,78 @@ MATCH (p:Topic {path: n.parent})
 MERGE (n)-[:CHILD_OF]->(p)
 """
 
-# A topic is in the taxonomy while some corpus's own tree lists it (Corpus.topic_paths):
-# one graph may hold several corpora, each with its taxonomy.yaml or the built-in one, and
-# ingesting one must not drop the others' topics from browsing and coverage.
-MARK_LISTED_TOPICS = """
-MATCH (t:Topic)
-OPTIONAL MATCH (c:Corpus) WHERE t.path IN c.topic_paths
-WITH t, count(c) > 0 AS listed
-WHERE t.in_taxonomy IS NULL OR t.in_taxonomy <> listed
-SET t.in_taxonomy = listed
+DROP_OLD_LISTINGS = """
+MATCH (:Corpus {name: $corpus})-[l:LISTS]->(n:Topic) WHERE NOT n.path IN $paths DELETE l
+"""
+
+# A topic is in the taxonomy while some corpus lists it, a leaf when no listed topic is
+# its child, and labelled as the first corpus by name that lists it labels it.
+RESOLVE_TOPICS = """
+MATCH (n:Topic)
+OPTIONAL MATCH (c:Corpus)-[l:LISTS]->(n)
+WITH n, l ORDER BY c.name
+WITH n, collect(l) AS ls
+WITH n, ls[0] AS first,
+     NOT EXISTS { MATCH (:Corpus)-[:LISTS]->(:Topic)-[:CHILD_OF]->(n) } AS leaf
+SET n.in_taxonomy = first IS NOT NULL, n.leaf = leaf,
+    n.en = coalesce(first.en, n.en), n.ja = coalesce(first.ja, n.ja)
+"""
+
+# The corpus's topics whose label in the graph is another corpus's, and whose it is.
+TOPIC_LABEL_CONFLICTS = """
+MATCH (:Corpus {name: $corpus})-[mine:LISTS]->(n:Topic)
+WHERE mine.en <> n.en OR mine.ja <> n.ja
+MATCH (c:Corpus)-[theirs:LISTS]->(n) WHERE theirs.en = n.en AND theirs.ja = n.ja
+RETURN n.path AS path, mine.en AS own_en, mine.ja AS own_ja, n.en AS en, n.ja AS ja,
+       min(c.name) AS corpus
+ORDER BY path
 """
 
 SYNC_MARKETS = "UNWIND $codes AS c MERGE (:Market {code: c})"
 
 SYNC_GLOSSARY = """
+MATCH (c:Corpus {name: $corpus})
 UNWIND $terms AS t
 MERGE (n:Term {key: t.key})
-SET n.en = t.en, n.ja = t.ja, n.corpus = $corpus
+MERGE (c)-[d:DEFINES]->(n)
+SET d.en = t.en, d.ja = t.ja
 """
 
-DROP_OLD_TERMS = "MATCH (n:Term {corpus: $corpus}) WHERE NOT n.key IN $keys DETACH DELETE n"
+DROP_OLD_DEFINITIONS = """
+MATCH (:Corpus {name: $corpus})-[d:DEFINES]->(n:Term) WHERE NOT n.key IN $keys DELETE d
+"""
+
+DROP_UNDEFINED_TERMS = """
+MATCH (n:Term) WHERE NOT EXISTS { MATCH (:Corpus)-[:DEFINES]->(n) } DETACH DELETE n
+"""
+
+# A term several corpora define carries all their words, the first corpus's by name first.
+RESOLVE_TERMS = """
+MATCH (c:Corpus)-[d:DEFINES]->(n:Term)
+WITH n, d ORDER BY c.name
+WITH n, collect(d) AS ds
+SET n.en = reduce(en = [], d IN ds | en + [w IN d.en WHERE NOT w IN en]),
+    n.ja = reduce(ja = [], d IN ds | ja + [w IN d.ja WHERE NOT w IN ja])
+REMOVE n.corpus
+"""
+
+# Graphs written before LISTS and DEFINES: each corpus's topics were a list on its node
+# (Corpus.topic_paths) and each term named the corpus that wrote it last (Term.corpus).
+ADOPT_LEGACY_VOCABULARY = """
+CALL () {
+  MATCH (n:Term) WHERE n.corpus IS NOT NULL AND NOT EXISTS { MATCH (:Corpus)-[:DEFINES]->(n) }
+  MERGE (c:Corpus {name: n.corpus})
+  MERGE (c)-[d:DEFINES]->(n) ON CREATE SET d.en = n.en, d.ja = n.ja
+}
+CALL () {
+  MATCH (c:Corpus) WHERE c.topic_paths IS NOT NULL
+  UNWIND c.topic_paths AS path
+  MATCH (n:Topic {path: path})
+  MERGE (c)-[l:LISTS]->(n) ON CREATE SET l.en = n.en, l.ja = n.ja
+}
+MATCH (c:Corpus) WHERE c.topic_paths IS NOT NULL
+REMOVE c.topic_paths
+"""
 
 # What GraphWriter.sync_vocabulary writes, read before and after it: the same rows mean
 # the run changed no topic, term or market (and need not move the corpus stamp).
@@ -44,15 +103,15 @@ CALL () {
   OPTIONAL MATCH (t)-[:CHILD_OF]->(up:Topic)
   RETURN collect([t.path, t.id, t.en, t.ja, t.parent, t.leaf, t.in_taxonomy, up.path]) AS topics
 }
-CALL () { MATCH (n:Term) RETURN collect([n.key, n.en, n.ja, n.corpus]) AS terms }
+CALL () { MATCH (n:Term) RETURN collect([n.key, n.en, n.ja]) AS terms }
 CALL () { MATCH (m:Market) RETURN collect(m.code) AS markets }
 OPTIONAL MATCH (c:Corpus {name: $corpus})
-RETURN topics, terms, markets, c.root AS root, c.topic_paths AS topic_paths
+RETURN topics, terms, markets, c.root AS root
 """
 
 UPSERT_CORPUS = """
 MERGE (c:Corpus {name: $name})
-SET c.root = $root, c.ingested_at = datetime(), c.topic_paths = $topic_paths
+SET c.root = $root, c.ingested_at = datetime()
 """
 
 EXISTING_VERSIONS = """

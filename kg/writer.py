@@ -40,6 +40,24 @@ class CorpusFinish:
 
 
 @dataclass(frozen=True)
+class LabelConflict:
+    """A topic the corpus labels otherwise than the graph shows: another corpus's label."""
+
+    path: str
+    own: tuple[str, str]  # (en, ja) as this corpus's taxonomy gives them
+    shown: tuple[str, str]  # (en, ja) in the graph
+    corpus: str  # whose they are: the first corpus by name that lists the topic
+
+
+@dataclass(frozen=True)
+class VocabularySync:
+    """What GraphWriter.sync_vocabulary did."""
+
+    changed: bool  # a topic, term, market or the corpus's root changed in the graph
+    conflicts: list[LabelConflict]
+
+
+@dataclass(frozen=True)
 class StoredVector:
     """What a passage of the graph already has for the text it embeds."""
 
@@ -55,27 +73,19 @@ class GraphWriter:
     # --- corpus-level data ------------------------------------------------------------
     def sync_vocabulary(
         self, corpus: str, root: str, taxonomy: Taxonomy, glossary: Sequence[TermGroup]
-    ) -> bool:
-        """Write the corpus's taxonomy and glossary; True when that changed the graph."""
+    ) -> VocabularySync:
+        """Write the corpus's taxonomy and glossary, and the topics and terms derived from
+        every corpus's, in one transaction."""
         topics = [
-            {"path": t.path, "id": t.id, "en": t.en, "ja": t.ja, "parent": t.parent,
-             "leaf": t.is_leaf}
+            {"path": t.path, "id": t.id, "en": t.en, "ja": t.ja, "parent": t.parent}
             for t in taxonomy
-        ]  # fmt: skip
+        ]
         terms = [
             {"key": g.key, "en": list(g.terms.get("en", ())), "ja": list(g.terms.get("ja", ()))}
             for g in glossary
         ]
         with self._session() as s:
-            before = s.execute_read(_vocabulary_state, corpus)
-            paths = sorted(t.path for t in taxonomy)
-            s.execute_write(_run, q.UPSERT_CORPUS, name=corpus, root=root, topic_paths=paths)
-            s.execute_write(_run, q.SYNC_TAXONOMY, topics=topics)
-            s.execute_write(_run, q.MARK_LISTED_TOPICS)
-            s.execute_write(_run, q.SYNC_MARKETS, codes=[*MARKETS, "ALL"])
-            s.execute_write(_run, q.SYNC_GLOSSARY, terms=terms, corpus=corpus)
-            s.execute_write(_run, q.DROP_OLD_TERMS, corpus=corpus, keys=[t["key"] for t in terms])
-            return s.execute_read(_vocabulary_state, corpus) != before
+            return s.execute_write(_sync_vocabulary, corpus, root, topics, terms)
 
     def existing_versions(self, doc_id: str) -> list[ExistingVersion]:
         with graph_errors():
@@ -304,12 +314,37 @@ def _updates(tx: ManagedTransaction, query: str, **params: object) -> bool:
     return bool(tx.run(query, **params).consume().counters.contains_updates)  # type: ignore[arg-type]
 
 
+def _sync_vocabulary(
+    tx: ManagedTransaction,
+    corpus: str,
+    root: str,
+    topics: list[dict[str, Any]],
+    terms: list[dict[str, Any]],
+) -> VocabularySync:
+    before = _vocabulary_state(tx, corpus)
+    _run(tx, q.ADOPT_LEGACY_VOCABULARY)
+    _run(tx, q.UPSERT_CORPUS, name=corpus, root=root)
+    _run(tx, q.SYNC_TAXONOMY, corpus=corpus, topics=topics)
+    _run(tx, q.DROP_OLD_LISTINGS, corpus=corpus, paths=[t["path"] for t in topics])
+    _run(tx, q.RESOLVE_TOPICS)
+    _run(tx, q.SYNC_MARKETS, codes=[*MARKETS, "ALL"])
+    _run(tx, q.SYNC_GLOSSARY, corpus=corpus, terms=terms)
+    _run(tx, q.DROP_OLD_DEFINITIONS, corpus=corpus, keys=[t["key"] for t in terms])
+    _run(tx, q.DROP_UNDEFINED_TERMS)
+    _run(tx, q.RESOLVE_TERMS)
+    conflicts = [
+        LabelConflict(r["path"], (r["own_en"], r["own_ja"]), (r["en"], r["ja"]), r["corpus"])
+        for r in tx.run(q.TOPIC_LABEL_CONFLICTS, corpus=corpus)
+    ]
+    return VocabularySync(_vocabulary_state(tx, corpus) != before, conflicts)
+
+
 def _vocabulary_state(tx: ManagedTransaction, corpus: str) -> tuple[object, ...]:
     """What sync_vocabulary writes, in an order of its own (collect's is not defined)."""
     r = tx.run(q.VOCABULARY_STATE, corpus=corpus).single(strict=True)
     return (
         sorted(map(repr, r["topics"])), sorted(map(repr, r["terms"])),
-        sorted(r["markets"]), r["root"], r["topic_paths"],
+        sorted(r["markets"]), r["root"],
     )  # fmt: skip
 
 

@@ -55,6 +55,8 @@ class Rel(StrEnum):
     TRANSLATION_OF = "TRANSLATION_OF"  # version/section/passage -> its other-language twin
     ABOUT = "ABOUT"  # Document -> Topic
     CHILD_OF = "CHILD_OF"  # Topic -> parent Topic
+    LISTS = "LISTS"  # Corpus -> Topic its taxonomy lists {en, ja: its labels}
+    DEFINES = "DEFINES"  # Corpus -> Term its glossary defines {en, ja: its words}
     APPLIES_IN = "APPLIES_IN"  # Document -> Market
     OWNED_BY = "OWNED_BY"  # Document -> Owner
     CITES = "CITES"  # Document -> Regulation

@@ -14,6 +14,22 @@ from typing import Any
 
 import yaml
 
+_LINE = "__line__"
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Safe YAML whose mappings also say the line they start on (as `__line__`), so that a
+    finding about a topic can point at it."""
+
+
+def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping[_LINE] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
 
 class TaxonomyError(ValueError):
     """The taxonomy data does not describe a valid topic tree."""
@@ -27,6 +43,7 @@ class Topic:
     ja: str
     parent: str | None
     children: tuple[str, ...] = field(default_factory=tuple)
+    line: int = field(default=0, compare=False)  # of its `id` in the YAML; 0 when not known
 
     @property
     def is_leaf(self) -> bool:
@@ -92,6 +109,7 @@ class Taxonomy:
                     ja=str(node["ja"]),
                     parent=parent,
                     children=tuple(kids),
+                    line=int(node.get(_LINE, 0)),
                 )
                 paths.append(path)
             return paths
@@ -102,7 +120,7 @@ class Taxonomy:
     @classmethod
     def from_yaml(cls, text: str, source: str) -> Taxonomy:
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader)
         except yaml.YAMLError as e:
             raise TaxonomyError(f"invalid YAML: {e}") from e
         return cls.from_data(data, source=source)

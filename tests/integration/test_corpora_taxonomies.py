@@ -74,3 +74,91 @@ def test_each_corpus_keeps_its_topics_listed(
     (other / "taxonomy.yaml").write_text(text, encoding="utf-8")
     assert _ingest(clean_driver, other, embedder).changed
     assert _listed(clean_driver) == listed - {"returns/refunds"}
+
+
+def _labels(driver: Driver) -> dict[str, tuple[str, str]]:
+    return {t["path"]: (t["en"], t["ja"]) for t in GraphReader(driver, "neo4j").topics()}
+
+
+def _terms(driver: Driver) -> dict[str, tuple[list[str], list[str]]]:
+    return {t["key"]: (t["en"], t["ja"]) for t in GraphReader(driver, "neo4j").glossary()}
+
+
+def test_a_topic_two_corpora_label_shows_one_label_whichever_ran_last(
+    clean_driver: Driver, corpora: tuple[Path, Path], embedder
+) -> None:  # type: ignore[no-untyped-def]
+    mini, other = corpora
+    theirs = "  - id: ipr\n    en: IP\n    ja: 知財\n    children:\n"
+    theirs += "      - id: counterfeit\n        en: Fakes\n        ja: 偽物\n"
+    (other / "taxonomy.yaml").write_text(RETURNS_TAXONOMY + theirs, encoding="utf-8")
+    first = _ingest(clean_driver, other, embedder)
+    assert not [w for w in first.warning_lines if "topic-label" in w]  # none lists it yet
+    assert _labels(clean_driver)["ipr/counterfeit"] == ("Fakes", "偽物")
+
+    _ingest(clean_driver, mini, embedder)
+    shown = _labels(clean_driver)
+    # "mini" comes before "other" by name: its labels, whichever corpus ran last.
+    assert shown["ipr/counterfeit"] == ("Counterfeit goods", "模倣品")
+    assert shown["ipr"] == ("Intellectual property", "知的財産")
+    stamp = GraphReader(clean_driver, "neo4j").corpus_stamp()
+
+    again = _ingest(clean_driver, other, embedder)
+    assert not again.changed
+    assert GraphReader(clean_driver, "neo4j").corpus_stamp() == stamp
+    assert _labels(clean_driver) == shown
+    # Its knowledge owners are told, at the lines of their taxonomy.yaml that differ.
+    told = [w for w in again.warning_lines if ": topic-label: " in w]
+    assert [w.split(": warning: ")[0] for w in told] == ["taxonomy.yaml:9", "taxonomy.yaml:13"]
+    assert all("'mini'" in w for w in told)
+    assert again.warnings >= len(told)
+    assert not _ingest(clean_driver, mini, embedder).changed
+
+
+def test_a_term_two_corpora_define_carries_both_and_outlives_either(
+    clean_driver: Driver, corpora: tuple[Path, Path], embedder
+) -> None:  # type: ignore[no-untyped-def]
+    mini, other = corpora
+    glossary = "terms:\n  - en: [counterfeit, knockoff]\n    ja: [模倣品, パチモン]\n"
+    (other / "glossary.yaml").write_text(glossary, encoding="utf-8")
+    _ingest(clean_driver, other, embedder)
+    _ingest(clean_driver, mini, embedder)
+    words = (
+        ["counterfeit", "fake", "replica", "knockoff"],
+        ["模倣品", "偽物", "コピー品", "パチモン"],
+    )
+    assert _terms(clean_driver)["1:counterfeit"] == words
+    assert not _ingest(clean_driver, other, embedder).changed
+    assert _terms(clean_driver)["1:counterfeit"] == words
+
+    (other / "glossary.yaml").write_text("terms: []\n", encoding="utf-8")
+    assert _ingest(clean_driver, other, embedder).changed
+    assert _terms(clean_driver)["1:counterfeit"] == (
+        ["counterfeit", "fake", "replica"],
+        ["模倣品", "偽物", "コピー品"],
+    )
+    (mini / "glossary.yaml").write_text("terms: []\n", encoding="utf-8")
+    _ingest(clean_driver, mini, embedder)
+    assert _terms(clean_driver) == {}
+
+
+def test_a_graph_written_before_per_corpus_vocabulary_keeps_the_other_corpus_words(
+    clean_driver: Driver, corpora: tuple[Path, Path], embedder
+) -> None:  # type: ignore[no-untyped-def]
+    mini, other = corpora
+    (other / "glossary.yaml").write_text("terms:\n  - en: [refund]\n    ja: [返金]\n", "utf-8")
+    _ingest(clean_driver, mini, embedder)
+    _ingest(clean_driver, other, embedder)
+    listed, terms = _listed(clean_driver), _terms(clean_driver)
+    # What the code before wrote: each corpus's topic paths on its node, each term the
+    # name of the corpus that wrote it, no LISTS or DEFINES.
+    clean_driver.execute_query(
+        "MATCH (c:Corpus)-[l:LISTS]->(t:Topic) WITH c, collect(t.path) AS paths "
+        "SET c.topic_paths = paths"
+    )
+    clean_driver.execute_query("MATCH (c:Corpus)-[:DEFINES]->(n:Term) SET n.corpus = c.name")
+    clean_driver.execute_query("MATCH ()-[r:LISTS|DEFINES]->() DELETE r")
+
+    _ingest(clean_driver, mini, embedder)
+    assert _listed(clean_driver) == listed
+    assert _terms(clean_driver) == terms
+    assert "1:refund" in terms

@@ -12,6 +12,8 @@ import pytest
 from ingest.corpus import load_corpus
 from ingest.lint import format_issues, lint, run_lint
 from ingest.model import Issue, Severity
+from ingest.pipeline import label_conflict_issues
+from kg.writer import LabelConflict
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lint"
 REPO = Path(__file__).resolve().parents[2]
@@ -208,6 +210,23 @@ def test_hidden_folders_are_not_the_corpus(tmp_path: Path) -> None:
     corpus = lint(root)
     assert corpus.issues == []
     assert [f.rel_path for f in corpus.files] == ["d.en.md", "sub/d.ja.md"]
+
+
+# ------------------------------------------------------------------- found at ingest only
+
+
+@pytest.mark.parametrize("own_taxonomy", [True, False])
+def test_topic_label_conflicts_point_at_the_topics_line(tmp_path: Path, own_taxonomy: bool) -> None:
+    corpus = load_corpus(write_corpus(tmp_path, {}, taxonomy=own_taxonomy))
+    conflict = LabelConflict("sellers/kyc", ("KYC", "本人確認"), ("Identity", "身元確認"), "alpha")
+    (issue,) = label_conflict_issues([conflict], corpus)
+    assert issue.rule == "topic-label" and issue.severity is Severity.WARNING
+    assert issue.path == "taxonomy.yaml"
+    text = (tmp_path / "taxonomy.yaml").read_text(encoding="utf-8") if own_taxonomy else ""
+    want = next(i for i, ln in enumerate(text.splitlines(), 1) if "id: kyc" in ln) if text else 0
+    assert issue.line == want
+    assert "Identity / 身元確認" in issue.message and "'alpha'" in issue.message
+    assert ("built-in" in issue.message) is not own_taxonomy
 
 
 # ---------------------------------------------------------------------------- documentation
