@@ -25,6 +25,7 @@ from ingest.model import Corpus, Issue, ParsedFile, Severity
 from ingest.progress import Progress, ProgressEvent
 from ingest.termtable import example_citations, learn_terms
 from kg.embedders import Embedder
+from kg.errors import NotFound
 from kg.records import DocumentRecord, VersionRecord
 from kg.schema import EmbedderInfo, drop_vector_indexes, migrate
 from kg.writer import ExistingVersion, GraphWriter, LabelConflict, StoredVector
@@ -296,6 +297,33 @@ def ingest_corpus(
     writer.end_ingest(summary.changed)
     clock.add("write", t)
     summary.timings = clock.spent
+    summary.seconds = time.perf_counter() - t_start
+    return summary
+
+
+def remove_corpus(name: str, driver: Driver, database: str) -> IngestSummary:
+    """Take a corpus out of the graph: its documents are retired (kept for as-of search and
+    the record, as when their files are gone) and its taxonomy and glossary dropped, the
+    shared topics and terms derived again from the other corpora's. Ingesting its folder
+    again brings it back."""
+    t_start = time.perf_counter()
+    writer = GraphWriter(driver, database)
+    known = writer.corpus_names()
+    if name not in known:
+        raise NotFound(
+            f"no corpus named {name!r} in the graph (corpora: {', '.join(known) or 'none'})"
+        )
+    summary = IngestSummary(corpus=name)
+    unfinished = writer.begin_ingest()
+    touched = writer.forget_corpus(name)
+    finished = writer.finish_corpus(name, (), ())
+    summary.retired = finished.retired
+    touched = touched or finished.relinked or bool(summary.retired)
+    if summary.retired:
+        summary.learned_terms, relinked = rebuild_term_table(writer)
+        touched = touched or relinked
+    summary.changed = touched or unfinished
+    writer.end_ingest(summary.changed)
     summary.seconds = time.perf_counter() - t_start
     return summary
 

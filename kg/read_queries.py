@@ -116,6 +116,17 @@ ORDER BY path
 
 GLOSSARY = "MATCH (t:Term) RETURN t.key AS key, t.en AS en, t.ja AS ja ORDER BY key"
 
+CORPORA = """
+MATCH (c:Corpus)
+RETURN c.name AS name, c.root AS root, toString(c.ingested_at) AS ingested_at,
+       toString(c.removed_at) AS removed_at,
+       COUNT { MATCH (d:Document {status: 'active'})-[:IN_CORPUS]->(c) } AS documents,
+       COUNT { MATCH (d:Document {status: 'retired'})-[:IN_CORPUS]->(c) } AS retired,
+       COUNT { MATCH (c)-[:LISTS]->(:Topic) } AS topics,
+       COUNT { MATCH (c)-[:DEFINES]->(:Term) } AS terms
+ORDER BY name
+"""
+
 SECOND_SPACE = "MATCH (m:GraphMeta {name: 'graph'}) RETURN m.embedder2_full AS model"
 CORPUS_STAMP = "MATCH (m:GraphMeta {name: 'graph'}) RETURN m.corpus_stamp AS stamp"
 

@@ -333,6 +333,11 @@ class GraphReader:
     def glossary(self) -> list[dict[str, Any]]:
         return self._read(q.GLOSSARY)
 
+    def corpora(self) -> list[dict[str, Any]]:
+        """Each corpus ingested into the graph: its folder, last ingest, removal, and how
+        many documents (active, retired), topics and glossary groups it has."""
+        return self._read(q.CORPORA)
+
     def corpus_stamp(self) -> str | None:
         """Changes with every ingest that changes the graph (see GraphWriter.stamp_corpus);
         None before any."""

@@ -112,7 +112,20 @@ RETURN topics, terms, markets, c.root AS root
 UPSERT_CORPUS = """
 MERGE (c:Corpus {name: $name})
 SET c.root = $root, c.ingested_at = datetime()
+REMOVE c.removed_at
 """
+
+# The corpus's taxonomy and glossary leave the graph (its documents are retired apart);
+# the node stays, for the retired documents' IN_CORPUS and the record.
+FORGET_CORPUS = """
+MATCH (c:Corpus {name: $corpus})
+OPTIONAL MATCH (c)-[r:LISTS|DEFINES]->()
+DELETE r
+WITH DISTINCT c
+SET c.removed_at = datetime()
+"""
+
+CORPUS_NAMES = "MATCH (c:Corpus) RETURN c.name AS name ORDER BY name"
 
 EXISTING_VERSIONS = """
 MATCH (d:Document {id: $doc_id})-[:HAS_VERSION]->(v:DocumentVersion)

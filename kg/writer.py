@@ -87,6 +87,15 @@ class GraphWriter:
         with self._session() as s:
             return s.execute_write(_sync_vocabulary, corpus, root, topics, terms)
 
+    def corpus_names(self) -> list[str]:
+        return [str(r["name"]) for r in self._query(q.CORPUS_NAMES)]
+
+    def forget_corpus(self, corpus: str) -> bool:
+        """Drop the corpus's taxonomy and glossary from the graph (the topics and terms
+        derived again from the other corpora's); True when that changed the graph."""
+        with self._session() as s:
+            return bool(s.execute_write(_forget_corpus, corpus))
+
     def existing_versions(self, doc_id: str) -> list[ExistingVersion]:
         with graph_errors():
             recs, _, _ = self.driver.execute_query(
@@ -326,17 +335,29 @@ def _sync_vocabulary(
     _run(tx, q.UPSERT_CORPUS, name=corpus, root=root)
     _run(tx, q.SYNC_TAXONOMY, corpus=corpus, topics=topics)
     _run(tx, q.DROP_OLD_LISTINGS, corpus=corpus, paths=[t["path"] for t in topics])
-    _run(tx, q.RESOLVE_TOPICS)
     _run(tx, q.SYNC_MARKETS, codes=[*MARKETS, "ALL"])
     _run(tx, q.SYNC_GLOSSARY, corpus=corpus, terms=terms)
     _run(tx, q.DROP_OLD_DEFINITIONS, corpus=corpus, keys=[t["key"] for t in terms])
-    _run(tx, q.DROP_UNDEFINED_TERMS)
-    _run(tx, q.RESOLVE_TERMS)
+    _resolve_vocabulary(tx)
     conflicts = [
         LabelConflict(r["path"], (r["own_en"], r["own_ja"]), (r["en"], r["ja"]), r["corpus"])
         for r in tx.run(q.TOPIC_LABEL_CONFLICTS, corpus=corpus)
     ]
     return VocabularySync(_vocabulary_state(tx, corpus) != before, conflicts)
+
+
+def _forget_corpus(tx: ManagedTransaction, corpus: str) -> bool:
+    before = _vocabulary_state(tx, corpus)
+    _run(tx, q.FORGET_CORPUS, corpus=corpus)
+    _resolve_vocabulary(tx)
+    return _vocabulary_state(tx, corpus) != before
+
+
+def _resolve_vocabulary(tx: ManagedTransaction) -> None:
+    """The shared topics and terms, derived again from every corpus's own."""
+    _run(tx, q.RESOLVE_TOPICS)
+    _run(tx, q.DROP_UNDEFINED_TERMS)
+    _run(tx, q.RESOLVE_TERMS)
 
 
 def _vocabulary_state(tx: ManagedTransaction, corpus: str) -> tuple[object, ...]:

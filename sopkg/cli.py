@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from ingest.lint import lint, run_lint
 from ingest.model import Issue
-from ingest.pipeline import ingest_corpus, reembed_graph
+from ingest.pipeline import ingest_corpus, reembed_graph, remove_corpus
 from kg import allocator
 from kg.connection import Connection, local_connection, resolve_connection
 from kg.embedders import make_embedder, make_second_embedder
@@ -199,6 +199,36 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(line, file=sys.stderr)
     print(json.dumps(summary.as_json(), ensure_ascii=False, indent=2))
     return EXIT_FINDINGS if summary.errors else EXIT_OK
+
+
+def _corpora(args: argparse.Namespace, settings: Settings) -> int:
+    """The corpora in the graph, or (--remove) one of them taken out."""
+    from kg.reader import GraphReader
+
+    _ensure_local_server(settings)
+    conn = resolve_connection(settings)
+    if args.remove:
+        with _write_lock(settings, conn, "sopkg corpora --remove"), conn.driver() as driver:
+            summary = remove_corpus(args.remove, driver, conn.database)
+        print(json.dumps(summary.as_json(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    with conn.driver() as driver:
+        rows = GraphReader(driver, conn.database).corpora()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{len(rows)} corpus(es)")
+    for r in rows:
+        state = (
+            f"removed {r['removed_at'][:10]}"
+            if r["removed_at"]
+            else f"ingested {str(r['ingested_at'])[:10]}"
+        )
+        print(
+            f"{r['name']}: {r['documents']} document(s), {r['retired']} retired, "
+            f"{r['topics']} topic(s), {r['terms']} glossary group(s); {state}; {r['root']}"
+        )
+    return EXIT_OK
 
 
 def _reembed(args: argparse.Namespace, settings: Settings) -> int:
@@ -705,6 +735,19 @@ def build_parser() -> argparse.ArgumentParser:
     gl.add_argument("--term", help="only entries containing this text")
     _json_flag(gl, "print the rows as JSON")
     gl.set_defaults(handler=_glossary)
+
+    co = sub.add_parser(
+        "corpora", help="list the corpora in the graph, or remove one (--remove NAME)",
+        description="Each corpus ingested into the graph (`sopkg ingest --name`, by default "
+        "the folder's name): its folder, documents, topics and glossary groups. --remove "
+        "retires every document of the corpus (kept for as-of search and the record, as when "
+        "their files are gone) and drops its taxonomy and glossary; ingesting the folder "
+        "again brings it back.",
+        epilog="example: sopkg corpora --remove old-listings",
+    )  # fmt: skip
+    co.add_argument("--remove", metavar="NAME", help="take this corpus out of the graph")
+    _json_flag(co, "print the rows as JSON")
+    co.set_defaults(handler=_corpora)
 
     up = sub.add_parser(
         "up", help="main job: start Neo4j, ingest the sample corpus, serve the API",

@@ -259,3 +259,33 @@ def test_exit_codes(
     get_settings.cache_clear()
     assert main(["coverage", "--json"]) == 3
     assert "Neo4j is unavailable" in capsys.readouterr().err
+
+
+def test_corpora_lists_the_corpora_and_removes_one(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    text = (MINI / "offplatform.en.md").read_text(encoding="utf-8")
+    (other / "d.en.md").write_text(text.replace("id: mini-offplatform", "id: other-d"), "utf-8")
+    assert main(["ingest", str(other), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["corpora", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["other"]["documents"] == 1 and rows["other"]["removed_at"] is None
+    assert rows["other"]["root"] == str(other.resolve())
+    assert rows[MINI.name]["documents"] >= 2
+
+    assert main(["corpora", "--remove", "other"]) == 0
+    assert json.loads(capsys.readouterr().out)["retired"] == 1
+    assert main(["corpora"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(ln.startswith("other: 0 document(s), 1 retired") and "removed" in ln for ln in lines)
+    assert main(["search", "bank transfer on LINE", "--json"]) == 0
+    hits = [r["citation"]["doc_id"] for r in json.loads(capsys.readouterr().out)["results"]]
+    assert "other-d" not in hits and "mini-offplatform" in hits
+    # An unknown name is a usage error that names the corpora there are.
+    assert main(["corpora", "--remove", "nope"]) == 2
+    assert f"no corpus named 'nope' in the graph (corpora: {MINI.name}, other)" in (
+        capsys.readouterr().err
+    )

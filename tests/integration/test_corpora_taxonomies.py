@@ -1,6 +1,6 @@
-"""Several corpora in one graph, each with its own taxonomy, on a real Neo4j: the topics
-any of them lists stay listed whichever was ingested last, and ingesting them again in
-turn changes nothing."""
+"""Several corpora in one graph, each with its own taxonomy and glossary, on a real Neo4j:
+what search and browsing read is the same whichever was ingested last, ingesting them again
+in turn changes nothing, and one of them can be taken out."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from neo4j import Driver
 
-from ingest.pipeline import IngestSummary, ingest_corpus
+from ingest.pipeline import IngestSummary, ingest_corpus, remove_corpus
+from kg.errors import NotFound
 from kg.reader import GraphReader
 
 pytestmark = pytest.mark.integration
@@ -162,3 +163,39 @@ def test_a_graph_written_before_per_corpus_vocabulary_keeps_the_other_corpus_wor
     assert _listed(clean_driver) == listed
     assert _terms(clean_driver) == terms
     assert "1:refund" in terms
+
+
+def test_a_removed_corpus_leaves_the_others_as_if_it_had_never_been_ingested(
+    clean_driver: Driver, corpora: tuple[Path, Path], embedder
+) -> None:  # type: ignore[no-untyped-def]
+    mini, other = corpora
+    glossary = "terms:\n  - en: [counterfeit, knockoff]\n    ja: [模倣品, パチモン]\n"
+    glossary += "  - en: [refund]\n    ja: [返金]\n"
+    (other / "glossary.yaml").write_text(glossary, encoding="utf-8")
+    _ingest(clean_driver, mini, embedder)
+    alone = (_listed(clean_driver), _labels(clean_driver), _terms(clean_driver))
+    _ingest(clean_driver, other, embedder)
+    reader = GraphReader(clean_driver, "neo4j")
+    stamp = reader.corpus_stamp()
+
+    removed = remove_corpus("other", clean_driver, "neo4j")
+    assert (removed.retired, removed.changed) == (1, True)
+    assert reader.corpus_stamp() != stamp
+    assert (_listed(clean_driver), _labels(clean_driver), _terms(clean_driver)) == alone
+    assert reader.document("other-refunds")["doc"]["status"] == "retired"  # kept, for the record
+    rows = {r["name"]: r for r in reader.corpora()}
+    assert rows["other"]["removed_at"] is not None
+    assert [rows["other"][k] for k in ("documents", "retired", "topics", "terms")] == [0, 1, 0, 0]
+    assert rows["mini"]["removed_at"] is None and rows["mini"]["documents"] == 2
+
+    stamp = reader.corpus_stamp()
+    assert not remove_corpus("other", clean_driver, "neo4j").changed
+    assert reader.corpus_stamp() == stamp
+    with pytest.raises(NotFound, match="'nope'.*mini, other"):
+        remove_corpus("nope", clean_driver, "neo4j")
+
+    # Its folder ingested again brings it back.
+    _ingest(clean_driver, other, embedder)
+    rows = {r["name"]: r for r in reader.corpora()}
+    assert rows["other"]["removed_at"] is None and rows["other"]["documents"] == 1
+    assert "returns" in _listed(clean_driver)
