@@ -26,6 +26,8 @@ topics:
         en: Refunds
         ja: 返金
 """
+# The same first group as the mini corpus's glossary (key 1:counterfeit), other words.
+KNOCKOFF_GLOSSARY = "terms:\n  - en: [counterfeit, knockoff]\n    ja: [模倣品, パチモン]\n"
 
 
 @pytest.fixture()
@@ -119,8 +121,7 @@ def test_a_term_two_corpora_define_carries_both_and_outlives_either(
     clean_driver: Driver, corpora: tuple[Path, Path], embedder
 ) -> None:  # type: ignore[no-untyped-def]
     mini, other = corpora
-    glossary = "terms:\n  - en: [counterfeit, knockoff]\n    ja: [模倣品, パチモン]\n"
-    (other / "glossary.yaml").write_text(glossary, encoding="utf-8")
+    (other / "glossary.yaml").write_text(KNOCKOFF_GLOSSARY, encoding="utf-8")
     _ingest(clean_driver, other, embedder)
     _ingest(clean_driver, mini, embedder)
     words = (
@@ -169,8 +170,7 @@ def test_a_removed_corpus_leaves_the_others_as_if_it_had_never_been_ingested(
     clean_driver: Driver, corpora: tuple[Path, Path], embedder
 ) -> None:  # type: ignore[no-untyped-def]
     mini, other = corpora
-    glossary = "terms:\n  - en: [counterfeit, knockoff]\n    ja: [模倣品, パチモン]\n"
-    glossary += "  - en: [refund]\n    ja: [返金]\n"
+    glossary = KNOCKOFF_GLOSSARY + "  - en: [refund]\n    ja: [返金]\n"
     (other / "glossary.yaml").write_text(glossary, encoding="utf-8")
     _ingest(clean_driver, mini, embedder)
     alone = (_listed(clean_driver), _labels(clean_driver), _terms(clean_driver))
