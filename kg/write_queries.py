@@ -122,7 +122,7 @@ MATCH (c:Corpus {name: $corpus})
 OPTIONAL MATCH (c)-[r:LISTS|DEFINES]->()
 DELETE r
 WITH DISTINCT c
-SET c.removed_at = datetime()
+SET c.removed_at = coalesce(c.removed_at, datetime())
 """
 
 CORPUS_NAMES = "MATCH (c:Corpus) RETURN c.name AS name ORDER BY name"

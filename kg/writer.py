@@ -348,6 +348,9 @@ def _sync_vocabulary(
 
 def _forget_corpus(tx: ManagedTransaction, corpus: str) -> bool:
     before = _vocabulary_state(tx, corpus)
+    # Before anything is derived again: in a graph of the older form, the other corpora's
+    # topics and terms would otherwise count as nobody's and be unlisted or deleted.
+    _run(tx, q.ADOPT_LEGACY_VOCABULARY)
     _run(tx, q.FORGET_CORPUS, corpus=corpus)
     _resolve_vocabulary(tx)
     return _vocabulary_state(tx, corpus) != before

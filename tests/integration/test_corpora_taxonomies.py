@@ -143,8 +143,9 @@ def test_a_term_two_corpora_define_carries_both_and_outlives_either(
     assert _terms(clean_driver) == {}
 
 
+@pytest.mark.parametrize("then", ["ingest", "remove"])
 def test_a_graph_written_before_per_corpus_vocabulary_keeps_the_other_corpus_words(
-    clean_driver: Driver, corpora: tuple[Path, Path], embedder
+    clean_driver: Driver, corpora: tuple[Path, Path], embedder, then: str
 ) -> None:  # type: ignore[no-untyped-def]
     mini, other = corpora
     (other / "glossary.yaml").write_text("terms:\n  - en: [refund]\n    ja: [返金]\n", "utf-8")
@@ -160,9 +161,13 @@ def test_a_graph_written_before_per_corpus_vocabulary_keeps_the_other_corpus_wor
     clean_driver.execute_query("MATCH (c:Corpus)-[:DEFINES]->(n:Term) SET n.corpus = c.name")
     clean_driver.execute_query("MATCH ()-[r:LISTS|DEFINES]->() DELETE r")
 
-    _ingest(clean_driver, mini, embedder)
-    assert _listed(clean_driver) == listed
-    assert _terms(clean_driver) == terms
+    if then == "ingest":
+        _ingest(clean_driver, mini, embedder)
+        assert (_listed(clean_driver), _terms(clean_driver)) == (listed, terms)
+    else:  # the other corpus's topics and words stay; only the removed one's leave
+        remove_corpus("mini", clean_driver, "neo4j")
+        assert _listed(clean_driver) == {"returns", "returns/refunds"}
+        assert _terms(clean_driver) == {"1:refund": (["refund"], ["返金"])}
     assert "1:refund" in terms
 
 
