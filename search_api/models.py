@@ -415,6 +415,21 @@ class IngestResponse(BaseModel):
     timings: dict[str, float]
 
 
+class CorpusOut(BaseModel):
+    name: str = Field(description="the name it was ingested under (`--name`, or its folder's)")
+    root: str | None = Field(description="its folder, as last ingested from")
+    ingested_at: str | None
+    removed_at: str | None = Field(description="set once `sopkg corpora --remove` took it out")
+    documents: int = Field(description="active documents")
+    retired: int = Field(description="retired documents, kept for as-of search and the record")
+    topics: int = Field(description="topics its taxonomy lists")
+    terms: int = Field(description="glossary groups it defines")
+
+
+class CorporaResponse(BaseModel):
+    corpora: list[CorpusOut]
+
+
 # --- probes -----------------------------------------------------------------------------
 class HealthResponse(BaseModel):
     status: Literal["ok"] = "ok"

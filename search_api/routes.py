@@ -12,6 +12,7 @@ from search_api.auth import Principal, require
 from search_api.deps import Runtime, get_runtime
 from search_api.errors import RETRY_AFTER_SECONDS, error_responses
 from search_api.models import (
+    CorporaResponse,
     DocumentResponse,
     HealthResponse,
     IngestRequest,
@@ -101,6 +102,19 @@ def statement(
 )
 def ingest(body: IngestRequest, runtime: RuntimeDep, _: Admin) -> IngestResponse:
     return services.ingest(runtime, body.corpus)
+
+
+@v1.get(  # not on `admin`, which only a server that can ingest has
+    "/corpora",
+    tags=["admin"],
+    summary="The corpora in the graph",
+    description="Role admin. Each corpus ingested into the graph: its folder on the server, "
+    "last ingest, removal (`sopkg corpora --remove`), and its active and retired documents, "
+    "topics and glossary groups.",
+    responses=error_responses(401, 403, 503),
+)
+def corpora(runtime: RuntimeDep, _: Admin) -> CorporaResponse:
+    return services.corpora(runtime)
 
 
 # --- probes -----------------------------------------------------------------------------

@@ -33,6 +33,8 @@ from search_api.models import (
     AcknowledgeRequest,
     AnswerConfidence,
     ChangesResponse,
+    CorporaResponse,
+    CorpusOut,
     CoverageResponse,
     DictionaryTranslation,
     DocumentResponse,
@@ -142,6 +144,12 @@ def search(
 
 
 # --- browsing -----------------------------------------------------------------------------
+def corpora(runtime: Runtime) -> CorporaResponse:
+    return CorporaResponse(
+        corpora=[CorpusOut.model_validate(c) for c in runtime.reader().corpora()]
+    )
+
+
 def topics(runtime: Runtime) -> TopicsResponse:
     return TopicsResponse(topics=[TopicOut.model_validate(t) for t in runtime.reader().topics()])
 

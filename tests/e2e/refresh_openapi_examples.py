@@ -59,6 +59,7 @@ def main() -> None:
         out["SearchResponse"] = search.json()
         for name, url in [
             ("TopicsResponse", "/v1/topics"),
+            ("CorporaResponse", "/v1/corpora"),
             ("DocumentResponse", "/v1/documents/mini-fakes"),
             ("StatementResponse", "/v1/statements/mini-fakes.p1"),
             ("CoverageResponse", "/v1/coverage"),

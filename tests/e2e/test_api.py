@@ -292,6 +292,16 @@ def test_topics(client: httpx.Client) -> None:
     assert topics["ipr/counterfeit"]["parent"] == "ipr"
 
 
+@pytest.mark.parametrize(("headers", "status"), [(READER, 403), (OWNER, 403), (ADMIN, 200)])
+def test_corpora_are_listed_for_admins(client: httpx.Client, headers: dict, status: int) -> None:
+    r = client.get("/v1/corpora", headers=headers)
+    assert r.status_code == status, r.text
+    if status == 200:
+        (mini,) = [c for c in r.json()["corpora"] if c["name"] == "mini_corpus"]
+        assert (mini["documents"], mini["retired"], mini["removed_at"]) == (2, 0, None)
+        assert mini["topics"] == 5 and mini["terms"] == 2 and mini["root"].endswith("mini_corpus")
+
+
 def test_document(client: httpx.Client) -> None:
     r = client.get("/v1/documents/mini-fakes", headers=READER)
     assert r.status_code == 200, r.text

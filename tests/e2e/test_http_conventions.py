@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.e2e.conftest import OWNER, READER
+from tests.e2e.conftest import ADMIN, OWNER, READER
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +28,7 @@ GET_URLS = [
     ("/openapi.json", {}),
     ("/docs", {}),
     ("/v1/topics", READER),
+    ("/v1/corpora", ADMIN),
     ("/v1/documents/mini-fakes", READER),
     ("/v1/statements/mini-fakes.p1", READER),
     ("/v1/coverage", OWNER),
