@@ -26,6 +26,7 @@ from ingest.progress import Progress, ProgressEvent
 from ingest.termtable import example_citations, learn_terms
 from kg.embedders import Embedder
 from kg.errors import NotFound
+from kg.reader import GraphReader
 from kg.records import DocumentRecord, VersionRecord
 from kg.schema import EmbedderInfo, drop_vector_indexes, migrate
 from kg.writer import ExistingVersion, GraphWriter, LabelConflict, StoredVector
@@ -288,9 +289,8 @@ def ingest_corpus(
         t = clock.add("embed", t)
     elif summary.written:
         writer.mark_embedder2_full(None)  # passages without second vectors were written
-    if summary.written or summary.retired or not writer.learned_term_count():
-        summary.learned_terms, relinked = rebuild_term_table(writer)
-        touched = touched or relinked or summary.learned_terms > 0
+    touched = _relearn(writer, summary) or touched
+    if summary.learned_terms is not None:
         t = clock.add("terms", t)
     # Running servers reload their corpus data on a new stamp.
     summary.changed = touched or unfinished
@@ -308,7 +308,7 @@ def remove_corpus(name: str, driver: Driver, database: str) -> IngestSummary:
     again brings it back."""
     t_start = time.perf_counter()
     writer = GraphWriter(driver, database)
-    known = writer.corpus_names()
+    known = [str(c["name"]) for c in GraphReader(driver, database).corpora()]
     if name not in known:
         raise NotFound(
             f"no corpus named {name!r} in the graph (corpora: {', '.join(known) or 'none'})"
@@ -319,9 +319,7 @@ def remove_corpus(name: str, driver: Driver, database: str) -> IngestSummary:
     finished = writer.finish_corpus(name, (), ())
     summary.retired = finished.retired
     touched = touched or finished.relinked or bool(summary.retired)
-    if summary.retired:
-        summary.learned_terms, relinked = rebuild_term_table(writer)
-        touched = touched or relinked
+    touched = _relearn(writer, summary) or touched
     summary.changed = touched or unfinished
     writer.end_ingest(summary.changed)
     summary.seconds = time.perf_counter() - t_start
@@ -330,6 +328,16 @@ def remove_corpus(name: str, driver: Driver, database: str) -> IngestSummary:
 
 def _info(embedder: Embedder | None) -> EmbedderInfo | None:
     return None if embedder is None else EmbedderInfo(embedder.name, embedder.dim)
+
+
+def _relearn(writer: GraphWriter, summary: IngestSummary) -> bool:
+    """The graph-wide derived data rebuilt when the run wrote or retired documents, or when
+    there is no term table yet (`summary.learned_terms` then set); True when that changed
+    the graph."""
+    if not (summary.written or summary.retired or not writer.learned_term_count()):
+        return False
+    summary.learned_terms, relinked = rebuild_term_table(writer)
+    return relinked or summary.learned_terms > 0
 
 
 def rebuild_term_table(writer: GraphWriter) -> tuple[int, bool]:

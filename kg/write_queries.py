@@ -125,8 +125,6 @@ WITH DISTINCT c
 SET c.removed_at = coalesce(c.removed_at, datetime())
 """
 
-CORPUS_NAMES = "MATCH (c:Corpus) RETURN c.name AS name ORDER BY name"
-
 EXISTING_VERSIONS = """
 MATCH (d:Document {id: $doc_id})-[:HAS_VERSION]->(v:DocumentVersion)
 RETURN v.key AS key, v.lang AS lang, v.content_hash AS hash, v.current AS current,

@@ -87,9 +87,6 @@ class GraphWriter:
         with self._session() as s:
             return s.execute_write(_sync_vocabulary, corpus, root, topics, terms)
 
-    def corpus_names(self) -> list[str]:
-        return [str(r["name"]) for r in self._query(q.CORPUS_NAMES)]
-
     def forget_corpus(self, corpus: str) -> bool:
         """Drop the corpus's taxonomy and glossary from the graph (the topics and terms
         derived again from the other corpora's); True when that changed the graph."""
