@@ -1,10 +1,11 @@
 """The FastAPI app factory.
 
-`create_app(settings, ingest_runner=None)` builds the app around one settings object
+`create_app(settings, ingest_runner=None, corpus_remover=None)` builds the app around one settings object
 (injected into routes with `Depends(get_settings)`) and one `Runtime` (driver, embedder,
 glossary). The embedder's model loads in the lifespan; the Neo4j driver is made on first
-use and kept. The admin ingest route exists only when the composition root (the CLI)
-hands in an `ingest_runner`: search_api does not import `ingest`.
+use and kept. The admin routes that write (ingest, corpus removal) exist only when the
+composition root (the CLI) hands in an `ingest_runner`, and the removal its
+`corpus_remover`: search_api does not import `ingest`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from kg.settings import Settings, get_settings
 from search_api.audit import AuditLog, AuditMiddleware
 from search_api.auth import check_access_settings
 from search_api.coverage_routes import governance
-from search_api.deps import IngestRunner, Runtime
+from search_api.deps import CorpusRemover, IngestRunner, Runtime
 from search_api.errors import error_responses, install_error_handlers
 from search_api.http import document_conditional_reads, install_http
 from search_api.limits import RateLimiter, enforce_limit
@@ -63,6 +64,7 @@ def create_app(
     ingest_runner: IngestRunner | None = None,
     *,
     embedder: Embedder | None = None,
+    corpus_remover: CorpusRemover | None = None,
 ) -> FastAPI:
     """Raises ConfigError for settings that would serve unprotected (see auth)."""
     check_access_settings(settings)
@@ -78,7 +80,7 @@ def create_app(
                 "name": "governance",
                 "description": "coverage, owner dashboards, change feed, search feedback",
             },
-            {"name": "admin", "description": "ingest (role admin)"},
+            {"name": "admin", "description": "ingest, corpora and their removal (role admin)"},
             {"name": "probes", "description": "liveness and readiness, no key needed"},
         ],
     )
@@ -90,8 +92,9 @@ def create_app(
     second = make_second_embedder(settings)
     served_second = serving_embedder(settings, second) if second is not None else None
     app.state.runtime = runtime = Runtime(
-        settings, served, ingest_runner, second=served_second, resident=True
-    )
+        settings, served, ingest_runner, second=served_second, resident=True,
+        corpus_remover=corpus_remover,
+    )  # fmt: skip
     runtime.read_observer = metrics.observe_read
 
     async def served_settings() -> Settings:  # async: no thread-pool hop (auth.principal)

@@ -1,7 +1,7 @@
 """The audit log: who ingested, who signed in, and every request refused for its key.
 
 One ASGI middleware sees every response's status and records, as one JSON line each:
-every POST /v1/ingest (whatever its outcome), every sign-in on the web page (`POST
+every POST /v1/ingest and DELETE /v1/corpora/{name} (whatever its outcome), every sign-in on the web page (`POST
 /signin`), and every 401 or 403 on any route. A line holds the time (UTC), the event, the
 key's name and role when known (never the key: an unknown key has no name), the outcome,
 the HTTP status, method, path and the client's address. Who the caller was comes from
@@ -31,6 +31,10 @@ log = logging.getLogger("sopkg.audit")
 ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/ingest"): "ingest",
     ("POST", "/signin"): "sign-in",
+}
+# Routes with a path parameter: the action of every path under the prefix.
+PREFIX_ACTIONS: dict[tuple[str, str], str] = {
+    ("DELETE", "/v1/corpora/"): "corpus-removal",
 }
 
 
@@ -63,7 +67,10 @@ class AuditLog:
 def audit_event(scope: Scope, status: int) -> dict[str, Any] | None:
     """The line to record for a finished request, or None when it is not audited."""
     method, path = scope.get("method", ""), scope.get("path", "")
-    action = ACTIONS.get((method, path))
+    action = ACTIONS.get((method, path)) or next(
+        (a for (m, prefix), a in PREFIX_ACTIONS.items() if m == method and path.startswith(prefix)),
+        None,
+    )
     refused = status in (401, 403)
     if action is None and not refused:
         return None

@@ -60,6 +60,10 @@ IngestRunner = Callable[[Path], Mapping[str, Any]]
 """Runs `ingest.pipeline.ingest_corpus` on a folder and returns its summary as JSON data.
 Injected by the composition root (the CLI): search_api does not import `ingest`."""
 
+CorpusRemover = Callable[[str], Mapping[str, Any]]
+"""Runs `ingest.pipeline.remove_corpus` on a corpus name and returns its summary as JSON
+data (raises NotFound for a name the graph does not hold); injected beside the runner."""
+
 
 class Runtime:
     """The app's heavy resources, created once per app (see `create_app`'s lifespan)."""
@@ -71,6 +75,7 @@ class Runtime:
         ingest_runner: IngestRunner | None = None,
         second: Embedder | None = None,
         resident: bool = False,
+        corpus_remover: CorpusRemover | None = None,
     ) -> None:
         """`resident`: hold the passage vectors in memory (kg.resident) when the settings
         allow; for a server, not for a one-shot command."""
@@ -80,6 +85,7 @@ class Runtime:
         self.fusion = served_fusion(settings)
         self.terms = TermVectors(embedder)  # glossary words' vectors, kept across searches
         self.ingest_runner = ingest_runner
+        self.corpus_remover = corpus_remover
         self.embedder_error: str | None = "not loaded yet"
         self._lock = threading.Lock()
         self._reload_lock = threading.Lock()

@@ -419,7 +419,10 @@ class CorpusOut(BaseModel):
     name: str = Field(description="the name it was ingested under (`--name`, or its folder's)")
     root: str | None = Field(description="its folder, as last ingested from")
     ingested_at: str | None
-    removed_at: str | None = Field(description="set once `sopkg corpora --remove` took it out")
+    removed_at: str | None = Field(
+        description="set once it was taken out (`DELETE /v1/corpora/{name}` or "
+        "`sopkg corpora --remove`)"
+    )
     documents: int = Field(description="active documents")
     retired: int = Field(description="retired documents, kept for as-of search and the record")
     topics: int = Field(description="topics its taxonomy lists")

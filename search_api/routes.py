@@ -109,12 +109,31 @@ def ingest(body: IngestRequest, runtime: RuntimeDep, _: Admin) -> IngestResponse
     tags=["admin"],
     summary="The corpora in the graph",
     description="Role admin. Each corpus ingested into the graph: its folder on the server, "
-    "last ingest, removal (`sopkg corpora --remove`), and its active and retired documents, "
-    "topics and glossary groups.",
+    "last ingest, removal (`DELETE /v1/corpora/{name}` or `sopkg corpora --remove`), and its "
+    "active and retired documents, topics and glossary groups.",
     responses=error_responses(401, 403, 503),
 )
 def corpora(runtime: RuntimeDep, _: Admin) -> CorporaResponse:
     return services.corpora(runtime)
+
+
+@admin.delete(
+    "/corpora/{name}",
+    summary="Take a corpus out of the graph",
+    description="Role admin. As `sopkg corpora --remove NAME`: the corpus's documents are "
+    "retired (kept for as-of search and the record, as when their files are gone), its "
+    "taxonomy and glossary dropped, and the topics and terms that other corpora share "
+    "derived again from theirs. Ingesting its folder again brings it back. Removing a "
+    "corpus already removed changes nothing (`changed` false); an unknown name is 404, "
+    "its message naming the corpora there are.",
+    responses=error_responses(401, 403, 404, 409, 422, 503),
+)
+def remove_corpus(
+    name: Annotated[str, Path(max_length=200, examples=["mini_corpus"])],
+    runtime: RuntimeDep,
+    _: Admin,
+) -> IngestResponse:
+    return services.remove_corpus(runtime, name)
 
 
 # --- probes -----------------------------------------------------------------------------

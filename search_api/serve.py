@@ -13,7 +13,7 @@ from kg.errors import ConfigError
 from kg.settings import Settings
 from search_api.app import create_app
 from search_api.auth import check_access_settings
-from search_api.deps import IngestRunner
+from search_api.deps import CorpusRemover, IngestRunner
 
 
 def serve_settings(settings: Settings, open_mode_hint: bool = False) -> Settings:
@@ -61,16 +61,21 @@ def serve(
     open_mode_hint: bool = False,
     ingest_runner: IngestRunner | None = None,
     worker_factory: str | None = None,
+    corpus_remover: CorpusRemover | None = None,
 ) -> int:
     """Serve until interrupted; returns the exit code. Raises ConfigError (mapped by the
     CLI) for settings that would serve unprotected or name no usable Neo4j.
     With `settings.workers` > 1, `worker_factory` builds each worker's app (see
-    `run_workers`); the composition root passes its own, with the same ingest runner."""
+    `run_workers`); the composition root passes its own, with the same ingest runner and remover."""
     served = serve_settings(settings, open_mode_hint)
     conn = resolve_connection(served)  # fail now, not on the first request
     if served.workers > 1 and worker_factory is None:
         raise ConfigError("several workers need a worker app factory (use `sopkg serve`)")
-    app = create_app(served, ingest_runner) if served.workers == 1 else None
+    app = (
+        create_app(served, ingest_runner, corpus_remover=corpus_remover)
+        if served.workers == 1
+        else None
+    )
     url = base_url(served)
     if served.open_mode:
         note = "open mode: no API key needed, every caller is admin (this machine only)"
@@ -85,7 +90,10 @@ def serve(
     print(f"  Neo4j: {conn.redacted()}", file=sys.stderr)
     print(f"  {note}", file=sys.stderr)
     if ingest_runner is None:
-        print("  POST /v1/ingest is not available in this process", file=sys.stderr)
+        print(
+            "  POST /v1/ingest and DELETE /v1/corpora are not available in this process",
+            file=sys.stderr,
+        )
     if app is None:
         assert worker_factory is not None
         print(f"  {served.workers} worker processes", file=sys.stderr)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -389,6 +390,22 @@ def ingest(runtime: Runtime, corpus: str) -> IngestResponse:
             summary = runtime.ingest_runner(root)
         finally:
             release_free_memory()
+    return _written(runtime, summary)
+
+
+def remove_corpus(runtime: Runtime, name: str) -> IngestResponse:
+    """Take a corpus out of the graph, as `sopkg corpora --remove` does: its documents
+    retired (kept for as-of search and the record), its taxonomy and glossary dropped.
+    Raises NotFound (naming the corpora there are) for a name the graph does not hold."""
+    if runtime.corpus_remover is None:
+        raise InvalidInput("name", "corpus removal is not available in this process")
+    with runtime.ingest_lock:
+        summary = runtime.corpus_remover(name)
+    return _written(runtime, summary)
+
+
+def _written(runtime: Runtime, summary: Mapping[str, Any]) -> IngestResponse:
+    """The answer of a run that wrote to the graph; its changes served at once."""
     result = IngestResponse.model_validate(summary)
     if result.changed:  # seen at once, not at the next stamp check
         runtime.refresh_corpus_data(force=True)

@@ -12,14 +12,15 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from ingest.lint import lint, run_lint
 from ingest.model import Issue
-from ingest.pipeline import ingest_corpus, reembed_graph, remove_corpus
+from ingest.pipeline import IngestSummary, ingest_corpus, reembed_graph, remove_corpus
 from kg import allocator
 from kg.connection import Connection, local_connection, resolve_connection
 from kg.embedders import make_embedder, make_second_embedder
@@ -28,6 +29,9 @@ from kg.local_neo4j import LocalNeo4j
 from kg.locks import graph_write_lock
 from kg.settings import Settings, get_settings
 from sopkg.progress import ProgressBars, progress_bars
+
+if TYPE_CHECKING:
+    from neo4j import Driver
 
 SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "sample_corpus"
 
@@ -307,30 +311,47 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
 
     return serve(
         settings, open_mode_hint=True, ingest_runner=_ingest_runner(settings),
-        worker_factory=WORKER_APP,
+        corpus_remover=_corpus_remover(settings), worker_factory=WORKER_APP,
     )  # fmt: skip
 
 
 # --- API and search --------------------------------------------------------------------
 def _ingest_runner(settings: Settings) -> Callable[[Path], dict[str, Any]]:
     """What POST /v1/ingest runs (the API does not import `ingest` itself)."""
-    from neo4j.exceptions import DriverError
 
     def run(root: Path) -> dict[str, Any]:
-        conn = resolve_connection(settings)
         embedder = make_embedder(settings)  # the model itself is loaded once per process
         second = make_second_embedder(settings)
-        try:
-            with _write_lock(settings, conn, "an API ingest"), conn.driver() as driver:
-                summary = ingest_corpus(
-                    root, driver, conn.database, embedder, batch=settings.embed_batch,
-                    second=second,
-                )  # fmt: skip
-        except DriverError as e:
-            raise GraphUnavailable(f"Neo4j is not reachable: {e}") from e
-        return summary.as_json()
+        return _api_write(settings, "an API ingest", lambda driver, database: ingest_corpus(
+            root, driver, database, embedder, batch=settings.embed_batch, second=second
+        ))  # fmt: skip
 
     return run
+
+
+def _corpus_remover(settings: Settings) -> Callable[[str], dict[str, Any]]:
+    """What DELETE /v1/corpora/{name} runs."""
+
+    def run(name: str) -> dict[str, Any]:
+        return _api_write(settings, "an API corpus removal", partial(remove_corpus, name))
+
+    return run
+
+
+def _api_write(
+    settings: Settings, what: str, write: Callable[[Driver, str], IngestSummary]
+) -> dict[str, Any]:
+    """One write the API asked for, under the graph's write lock (409 while another
+    writer holds it); an unreachable Neo4j is a 503, not a 500."""
+    from neo4j.exceptions import DriverError
+
+    conn = resolve_connection(settings)
+    try:
+        with _write_lock(settings, conn, what), conn.driver() as driver:
+            summary = write(driver, conn.database)
+    except DriverError as e:
+        raise GraphUnavailable(f"Neo4j is not reachable: {e}") from e
+    return summary.as_json()
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -348,7 +369,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         update["workers"] = args.workers
     served = serve_settings(settings.model_copy(update=update))  # refuses unprotected setups
     _ensure_local_server(served)
-    return serve(served, ingest_runner=_ingest_runner(served), worker_factory=WORKER_APP)
+    return serve(
+        served, ingest_runner=_ingest_runner(served), corpus_remover=_corpus_remover(served),
+        worker_factory=WORKER_APP,
+    )  # fmt: skip
 
 
 WORKER_APP = "sopkg.cli:worker_app"
@@ -377,7 +401,7 @@ def worker_app() -> Any:
     from search_api.serve import worker_settings
 
     settings = worker_settings()
-    return create_app(settings, _ingest_runner(settings))
+    return create_app(settings, _ingest_runner(settings), corpus_remover=_corpus_remover(settings))
 
 
 def _print_results(response: Any) -> None:

@@ -28,6 +28,7 @@ from kg.embedders import Embedder
 from kg.settings import Settings
 from kg.writer import GraphWriter
 from search_api.app import create_app
+from sopkg.cli import _corpus_remover
 
 MINI = Path(__file__).resolve().parents[1] / "data" / "mini_corpus"
 # A fixed "today" after every effective date of the mini corpus, before its review dates.
@@ -241,7 +242,10 @@ def ingest_runner(
 def api_url(
     mini_graph: dict[str, Any], api_settings: Settings, ingest_runner: Any, embedder: Embedder
 ) -> Iterator[str]:
-    app = create_app(api_settings, ingest_runner=ingest_runner, embedder=embedder)
+    app = create_app(
+        api_settings, ingest_runner=ingest_runner, embedder=embedder,
+        corpus_remover=_corpus_remover(api_settings),  # the CLI's own, with its write lock
+    )  # fmt: skip
     with ApiServer(app) as server:
         yield server.url
 

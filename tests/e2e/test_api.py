@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -300,6 +301,35 @@ def test_corpora_are_listed_for_admins(client: httpx.Client, headers: dict, stat
         (mini,) = [c for c in r.json()["corpora"] if c["name"] == "mini_corpus"]
         assert (mini["documents"], mini["retired"], mini["removed_at"]) == (2, 0, None)
         assert mini["topics"] == 5 and mini["terms"] == 2 and mini["root"].endswith("mini_corpus")
+
+
+def test_a_corpus_is_removed_over_http(client: httpx.Client, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    text = (MINI / "offplatform.en.md").read_text(encoding="utf-8")
+    (other / "d.en.md").write_text(text.replace("id: mini-offplatform", "id: other-d"), "utf-8")
+    assert client.post("/v1/ingest", json={"corpus": str(other)}, headers=ADMIN).status_code == 200
+    query = {"query": "bank transfer on LINE", "limit": 20}
+    assert "other-d" in [r["citation"]["doc_id"] for r in ok_results(client, **query)]
+
+    for headers in (READER, OWNER):
+        assert client.delete("/v1/corpora/other", headers=headers).status_code == 403
+    r = client.delete("/v1/corpora/other", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert (r.json()["corpus"], r.json()["retired"], r.json()["changed"]) == ("other", 1, True)
+    # Its document is out of search at once; the other corpus stays.
+    hits = [r["citation"]["doc_id"] for r in ok_results(client, **query)]
+    assert "other-d" not in hits and "mini-offplatform" in hits
+    rows = {c["name"]: c for c in client.get("/v1/corpora", headers=ADMIN).json()["corpora"]}
+    assert (rows["other"]["documents"], rows["other"]["retired"]) == (0, 1)
+    assert rows["other"]["removed_at"] is not None and rows[MINI.name]["removed_at"] is None
+
+    again = client.delete("/v1/corpora/other", headers=ADMIN)
+    assert again.status_code == 200 and not again.json()["changed"], again.text
+    assert again.json()["retired"] == 0
+    missing = client.delete("/v1/corpora/nope", headers=ADMIN)
+    assert_error(missing, 404, "not_found")
+    assert f"(corpora: {MINI.name}, other)" in missing.json()["error"]["message"]
 
 
 def test_document(client: httpx.Client) -> None:
