@@ -101,7 +101,7 @@ def _load_corpus_file(
     except OSError as e:
         issues.append(Issue(name, 0, rule, f"cannot read the file: {e.strerror or e}"))
     except errors as e:
-        issues.append(Issue(name, _yaml_line(e), rule, str(e)))
+        issues.append(Issue(name, getattr(e, "line", 0) or _yaml_line(e), rule, str(e)))
     return None
 
 
@@ -116,7 +116,13 @@ def _load_taxonomy(root: Path, issues: list[Issue]) -> Taxonomy:
         )
         # A broken corpus taxonomy leaves no topic known (rather than the built-in one), so
         # each topic error points back at the taxonomy instead of at unrelated defaults.
-        return own if own is not None else _no_taxonomy()
+        if own is None:
+            return _no_taxonomy()
+        issues.extend(
+            Issue(TAXONOMY_FILE, gap.line, "topic-translation", gap.message(), Severity.WARNING)
+            for gap in own.label_gaps
+        )
+        return own
     try:
         return default_taxonomy()
     except (OSError, TaxonomyError) as e:

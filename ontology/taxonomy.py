@@ -32,7 +32,27 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map
 
 
 class TaxonomyError(ValueError):
-    """The taxonomy data does not describe a valid topic tree."""
+    """The taxonomy data does not describe a valid topic tree; `line` is where (0: the file)."""
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class LabelGap:
+    """A topic without its label in one language, shown there by another label."""
+
+    path: str
+    lang: str
+    shown: str  # the label used instead
+    line: int
+
+    def message(self) -> str:
+        return (
+            f"topic {self.path} has no `{self.lang}` label; {self.shown!r} is shown in its "
+            f"place until one is added"
+        )
 
 
 @dataclass(frozen=True)
@@ -57,6 +77,7 @@ class Topic:
 class Taxonomy:
     topics: Mapping[str, Topic]
     source: str = "default"
+    label_gaps: tuple[LabelGap, ...] = field(default=(), compare=False)
 
     def __contains__(self, path: object) -> bool:
         return path in self.topics
@@ -84,38 +105,53 @@ class Taxonomy:
 
     @classmethod
     def from_data(cls, data: Any, source: str = "default") -> Taxonomy:
+        """A topic needs an `id`; a label missing in one language is taken from the other
+        (or from the id) and recorded in `label_gaps`, as a document may exist in one
+        language only."""
         if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
             raise TaxonomyError("a taxonomy needs a top-level `topics:` list")
         topics: dict[str, Topic] = {}
+        gaps: list[LabelGap] = []
 
-        def walk(nodes: list[Any], parent: str | None) -> list[str]:
+        def walk(nodes: list[Any], parent: str | None, parent_line: int) -> list[str]:
             paths = []
+            where = f"under {parent}" if parent else "under the root"
             for node in nodes:
                 if not isinstance(node, dict):
-                    raise TaxonomyError(f"topic under {parent or 'the root'} is not a mapping")
-                for key in ("id", "en", "ja"):
-                    if not node.get(key):
-                        raise TaxonomyError(
-                            f"topic {node.get('id', '?')} under {parent or 'the root'} lacks `{key}`"
-                        )
-                path = f"{parent}/{node['id']}" if parent else str(node["id"])
+                    raise TaxonomyError(f"a topic {where} is not a mapping", parent_line)
+                line = int(node.get(_LINE, 0))
+                topic_id = _label(node.get("id"))
+                if topic_id is None or "/" in topic_id:
+                    raise TaxonomyError(
+                        f"a topic {where} lacks `id`, or its id has a `/` (ids are joined by "
+                        f"`/` into paths)",
+                        line,
+                    )
+                path = f"{parent}/{topic_id}" if parent else topic_id
                 if path in topics:
-                    raise TaxonomyError(f"topic {path} is defined twice")
-                kids = walk(node.get("children") or [], path)
+                    raise TaxonomyError(f"topic {path} is defined twice", line)
+                en, ja = _label(node.get("en")), _label(node.get("ja"))
+                for lang, own, other in (("en", en, ja), ("ja", ja, en)):
+                    if own is None:
+                        gaps.append(LabelGap(path, lang, other or topic_id, line))
+                children = node.get("children") or []
+                if not isinstance(children, list):
+                    raise TaxonomyError(f"the `children` of topic {path} is not a list", line)
+                kids = walk(children, path, line)
                 topics[path] = Topic(
                     path=path,
-                    id=str(node["id"]),
-                    en=str(node["en"]),
-                    ja=str(node["ja"]),
+                    id=topic_id,
+                    en=en or ja or topic_id,
+                    ja=ja or en or topic_id,
                     parent=parent,
                     children=tuple(kids),
-                    line=int(node.get(_LINE, 0)),
+                    line=line,
                 )
                 paths.append(path)
             return paths
 
-        walk(data["topics"], None)
-        return cls(topics=topics, source=source)
+        walk(data["topics"], None, 0)
+        return cls(topics=topics, source=source, label_gaps=tuple(gaps))
 
     @classmethod
     def from_yaml(cls, text: str, source: str) -> Taxonomy:
@@ -124,6 +160,15 @@ class Taxonomy:
         except yaml.YAMLError as e:
             raise TaxonomyError(f"invalid YAML: {e}") from e
         return cls.from_data(data, source=source)
+
+
+def _label(value: Any) -> str | None:
+    """A YAML scalar as text (ids and labels may read as numbers); None when absent or
+    blank, or not a scalar."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def default_taxonomy() -> Taxonomy:

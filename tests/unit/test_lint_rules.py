@@ -25,7 +25,7 @@ DOC = """---
 id: {id}
 lang: {lang}
 title: T
-topic: sellers/kyc
+topic: {topic}
 markets: [ALL]
 owner: Seller Trust
 version: "1"
@@ -44,8 +44,8 @@ def write_corpus(root: Path, files: dict[str, str], taxonomy: bool = True) -> Pa
     return root
 
 
-def doc(doc_id: str, lang: str, body: str) -> str:
-    return DOC.format(id=doc_id, lang=lang, body=body)
+def doc(doc_id: str, lang: str, body: str, topic: str = "sellers/kyc") -> str:
+    return DOC.format(id=doc_id, lang=lang, body=body, topic=topic)
 
 
 def found(issues: list[Issue]) -> set[tuple[str, str, int, Severity]]:
@@ -181,9 +181,44 @@ def test_broken_taxonomy_and_glossary(tmp_path: Path) -> None:
     assert corpus.glossary == []
 
 
-def test_taxonomy_that_is_no_topic_tree(tmp_path: Path) -> None:
-    root = write_corpus(tmp_path, {"taxonomy.yaml": "topics:\n  - id: x\n"}, taxonomy=False)
-    assert [(i.rule, i.line) for i in load_corpus(root).errors] == [("taxonomy", 0)]
+@pytest.mark.parametrize(
+    ("text", "line", "says"),
+    [
+        ("topics: {id: x}\n", 0, "top-level `topics:` list"),
+        ("topics:\n  - id: x\n    en: X\n    children:\n      - en: Y\n", 5, "lacks `id`"),
+        ("topics:\n  - id: a/b\n    en: X\n", 2, "has a `/`"),
+        ("topics:\n  - id: x\n    en: X\n  - id: x\n    en: X\n", 4, "defined twice"),
+        ("topics:\n  - id: x\n    en: X\n    children: {id: y}\n", 2, "not a list"),
+        ("topics:\n  - id: x\n    children:\n      - just text\n", 2, "not a mapping"),
+    ],
+)
+def test_taxonomy_that_is_no_topic_tree(tmp_path: Path, text: str, line: int, says: str) -> None:
+    root = write_corpus(tmp_path, {"taxonomy.yaml": text}, taxonomy=False)
+    ((rule, at, message),) = [(i.rule, i.line, i.message) for i in load_corpus(root).errors]
+    assert (rule, at) == ("taxonomy", line) and says in message
+
+
+def test_a_topic_label_in_one_language_is_a_warning_and_the_other_is_shown(
+    tmp_path: Path,
+) -> None:
+    text = "topics:\n  - id: goods\n    en: Goods\n    children:\n      - id: misc\n"
+    root = write_corpus(
+        tmp_path,
+        {"taxonomy.yaml": text, "d.en.md": doc("d", "en", "## Policy\n- One.\n", "goods/misc")},
+        taxonomy=False,
+    )
+    corpus = load_corpus(root)
+    assert corpus.errors == [] and [f.meta.topic for f in corpus.files] == ["goods/misc"]
+    gaps = [(i.rule, i.line, i.severity) for i in corpus.issues if i.path == "taxonomy.yaml"]
+    warning = Severity.WARNING
+    assert gaps == [
+        ("topic-translation", 2, warning),  # goods: no ja
+        ("topic-translation", 5, warning),  # misc: no en
+        ("topic-translation", 5, warning),  # misc: no ja
+    ]
+    goods, misc = corpus.taxonomy.get("goods"), corpus.taxonomy.get("goods/misc")
+    assert goods is not None and (goods.en, goods.ja) == ("Goods", "Goods")
+    assert misc is not None and (misc.en, misc.ja) == ("misc", "misc")
 
 
 def test_not_a_folder(tmp_path: Path) -> None:
