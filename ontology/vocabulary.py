@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from enum import StrEnum
 
 LANGUAGES: tuple[str, ...] = ("en", "ja")
@@ -55,7 +57,45 @@ HEADING_KINDS: dict[str, SectionKind] = {
     "参考": SectionKind.REFERENCES,
     "参考資料": SectionKind.REFERENCES,
     "関連資料": SectionKind.REFERENCES,
+    # Usual variants: singulars and plurals, and the words owners use for the same part.
+    "対象範囲": SectionKind.SCOPE,
+    "definition": SectionKind.DEFINITIONS,
+    "用語": SectionKind.DEFINITIONS,
+    "用語集": SectionKind.DEFINITIONS,
+    "glossary": SectionKind.DEFINITIONS,
+    "terminology": SectionKind.DEFINITIONS,
+    "rules": SectionKind.POLICY,
+    "規定": SectionKind.POLICY,
+    "禁止事項": SectionKind.POLICY,
+    "例外事項": SectionKind.EXCEPTIONS,
+    "適用除外": SectionKind.EXCEPTIONS,
+    "exemptions": SectionKind.EXCEPTIONS,
+    "enforcement actions": SectionKind.ENFORCEMENT,
+    "actions": SectionKind.ENFORCEMENT,
+    "penalties": SectionKind.ENFORCEMENT,
+    "sanctions": SectionKind.ENFORCEMENT,
+    "処分": SectionKind.ENFORCEMENT,
+    "罰則": SectionKind.ENFORCEMENT,
+    "ペナルティ": SectionKind.ENFORCEMENT,
+    "違反時の措置": SectionKind.ENFORCEMENT,
+    "escalations": SectionKind.ESCALATION,
+    "escalation path": SectionKind.ESCALATION,
+    "エスカレーション先": SectionKind.ESCALATION,
+    "エスカレーション手順": SectionKind.ESCALATION,
+    "cases": SectionKind.EXAMPLES,
+    "case examples": SectionKind.EXAMPLES,
+    "具体例": SectionKind.EXAMPLES,
+    "違反例": SectionKind.EXAMPLES,
+    "reference": SectionKind.REFERENCES,
+    "related documents": SectionKind.REFERENCES,
+    "see also": SectionKind.REFERENCES,
+    "関連文書": SectionKind.REFERENCES,
 }
+# What a heading may carry around its words: a number ("2.", "2)", "(2)", "第2章", "2.1"),
+# a bracketed aside ("例外（適用除外）"), a trailing colon.
+_HEADING_NUMBER = re.compile(r"^(?:第\s*\d+\s*[章節条項]|\(\d+\)|\d+(?:\.\d+)*[.)]?)\s*")
+_HEADING_ASIDE = re.compile(r"\s*[(\[][^()\[\]]*[)\]]$")
+_HEADING_TAIL = re.compile(r"[\s:.。・]+$")
 
 
 class StatementKind(StrEnum):
@@ -88,8 +128,18 @@ def section_kind(anchor: str | None, heading: str) -> SectionKind:
             return SectionKind(anchor.lower())
         except ValueError:
             pass
-    key = heading.strip().lower()
-    return HEADING_KINDS.get(key, SectionKind.OTHER)
+    return HEADING_KINDS.get(heading_key(heading), SectionKind.OTHER)
+
+
+def heading_key(heading: str) -> str:
+    """A heading's text as HEADING_KINDS knows it: NFKC (full-width digits and brackets),
+    lower case, one space between words, without a leading number, a trailing bracketed
+    aside or a trailing colon."""
+    key = " ".join(unicodedata.normalize("NFKC", heading).lower().split())
+    key = _HEADING_NUMBER.sub("", key)
+    key = _HEADING_TAIL.sub("", key)
+    key = _HEADING_ASIDE.sub("", key)
+    return _HEADING_TAIL.sub("", key)
 
 
 # How people name each market in queries (English, Japanese; demonyms included).

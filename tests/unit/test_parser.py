@@ -341,6 +341,23 @@ def test_sections_without_anchors_align_by_order_and_kind_from_heading(
         ("Enforcement", SectionKind.ENFORCEMENT),
         ("Escalation", SectionKind.ESCALATION),
         ("Background", SectionKind.OTHER),
+        # Numbers, brackets, colons and full-width letters around the usual words.
+        ("1. Policy", SectionKind.POLICY),
+        ("2) Exceptions:", SectionKind.EXCEPTIONS),
+        ("（3）例外（適用除外）", SectionKind.EXCEPTIONS),
+        ("第2章 措置", SectionKind.ENFORCEMENT),
+        ("2.1 Escalation path", SectionKind.ESCALATION),
+        ("ポリシー：", SectionKind.POLICY),
+        ("Ｅｘａｍｐｌｅｓ (JP)", SectionKind.EXAMPLES),
+        # The usual variants of the words.
+        ("Enforcement actions", SectionKind.ENFORCEMENT),
+        ("禁止事項", SectionKind.POLICY),
+        ("具体例", SectionKind.EXAMPLES),
+        ("用語", SectionKind.DEFINITIONS),
+        ("See also", SectionKind.REFERENCES),
+        # A heading that only mentions a kind is not that kind.
+        ("Policy history", SectionKind.OTHER),
+        ("例外の申請方法", SectionKind.OTHER),
     ],
 )
 def test_section_kind_from_heading_text(taxonomy: Taxonomy, heading: str, kind: str) -> None:
