@@ -54,7 +54,9 @@ _BREAK_RE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
 _LINK_RE = re.compile(r"\[\[([^\[\]#|]*)(?:#([^\[\]|]*))?(?:\|[^\[\]]*)?\]\]")
 _CODE_SPAN_RE = re.compile(r"(`+).+?\1")
 # An attribute block: `{#id ...}`, or `{key=value ...}` without an id.
-_ATTR_START_RE = re.compile(r"\{(?:#|\s*[A-Za-z_][\w-]*=)")
+_ATTR_START_RE = re.compile(r"\{\s*(?:#|[A-Za-z_][\w-]*=)")
+# `applies_to=p1, p2`: the next entry of a list value written with a space after its comma.
+_LIST_MORE_RE = re.compile(r"\s+([^\s\"=#{}]+)(?=\s|$)")
 _ATTR_TOKEN_RE = re.compile(
     r'#(?P<id>[^\s{}]+)|(?P<key>[A-Za-z_][\w-]*)=(?:"(?P<quoted>[^"]*)"|(?P<value>[^\s"]+))'
 )
@@ -701,7 +703,14 @@ class _BodyParser:
                 self.rep.error(no, "attribute", f"attribute `{key}` {what}")
                 continue
             quoted = token.group("quoted")
-            values[key] = quoted if quoted is not None else token.group("value")
+            value = quoted if quoted is not None else token.group("value")
+            while quoted is None and value.endswith(","):
+                more = _LIST_MORE_RE.match(body, pos)
+                if more is None:
+                    break
+                value += more.group(1)
+                pos = more.end()
+            values[key] = value
         applies_to = self._applies_to(no, values.pop("applies_to", None))
         return _Attributes(item_id, applies_to, values)
 
@@ -714,7 +723,7 @@ class _BodyParser:
             self.rep.error(
                 no,
                 "attribute",
-                f"applies_to={value!r} must be item ids separated by commas without spaces",
+                f"applies_to={value!r} must be item ids separated by commas",
             )
             return ()
         return tuple(dict.fromkeys(targets))

@@ -118,7 +118,10 @@ ERROR_CASES = [
     pytest.param(
         edit("{#e1 applies_to=p1}", "{#e1 applies_to=p1"), "attribute", 24, id="attr-open"
     ),
-    pytest.param(edit("applies_to=p1,p2", "applies_to=p1, p2"), "attribute", 27, id="attr-spaces"),
+    pytest.param(
+        edit("applies_to=p1,p2", "applies_to=p1;p2"), "attribute", 27, id="attr-semicolon"
+    ),
+    pytest.param(edit("applies_to=p1,p2", "applies_to=p1, p2,"), "attribute", 27, id="attr-trail"),
     pytest.param(edit("applies_to=p1,p2", "applies_to=p1,,p2"), "attribute", 27, id="attr-empty"),
     pytest.param(
         edit("severity=high}", "severity=high severity=low}"), "attribute", 27, id="twice"
@@ -424,6 +427,9 @@ def test_item_continuations_lazy_indented_and_after_a_blank_line(taxonomy: Taxon
         pytest.param("- {#p2}", "* {#p2}", id="star-bullet"),
         pytest.param("{#e1 applies_to=p1}", "{applies_to=p1}", id="attributes-without-id"),
         pytest.param("severity=high}", 'severity=high note="two words"}', id="quoted-attr"),
+        pytest.param("applies_to=p1,p2", "applies_to=p1, p2", id="list-with-spaces"),
+        pytest.param("applies_to=p1,p2 ", "applies_to=p1,  p2 ", id="list-with-two-spaces"),
+        pytest.param("{#e1 applies_to=p1}", "{ #e1 applies_to=p1 }", id="spaces-in-braces"),
         pytest.param("# 模倣品・偽ブランド品の出品\n", "", id="no-title"),
         pytest.param("{#exceptions}", "{#例外}", id="unicode-anchor"),
         pytest.param("## 例外", "### 小見出し\n\n## 例外", id="h3-in-section"),
@@ -440,6 +446,23 @@ def test_accepted_variants_parse_without_findings(taxonomy: Taxonomy, old: str, 
     assert issues == []
     assert parsed is not None
     assert len(parsed.items()) == 5
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "{#a1 applies_to=p1,p2 severity=high}",
+        "{#a1 applies_to=p1, p2 severity=high}",
+        "{ #a1  applies_to=p1,   p2  severity=high }",
+        '{#a1 applies_to="p1,p2" severity=high}',
+    ],
+)
+def test_applies_to_lists_read_alike(taxonomy: Taxonomy, block: str) -> None:
+    parsed, issues = parse(edit("{#a1 applies_to=p1,p2 severity=high}", block), taxonomy)
+    assert issues == [] and parsed is not None
+    a1 = next(it for it in parsed.items() if it.item_id == "a1")
+    assert (a1.applies_to, a1.attrs) == (("p1", "p2"), {"severity": "high"})
+    assert not a1.text.startswith("{")
 
 
 def test_version_number_is_stored_as_written(taxonomy: Taxonomy) -> None:
