@@ -45,10 +45,12 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 
 # Markdown line shapes (CommonMark-ish: up to 3 spaces may precede a block marker).
-_HEADING_RE = re.compile(r"(#{1,6})(?:[ \t]+(.*))?")
+# Japanese input methods type an ideographic space (U+3000) where a space is meant: it
+# separates a heading's or a list item's marker from its text as a space does.
+_HEADING_RE = re.compile(r"(#{1,6})(?:[ \t\u3000]+(.*))?")
 _CLOSING_HASHES_RE = re.compile(r"(?:^|[ \t]+)#+$")
 _ANCHOR_TAIL_RE = re.compile(r"[ \t]*\{#([^{}]*)\}$")
-_LIST_RE = re.compile(r"( {0,3})([-*+]|\d{1,9}[.)])(?:[ \t]+(.*))?")
+_LIST_RE = re.compile(r"( {0,3})([-*+]|\d{1,9}[.)])(?:[ \t\u3000]+(.*))?")
 _FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _BREAK_RE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
 _LINK_RE = re.compile(r"\[\[([^\[\]#|]*)(?:#([^\[\]|]*))?(?:\|[^\[\]]*)?\]\]")

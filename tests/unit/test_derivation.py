@@ -32,7 +32,7 @@ CORPORA = ("mini_corpus", "examples_corpus", "definitions_corpus", "aligned_corp
 FINGERPRINTS = {
     1: "d12b18284d545ad709a7c780cc52e1fc9a968056feff59a0dbb9492a2c39f2e6",
     # 2: section kinds from more headings (numbered, with an aside, the usual variants);
-    # attribute blocks with spaces inside (`{ #a1 applies_to=p1, p2 }`)
+    # attribute blocks with spaces inside (`{ #a1 applies_to=p1, p2 }`); U+3000 after markers
     2: "45927acfd6c895c009856584c30ef1aa73369fae2e44b274e974324be556eea7",
 }
 

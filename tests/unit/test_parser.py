@@ -430,6 +430,8 @@ def test_item_continuations_lazy_indented_and_after_a_blank_line(taxonomy: Taxon
         pytest.param("applies_to=p1,p2", "applies_to=p1, p2", id="list-with-spaces"),
         pytest.param("applies_to=p1,p2 ", "applies_to=p1,  p2 ", id="list-with-two-spaces"),
         pytest.param("{#e1 applies_to=p1}", "{ #e1 applies_to=p1 }", id="spaces-in-braces"),
+        pytest.param("## 例外", "##\u3000例外", id="ideographic-space-heading"),
+        pytest.param("- {#p2}", "-\u3000{#p2}", id="ideographic-space-item"),
         pytest.param("# 模倣品・偽ブランド品の出品\n", "", id="no-title"),
         pytest.param("{#exceptions}", "{#例外}", id="unicode-anchor"),
         pytest.param("## 例外", "### 小見出し\n\n## 例外", id="h3-in-section"),
