@@ -1,10 +1,10 @@
 """The FastAPI app factory.
 
-`create_app(settings, ingest_runner=None, corpus_remover=None)` builds the app around one settings object
-(injected into routes with `Depends(get_settings)`) and one `Runtime` (driver, embedder,
-glossary). The embedder's model loads in the lifespan; the Neo4j driver is made on first
-use and kept. The admin routes that write (ingest, corpus removal) exist only when the
-composition root (the CLI) hands in an `ingest_runner`, and the removal its
+`create_app(settings, ingest_runner=None, corpus_remover=None)` builds the app around one
+settings object (injected into routes with `Depends(get_settings)`) and one `Runtime`
+(driver, embedder, glossary). The embedder's model loads in the lifespan; the Neo4j driver
+is made on first use and kept. The admin routes that write (ingest, corpus removal) exist
+only when the composition root (the CLI) hands in an `ingest_runner`, and the removal its
 `corpus_remover`: search_api does not import `ingest`.
 """
 

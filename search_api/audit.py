@@ -1,12 +1,13 @@
-"""The audit log: who ingested, who signed in, and every request refused for its key.
+"""The audit log: who ingested or removed a corpus, who signed in, and every request
+refused for its key.
 
 One ASGI middleware sees every response's status and records, as one JSON line each:
-every POST /v1/ingest and DELETE /v1/corpora/{name} (whatever its outcome), every sign-in on the web page (`POST
-/signin`), and every 401 or 403 on any route. A line holds the time (UTC), the event, the
-key's name and role when known (never the key: an unknown key has no name), the outcome,
-the HTTP status, method, path and the client's address. Who the caller was comes from
-`request.state` (`principal`, `auth_refusal`), which authentication fills in; routes
-hold no audit code.
+every POST /v1/ingest and DELETE /v1/corpora/{name} (whatever its outcome), every sign-in
+on the web page (`POST /signin`), and every 401 or 403 on any route. A line holds the time
+(UTC), the event, the key's name and role when known (never the key: an unknown key has no
+name), the outcome, the HTTP status, method, path and the client's address. Who the caller
+was comes from `request.state` (`principal`, `auth_refusal`), which authentication fills
+in; routes hold no audit code.
 
 Lines go to the file `SOPKG_AUDIT_LOG` (default `<state>/audit.log`, appended, mode 0600)
 and to the `sopkg.audit` logger. A line that cannot be written is reported in the server
