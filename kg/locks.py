@@ -17,11 +17,15 @@ import datetime as dt
 import fcntl
 import hashlib
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from kg.errors import GraphBusy
+
+HOLDER_WAIT_SECONDS = 0.5
 
 
 def lock_path(state_dir: Path, uri: str, database: str) -> Path:
@@ -38,8 +42,7 @@ def graph_write_lock(state_dir: Path, uri: str, database: str, what: str) -> Ite
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
+            holder = _holder(f)
             raise GraphBusy(
                 f"the graph at {uri} (database {database}) is busy: {holder}; "
                 f"{what} was not started, try again when that one has finished"
@@ -55,3 +58,16 @@ def graph_write_lock(state_dir: Path, uri: str, database: str, what: str) -> Ite
             f.seek(0)
             f.truncate()
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _holder(f: IO[str], wait: float = HOLDER_WAIT_SECONDS) -> str:
+    """Who holds the lock, as its holder wrote it in the file. A writer that took the lock
+    an instant ago has not written it yet (flock, then truncate and write), so an empty
+    file is read again for a moment before the holder is called "another process"."""
+    deadline = time.monotonic() + wait
+    while True:
+        f.seek(0)
+        text = f.read().strip()
+        if text or time.monotonic() >= deadline:
+            return text or "another process"
+        time.sleep(0.02)
