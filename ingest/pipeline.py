@@ -122,10 +122,13 @@ def _embed_texts(
     stored: Mapping[str, list[float] | None] | None = None,
 ) -> list[list[float]]:
     """Passage embeddings of `texts`: those in `stored` (the graph's, for this model) and in
-    the memo (seen by this process) are not embedded again."""
+    the memo (seen by this process) are not embedded again; `stored` joins the memo."""
     out: list[list[float] | None] = [
         (stored or {}).get(t) or _MEMO.get((embedder.name, t)) for t in texts
     ]
+    for t, vec in (stored or {}).items():  # kept too: a graph built again reuses them
+        if vec is not None:
+            _MEMO[(embedder.name, t)] = vec
     todo = [i for i, v in enumerate(out) if v is None]
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]

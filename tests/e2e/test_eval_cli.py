@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from statistics import mean
@@ -115,3 +116,36 @@ def test_eval_against_refuses_a_report_it_cannot_compare_before_any_work(
     assert message in capsys.readouterr().err
     # Refused before the eval instance was even started.
     assert not LocalNeo4j(get_settings(), EvalSet(eval_env, QUERIES).instance).status().running
+
+
+def test_a_set_graph_that_would_be_rewritten_is_built_again_from_nothing(
+    eval_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A corpus of its own to edit (eval_env's is the shared mini corpus itself).
+    corpus = tmp_path / "editable"
+    shutil.copytree(MINI, corpus)
+    instance = EvalSet(corpus, QUERIES).instance
+
+    def ingest_of(*extra: str) -> dict[str, Any]:
+        assert main(_eval(corpus, *extra)) == 0
+        report: dict[str, Any] = json.loads(capsys.readouterr().out)
+        return {"report": report, **report["sets"][0]["ingest"]}
+
+    try:
+        first = ingest_of()
+        assert (first["rebuilt"], first["written"], first["skipped"]) == (False, 2, 0)
+        again = ingest_of()  # nothing changed: the graph is used as it is
+        assert (again["rebuilt"], again["written"], again["skipped"]) == (False, 0, 2)
+
+        path = corpus / "offplatform.en.md"
+        path.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", "utf-8")
+        edited = ingest_of("--per-query", "--out", str(tmp_path / "edited.json"))
+        # One file changed: the graph is written again whole, as a first run writes it.
+        assert (edited["rebuilt"], edited["written"], edited["skipped"]) == (True, 2, 0)
+
+        fresh = ingest_of("--fresh", "--against", str(tmp_path / "edited.json"))
+        assert (fresh["rebuilt"], fresh["written"]) == (False, 2)
+        for c in fresh["report"]["against"]["sets"][0]["modes"].values():
+            assert (c["wins"], c["losses"], c["ties"]) == (0, 0, 5)
+    finally:
+        LocalNeo4j(get_settings(), instance).stop()
