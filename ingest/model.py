@@ -91,11 +91,15 @@ class Section:
     line: int
     items: tuple[Item, ...] = ()  # statement sections
     blocks: tuple[Block, ...] = ()  # prose (also prose that precedes a statement list)
+    # Without an anchor: its kind's name, when the heading names a kind that no other
+    # section of the file has (ingest.parser); the anchor the author would have written.
+    implied: str | None = None
 
     @property
     def key(self) -> str:
-        """What aligns this section across languages: the anchor, else its order."""
-        return self.anchor or f"s{self.order + 1}"
+        """What aligns this section across languages and what links name: the anchor, else
+        the kind its heading names (when no other section has it), else its order."""
+        return self.anchor or self.implied or f"s{self.order + 1}"
 
 
 @dataclass(frozen=True)

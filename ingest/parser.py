@@ -407,7 +407,7 @@ class _SectionDraft:
     def has_statements(self) -> bool:
         return self.kind in STATEMENT_SECTION_KINDS
 
-    def freeze(self) -> Section:
+    def freeze(self, implied: str | None = None) -> Section:
         return Section(
             heading=self.heading,
             anchor=self.anchor,
@@ -416,6 +416,7 @@ class _SectionDraft:
             line=self.line,
             items=tuple(self.items),
             blocks=tuple(self.blocks),
+            implied=implied,
         )
 
 
@@ -759,7 +760,24 @@ class _BodyParser:
         self._close()
         if not self.sections:
             self.rep.error(0, "no-sections", "the document has no `## Section`")
-        return tuple(s.freeze() for s in self.sections), tuple(self.intro)
+        return tuple(s.freeze(_implied_key(s, self.sections)) for s in self.sections), tuple(
+            self.intro
+        )
+
+
+def _implied_key(section: _SectionDraft, sections: list[_SectionDraft]) -> str | None:
+    """An unanchored section whose heading names a kind (`## Exceptions`, `## 例外`) is keyed
+    by that kind, as if anchored, when no other section of the file has the kind or uses
+    its name as anchor: it then aligns with its twin whatever the order of the sections
+    around it, and `[[doc#exceptions]]` reaches it. Other unanchored sections keep their
+    order (the format's rule)."""
+    if section.anchor is not None or section.kind is SectionKind.OTHER:
+        return None
+    name = section.kind.value
+    others = [s for s in sections if s is not section]
+    if any(s.kind is section.kind or s.anchor == name for s in others):
+        return None
+    return name
 
 
 def _fence_opener(line: str) -> str | None:

@@ -34,6 +34,8 @@ FINGERPRINTS = {
     # 2: section kinds from more headings (numbered, with an aside, the usual variants);
     # attribute blocks with spaces inside (`{ #a1 applies_to=p1, p2 }`); U+3000 after markers
     2: "45927acfd6c895c009856584c30ef1aa73369fae2e44b274e974324be556eea7",
+    # 3: an unanchored section keyed by the kind its heading names (when no other has it)
+    3: "cb361e140014cbeae23837faea5eb3ceb8a6412b7e0f40a7a565bbebf7f1e3ba",
 }
 
 

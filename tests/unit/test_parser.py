@@ -297,16 +297,16 @@ def test_english_twin_keeps_continuation_lines_and_links(taxonomy: Taxonomy) -> 
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
-def test_sections_without_anchors_align_by_order_and_kind_from_heading(
+def test_sections_without_anchors_are_keyed_by_the_kind_their_heading_names(
     taxonomy: Taxonomy, lang: str
 ) -> None:
     parsed, issues = parse_file(VALID / "sellers" / f"seller-kyc.{lang}.md", "kyc.md", taxonomy)
     assert issues == []
     assert parsed is not None
     assert [(s.key, s.anchor, s.kind) for s in parsed.sections] == [
-        ("s1", None, SectionKind.OVERVIEW),
-        ("s2", None, SectionKind.POLICY),
-        ("s3", None, SectionKind.EXAMPLES),
+        ("overview", None, SectionKind.OVERVIEW),
+        ("policy", None, SectionKind.POLICY),
+        ("examples", None, SectionKind.EXAMPLES),
     ]
     # Items without ids are ingested and keep their order; nested lines belong to the item.
     policy = parsed.sections[1]
@@ -326,6 +326,28 @@ def test_sections_without_anchors_align_by_order_and_kind_from_heading(
     examples = parsed.sections[2]
     assert examples.blocks[0].text.startswith("```text\n## ")
     assert all("VN" not in b.text for b in examples.blocks)
+
+
+@pytest.mark.parametrize(
+    ("headings", "keys"),
+    [
+        # A kind named once is the key, wherever the section stands.
+        (["## Policy", "## Notes", "## 例外"], ["policy", "s2", "exceptions"]),
+        # A kind named twice, or also an anchor: those sections keep their order.
+        (["## Policy", "## Rules", "## Notes"], ["s1", "s2", "s3"]),
+        (["## Policy {#policy}", "## Policy"], ["policy", "s2"]),
+        (["## Background {#policy}", "## Policy"], ["policy", "s2"]),
+        (["## Overview {#intro}", "## Policy"], ["intro", "policy"]),
+    ],
+)
+def test_the_key_of_an_unanchored_section(
+    taxonomy: Taxonomy, headings: list[str], keys: list[str]
+) -> None:
+    body = "\n\n".join(f"{h}\nText." for h in headings)
+    text = SPEC_JA[: SPEC_JA.index("---\n", 4) + 4] + body + "\n"
+    parsed, _ = parse(text, taxonomy)
+    assert parsed is not None
+    assert [s.key for s in parsed.sections] == keys
 
 
 @pytest.mark.parametrize(
