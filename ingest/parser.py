@@ -760,9 +760,8 @@ class _BodyParser:
         self._close()
         if not self.sections:
             self.rep.error(0, "no-sections", "the document has no `## Section`")
-        return tuple(s.freeze(_implied_key(s, self.sections)) for s in self.sections), tuple(
-            self.intro
-        )
+        sections = tuple(s.freeze(_implied_key(s, self.sections)) for s in self.sections)
+        return sections, tuple(self.intro)
 
 
 def _implied_key(section: _SectionDraft, sections: list[_SectionDraft]) -> str | None:
