@@ -16,6 +16,7 @@ log and never fails the request.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -102,6 +103,10 @@ class AuditMiddleware:
     def __init__(self, app: ASGIApp, audit: AuditLog) -> None:
         self.app = app
         self.audit = audit
+        # Lines are written off the event loop, one at a time and in the order the requests
+        # finished (asyncio.Lock serves its waiters first come, first served): two thread
+        # pool jobs started one after the other may otherwise run in the other order.
+        self._in_order = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -120,4 +125,5 @@ class AuditMiddleware:
         finally:
             event = audit_event(scope, status)
             if event is not None:
-                await run_in_threadpool(self.audit.write, event)
+                async with self._in_order:
+                    await run_in_threadpool(self.audit.write, event)
