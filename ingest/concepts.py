@@ -10,6 +10,7 @@ translation links of a re-ingested twin still find them:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from ingest.model import Block, Item, ParsedFile, Section
@@ -31,7 +32,7 @@ INTRO_KEY = "intro"
 # then re-derives the documents whose files did not change (ingest.pipeline.unchanged)
 # instead of leaving them as older code wrote them, which search would read beside queries
 # analysed by today's code. tests/unit/test_derivation.py fails until it is raised.
-DERIVATION = 3
+DERIVATION = 4
 
 
 def version_key(doc_id: str, lang: str, version: str) -> str:
@@ -60,6 +61,33 @@ def _embed_text(title: str, heading: str, text: str, context: Sequence[str] = ()
     if context:
         body += " (" + " / ".join(c[:_CONTEXT_CHARS] for c in context) + ")"
     return body
+
+
+# A passage longer than WINDOW_SENTENCES sentences is also embedded in windows of that many
+# sentences, one every WINDOW_STRIDE: a question about one of its sentences is near that
+# window but far from the whole paragraph's single vector (kg.resident scores a passage by
+# its best vector). Statements are one or two sentences and have none; long prose does.
+WINDOW_SENTENCES = 3
+WINDOW_STRIDE = 2
+# After a sentence's end: a Japanese full stop or mark, or a Latin one followed by a space.
+_SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[.!?])(?=\s)")
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences, each with the whitespace that follows it (joining them gives
+    the text back)."""
+    return [s for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def window_texts(title: str, heading: str, text: str, context: Sequence[str] = ()) -> list[str]:
+    """The embed texts of a long passage's windows (none for a short one)."""
+    parts = sentences(text)
+    if len(parts) <= WINDOW_SENTENCES:
+        return []
+    return [
+        _embed_text(title, heading, "".join(parts[i : i + WINDOW_SENTENCES]).strip(), context)
+        for i in range(0, len(parts), WINDOW_STRIDE)
+    ]
 
 
 def _passage(
@@ -102,6 +130,7 @@ def _passage(
         search_ja=ja,
         search_en=en,
         embed_text=_embed_text(title, heading, text, context),
+        window_texts=window_texts(title, heading, text, context) or None,
     )
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from neo4j import Driver
 from neo4j.exceptions import Neo4jError
@@ -155,6 +155,10 @@ def embed_versions(
     first = {t: s.embedding for t, s in stored.items()}
     for p, vec in zip(passages, _embed_texts(texts, embedder, batch, first), strict=True):
         p.embedding = vec
+    windowed = [p for p in passages if p.window_texts]
+    groups = [p.window_texts or [] for p in windowed]
+    for p, flat in zip(windowed, _window_vectors(groups, embedder, batch), strict=True):
+        p.windows = flat
     if second is not None:
         other = {t: s.embedding2 for t, s in stored.items()}
         for p, vec in zip(passages, _embed_texts(texts, second, batch, other), strict=True):
@@ -171,11 +175,7 @@ def backfill_second(
     if writer.embedder2_full() == second.name:
         return 0
     done = 0
-    seen: set[str] = set()
-    while rows := writer.passages_without_embedding2(SECOND_BACKFILL_BATCH):
-        if seen.issuperset(k for k, _ in rows):
-            break  # written and still asked for: never loop on it
-        seen.update(k for k, _ in rows)
+    for rows in _pending(lambda: writer.passages_without_embedding2(SECOND_BACKFILL_BATCH)):
         vectors = _embed_texts([text for _, text in rows], second, batch)
         writer.set_embedding2(
             [{"key": k, "embedding": v} for (k, _), v in zip(rows, vectors, strict=True)]
@@ -185,6 +185,42 @@ def backfill_second(
             progress(ProgressEvent("embed2", done, done, "passages", rows[-1][0], done))
     writer.mark_embedder2_full(second.name)
     return done
+
+
+def fill_windows(writer: GraphWriter, embedder: Embedder, batch: int) -> int:
+    """Window vectors for the current long passages that have none (a re-embedding drops
+    them with the old model's vectors). Returns how many passages got them."""
+    done = 0
+    for rows in _pending(lambda: writer.passages_without_windows(SECOND_BACKFILL_BATCH)):
+        flats = _window_vectors([texts for _, texts in rows], embedder, batch)
+        writer.set_windows(
+            [{"key": k, "windows": flat} for (k, _), flat in zip(rows, flats, strict=True)]
+        )
+        done += len(rows)
+    return done
+
+
+R = TypeVar("R", bound=tuple[str, Any])
+
+
+def _pending(read: Callable[[], list[R]]) -> Iterator[list[R]]:
+    """The batches `read` gives (rows keyed by their first field) until it gives none, or
+    only rows it gave before: written and still asked for, never loop on them."""
+    seen: set[str] = set()
+    while rows := read():
+        if seen.issuperset(r[0] for r in rows):
+            return
+        seen.update(r[0] for r in rows)
+        yield rows
+
+
+def _window_vectors(
+    groups: Sequence[Sequence[str]], embedder: Embedder, batch: int
+) -> list[list[float]]:
+    """Each passage's window texts embedded, its vectors one after the other (the form of
+    PassageRecord.windows)."""
+    vectors = iter(_embed_texts([t for g in groups for t in g], embedder, batch))
+    return [[x for _ in g for x in next(vectors)] for g in groups]
 
 
 def label_conflict_issues(conflicts: Sequence[LabelConflict], corpus: Corpus) -> list[Issue]:
@@ -390,6 +426,7 @@ def reembed_graph(
     writer.stamp_corpus()
     drop_vector_indexes(driver, database)
     writer.promote_embeddings(model)
+    fill_windows(writer, embedder, batch)
     migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim))
     writer.stamp_corpus()
     return len(rows)

@@ -271,7 +271,7 @@ _RESIDENT_FIELDS = """
 RETURN p.key AS key, p.lang AS lang, p.doc_id AS doc_id, p.statement_key AS statement_key,
        p.align_key AS align_key, p.statement_kind AS statement_kind,
        p.section_kind AS section_kind, p.effective AS effective,
-       p.valid_until AS valid_until, p.embedding AS embedding,
+       p.valid_until AS valid_until, p.embedding AS embedding, p.windows AS windows,
        CASE WHEN $second THEN p.embedding2 END AS embedding2
 """
 RESIDENT_PASSAGES = (

@@ -33,11 +33,16 @@ class PassageRecord:
     search_en: str | None = None
     embedding: list[float] | None = None
     embedding2: list[float] | None = None  # the second vector space (ontology.schema)
+    # A long passage's windows (ingest.concepts.window_texts): their embed texts, and their
+    # first-space vectors one after the other in one list (a property holds no nested list).
+    window_texts: list[str] | None = None
+    windows: list[float] | None = None
 
     def params(self) -> dict[str, Any]:
         out = _shallow(self)
         out["embedding"] = quiet_vector(self.embedding)
         out["embedding2"] = quiet_vector(self.embedding2)
+        out["windows"] = quiet_vector(self.windows)
         return out
 
 

@@ -70,6 +70,7 @@ class PassageInfo:
     align_key: str
     statement_kind: str | None
     section_kind: str | None
+    window: bool = False  # a window of a long passage (ingest.concepts.window_texts)
 
 
 # A large space is searched in two passes: the product with its vectors on their first
@@ -141,7 +142,9 @@ class _LangBuilder:
     rows: dict[bool, list[Ints]] = field(default_factory=lambda: {False: [], True: []})
 
     def add(self, page: list[dict[str, Any]], docs: Mapping[str, int]) -> None:
-        self.meta.append(json.dumps([[r[f] for f in INFO_FIELDS] for r in page]))
+        page = page + _window_rows(page)
+        info = INFO_FIELDS[:-1]  # and whether it is a window: only _window_rows says so
+        self.meta.append(json.dumps([[*(r[f] for f in info), "window" in r] for r in page]))
         self.doc.append(np.array([docs.get(r["doc_id"], -1) for r in page], np.int32))
         self.effective.append(_ordinals([r["effective"] for r in page]))
         self.until.append(_ordinals([r["valid_until"] for r in page]))
@@ -176,7 +179,26 @@ class _LangBuilder:
         return out
 
 
-INFO_FIELDS = ("key", "doc_id", "statement_key", "align_key", "statement_kind", "section_kind")
+INFO_FIELDS = (
+    "key", "doc_id", "statement_key", "align_key", "statement_kind", "section_kind", "window",
+)  # fmt: skip
+
+
+def _window_rows(page: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A row in the first space for each window of the page's long passages: the passage's
+    fields with the window's vector (the `windows` property holds them one after the other,
+    each as long as the passage's own)."""
+    out = []
+    for r in page:
+        flat, own = r.get("windows"), r.get("embedding")
+        if not flat or not own or len(flat) % len(own):
+            continue
+        dim = len(own)
+        out += [
+            {**r, "embedding": flat[i : i + dim], "embedding2": None, "window": True}
+            for i in range(0, len(flat), dim)
+        ]
+    return out
 
 
 def _ordinals(dates: Sequence[Any]) -> Ints:
@@ -227,6 +249,15 @@ class ResidentVectors:
         self._markets = [tuple(d["markets"] or ()) for d in documents] + [()]
         self._topics = [str(d["topic"] or "") for d in documents] + [""]
         self.spaces = dict(spaces)
+        # Spaces with window rows: a passage may then fill several rows of a ranking.
+        self._windowed = {key for key, s in self.spaces.items() if any(p.window for p in s.info)}
+        self._passages = sum(
+            1
+            for (second, _), s in self.spaces.items()
+            if not second
+            for p in s.info
+            if not p.window
+        )
         one_blas_thread()
         self._masks: dict[tuple[Any, ...], npt.NDArray[np.bool_]] = {}
         self._lock = threading.Lock()
@@ -243,7 +274,7 @@ class ResidentVectors:
 
     @property
     def passages(self) -> int:
-        return sum(len(s.info) for (second, _), s in self.spaces.items() if not second)
+        return self._passages
 
     @property
     def nbytes(self) -> int:
@@ -283,7 +314,7 @@ class ResidentVectors:
             return []
         keep = self._doc_mask(flt)[space.doc] & space.in_effect(slice(None), flt.as_of)
         rows = np.flatnonzero(keep).astype(np.int32)
-        return self._ranked(space, rows, embedding, k)
+        return self._ranked(space, rows, embedding, k, (second, lang) in self._windowed)
 
     def document_passages(
         self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
@@ -300,10 +331,16 @@ class ResidentVectors:
                 out[lang] = []
                 continue
             rows = rows[space.in_effect(rows, as_of)]
-            out[lang] = self._ranked(space, rows, embedding, rows.size)
+            out[lang] = self._ranked(
+                space, rows, embedding, rows.size, (False, lang) in self._windowed
+            )
         return out
 
-    def _ranked(self, space: Space, rows: Ints, embedding: Sequence[float], k: int) -> list[Hit]:
+    def _ranked(
+        self, space: Space, rows: Ints, embedding: Sequence[float], k: int, windowed: bool = False
+    ) -> list[Hit]:
+        """The `k` passages of `rows` nearest the query, best first; with `windowed`, a
+        passage's score is that of its best row (itself or one of its windows)."""
         query = np.asarray(embedding, dtype=np.float32)
         norm = float(np.linalg.norm(query))
         if not rows.size or k <= 0 or norm == 0 or query.shape[0] != space.matrix.shape[1]:
@@ -315,12 +352,21 @@ class ResidentVectors:
             first = _product(space.coarse.rows, rows, projected)
             rows = np.sort(rows[np.argpartition(-first, wanted - 1)[:wanted]])
         cosine = _product(space.matrix, rows, unit)
-        if k < cosine.size:
-            top = np.argpartition(-cosine, k - 1)[:k]
-        else:
-            top = np.arange(cosine.size)
-        top = top[np.argsort(-cosine[top], kind="stable")]
-        return [self._hit(space, int(rows[i]), (1.0 + float(cosine[i])) / 2.0) for i in top]
+        take = min(cosine.size, WINDOW_FETCH * k if windowed else k)
+        while True:
+            top = _top(cosine, take)
+            hits: list[Hit] = []
+            seen: set[str] = set()
+            for i in top:
+                key = space.info[int(rows[i])].key
+                if key not in seen:
+                    seen.add(key)
+                    hits.append(self._hit(space, int(rows[i]), (1.0 + float(cosine[i])) / 2.0))
+                    if len(hits) == k:
+                        return hits
+            if take >= cosine.size:
+                return hits
+            take = min(cosine.size, 2 * take)
 
     def _hit(self, space: Space, row: int, score: float) -> Hit:
         p = space.info[row]
@@ -328,6 +374,17 @@ class ResidentVectors:
             p.key, score, space.lang, p.doc_id, p.statement_key, p.align_key,
             p.statement_kind, self._markets[int(space.doc[row])], p.section_kind,
         )  # fmt: skip
+
+
+# Rows first taken for a ranking of k passages in a space with windows (each long passage
+# has a few rows); more are taken when they hold fewer than k passages.
+WINDOW_FETCH = 4
+
+
+def _top(scores: Floats, n: int) -> npt.NDArray[np.intp]:
+    """Positions of the n highest scores, highest first."""
+    top = np.argpartition(-scores, n - 1)[:n] if n < scores.size else np.arange(scores.size)
+    return top[np.argsort(-scores[top], kind="stable")]  # type: ignore[no-any-return]
 
 
 def _product(matrix: Floats, rows: Ints, vector: Floats) -> Floats:

@@ -41,7 +41,9 @@ from kg.resident import INFO_FIELDS, Coarse, Origin, PassageInfo, ResidentVector
 
 log = logging.getLogger("sopkg.resident")
 
-FORMAT = 3  # 3: the origin (each document's writes) for the refresh after the next ingest
+# 3: the origin (each document's writes) for the refresh after the next ingest; 4: rows for
+# long passages' windows (PassageInfo.window)
+FORMAT = 4
 # Rows copied, or passages encoded, at a time: between two chunks the thread lets go of the
 # GIL, so a server's searches go on while it saves or maps a million passages.
 CHUNK_ROWS = 10_000

@@ -224,7 +224,8 @@ WITH v, retired
 MATCH (v)-[:HAS_SECTION]->(:Section)-[:HAS_PASSAGE]->(p:Passage)
 SET p.current = v.current, p.retired = retired, p.written = $written
 WITH p, retired WHERE retired
-SET p.embedding = null, p.embedding2 = null, p.search_ja = null, p.search_en = null
+SET p.embedding = null, p.embedding2 = null, p.windows = null, p.search_ja = null,
+    p.search_en = null
 """
 
 UPSERT_STATEMENTS = """
@@ -376,7 +377,7 @@ SET v.current = false, v.retired_at = coalesce(v.retired_at, datetime())
 WITH d, v
 MATCH (v)-[:HAS_SECTION]->(:Section)-[:HAS_PASSAGE]->(p:Passage)
 SET p.current = false, p.retired = true, p.embedding = null, p.embedding2 = null,
-    p.search_ja = null, p.search_en = null
+    p.windows = null, p.search_ja = null, p.search_en = null
 RETURN count(DISTINCT d) AS retired
 """
 
@@ -459,6 +460,21 @@ RETURN p.key AS key, p.embed_text AS text
 ORDER BY p.key
 """
 
+# --- long passages' window vectors (see ingest.pipeline.fill_windows) ---------------------
+PASSAGES_WITHOUT_WINDOWS = """
+MATCH (p:Passage {retired: false})
+WHERE p.window_texts IS NOT NULL AND p.windows IS NULL AND p.embedding IS NOT NULL
+RETURN p.key AS key, p.window_texts AS texts
+ORDER BY p.key
+LIMIT $limit
+"""
+
+SET_WINDOWS = """
+UNWIND $rows AS r
+MATCH (p:Passage {key: r.key})
+SET p.windows = r.windows
+"""
+
 # --- the second vector space (see ingest.pipeline.backfill_second) ------------------------
 PASSAGES_WITHOUT_EMBEDDING2 = """
 MATCH (p:Passage {retired: false}) WHERE p.embedding2 IS NULL
@@ -494,11 +510,13 @@ SET p.embedding_next = r.embedding, p.embedding_next_model = $model
 """
 
 # The switch: staged vectors become the live ones; vectors of the old model that were not
-# re-embedded (history) are dropped, since a vector index must hold one model only.
+# re-embedded (history) are dropped, since a vector index must hold one model only. Long
+# passages' window vectors go with them, and are embedded again after (PASSAGES_WITHOUT_WINDOWS).
 PROMOTE_EMBEDDINGS = """
 MATCH (p:Passage) WHERE p.embedding IS NOT NULL OR p.embedding_next_model IS NOT NULL
 CALL (p) {
-  SET p.embedding = CASE WHEN p.embedding_next_model = $model THEN p.embedding_next END
+  SET p.embedding = CASE WHEN p.embedding_next_model = $model THEN p.embedding_next END,
+      p.windows = null
   REMOVE p.embedding_next, p.embedding_next_model
 } IN TRANSACTIONS OF 5000 ROWS
 """

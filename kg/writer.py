@@ -210,6 +210,22 @@ class GraphWriter:
             )
         return [(r["key"], r["text"] or "") for r in recs], int(total[0]["n"])
 
+    # --- long passages' windows -------------------------------------------------------
+    def passages_without_windows(self, limit: int) -> list[tuple[str, list[str]]]:
+        """(key, window embed texts) of at most `limit` current passages whose windows
+        have no vectors (after a re-embedding)."""
+        with graph_errors():
+            recs, _, _ = self.driver.execute_query(
+                q.PASSAGES_WITHOUT_WINDOWS, limit=limit, database_=self.database
+            )
+        return [(r["key"], list(r["texts"])) for r in recs]
+
+    def set_windows(self, rows: list[dict[str, object]]) -> None:
+        """Rows of {key, windows}: the window vectors, one after the other."""
+        rows = [r | {"windows": quiet_vector(r["windows"])} for r in rows]  # type: ignore[arg-type]
+        with self._session() as s:
+            s.execute_write(_run, q.SET_WINDOWS, rows=rows)
+
     # --- the second vector space -----------------------------------------------------
     def passages_without_embedding2(self, limit: int) -> list[tuple[str, str]]:
         """(key, embed text) of at most `limit` current passages with no second vector."""

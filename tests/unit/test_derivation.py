@@ -36,6 +36,8 @@ FINGERPRINTS = {
     2: "45927acfd6c895c009856584c30ef1aa73369fae2e44b274e974324be556eea7",
     # 3: an unanchored section keyed by the kind its heading names (when no other has it)
     3: "cb361e140014cbeae23837faea5eb3ceb8a6412b7e0f40a7a565bbebf7f1e3ba",
+    # 4: long passages' windows (their embed texts)
+    4: "db0098432b160ba3c6ec62d625c72a51e88513a1605a35ac7d50b0f97a5e2b85",
 }
 
 
