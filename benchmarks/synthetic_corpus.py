@@ -50,6 +50,7 @@ from neo4j import Driver
 
 from ingest.concepts import build_document
 from ingest.corpus import load_corpus
+from ingest.pipeline import window_vectors
 from kg import write_queries as wq
 from kg.analysis import en_search_field, ja_search_field
 from kg.embedders import Embedder, make_embedder, make_second_embedder
@@ -158,6 +159,7 @@ class Generator:
         return replace(
             template, text=text, search_ja=ja, search_en=en, embed_text=embed_text,
             embedding=[float(x) for x in vec], embedding2=vec2,
+            window_texts=None, windows=None,  # a mix of two texts: no windows derived for it
         )  # fmt: skip
 
     def _merge(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -322,6 +324,10 @@ def build(
             chunk, embedder.embed_passages([p.embed_text for p in chunk]), strict=True
         ):
             p.embedding = [float(x) for x in vec]
+    windowed = [p for p in all_passages if p.window_texts]
+    groups = [p.window_texts or [] for p in windowed]
+    for p, flat in zip(windowed, window_vectors(groups, embedder, embed_batch), strict=True):
+        p.windows = flat
     if second is not None:
         for i in range(0, len(all_passages), embed_batch):
             chunk = all_passages[i : i + embed_batch]

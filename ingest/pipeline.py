@@ -157,7 +157,7 @@ def embed_versions(
         p.embedding = vec
     windowed = [p for p in passages if p.window_texts]
     groups = [p.window_texts or [] for p in windowed]
-    for p, flat in zip(windowed, _window_vectors(groups, embedder, batch), strict=True):
+    for p, flat in zip(windowed, window_vectors(groups, embedder, batch), strict=True):
         p.windows = flat
     if second is not None:
         other = {t: s.embedding2 for t, s in stored.items()}
@@ -192,7 +192,7 @@ def fill_windows(writer: GraphWriter, embedder: Embedder, batch: int) -> int:
     them with the old model's vectors). Returns how many passages got them."""
     done = 0
     for rows in _pending(lambda: writer.passages_without_windows(SECOND_BACKFILL_BATCH)):
-        flats = _window_vectors([texts for _, texts in rows], embedder, batch)
+        flats = window_vectors([texts for _, texts in rows], embedder, batch)
         writer.set_windows(
             [{"key": k, "windows": flat} for (k, _), flat in zip(rows, flats, strict=True)]
         )
@@ -214,8 +214,8 @@ def _pending(read: Callable[[], list[R]]) -> Iterator[list[R]]:
         yield rows
 
 
-def _window_vectors(
-    groups: Sequence[Sequence[str]], embedder: Embedder, batch: int
+def window_vectors(
+    groups: Sequence[Sequence[str]], embedder: Embedder, batch: int = 32
 ) -> list[list[float]]:
     """Each passage's window texts embedded, its vectors one after the other (the form of
     PassageRecord.windows)."""
