@@ -50,7 +50,7 @@ from neo4j import Driver
 
 from ingest.concepts import build_document
 from ingest.corpus import load_corpus
-from ingest.pipeline import window_vectors
+from ingest.pipeline import embed_windows
 from kg import write_queries as wq
 from kg.analysis import en_search_field, ja_search_field
 from kg.embedders import Embedder, make_embedder, make_second_embedder
@@ -324,10 +324,7 @@ def build(
             chunk, embedder.embed_passages([p.embed_text for p in chunk]), strict=True
         ):
             p.embedding = [float(x) for x in vec]
-    windowed = [p for p in all_passages if p.window_texts]
-    groups = [p.window_texts or [] for p in windowed]
-    for p, flat in zip(windowed, window_vectors(groups, embedder, embed_batch), strict=True):
-        p.windows = flat
+    embed_windows(all_passages, embedder, embed_batch)
     if second is not None:
         for i in range(0, len(all_passages), embed_batch):
             chunk = all_passages[i : i + embed_batch]

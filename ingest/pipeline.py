@@ -27,7 +27,7 @@ from ingest.termtable import example_citations, learn_terms
 from kg.embedders import Embedder
 from kg.errors import NotFound
 from kg.reader import GraphReader
-from kg.records import DocumentRecord, VersionRecord
+from kg.records import DocumentRecord, PassageRecord, VersionRecord
 from kg.schema import EmbedderInfo, drop_vector_indexes, migrate
 from kg.writer import ExistingVersion, GraphWriter, LabelConflict, StoredVector
 
@@ -155,10 +155,7 @@ def embed_versions(
     first = {t: s.embedding for t, s in stored.items()}
     for p, vec in zip(passages, _embed_texts(texts, embedder, batch, first), strict=True):
         p.embedding = vec
-    windowed = [p for p in passages if p.window_texts]
-    groups = [p.window_texts or [] for p in windowed]
-    for p, flat in zip(windowed, window_vectors(groups, embedder, batch), strict=True):
-        p.windows = flat
+    embed_windows(passages, embedder, batch)
     if second is not None:
         other = {t: s.embedding2 for t, s in stored.items()}
         for p, vec in zip(passages, _embed_texts(texts, second, batch, other), strict=True):
@@ -192,7 +189,7 @@ def fill_windows(writer: GraphWriter, embedder: Embedder, batch: int) -> int:
     them with the old model's vectors). Returns how many passages got them."""
     done = 0
     for rows in _pending(lambda: writer.passages_without_windows(SECOND_BACKFILL_BATCH)):
-        flats = window_vectors([texts for _, texts in rows], embedder, batch)
+        flats = _window_vectors([texts for _, texts in rows], embedder, batch)
         writer.set_windows(
             [{"key": k, "windows": flat} for (k, _), flat in zip(rows, flats, strict=True)]
         )
@@ -214,8 +211,16 @@ def _pending(read: Callable[[], list[R]]) -> Iterator[list[R]]:
         yield rows
 
 
-def window_vectors(
-    groups: Sequence[Sequence[str]], embedder: Embedder, batch: int = 32
+def embed_windows(passages: Sequence[PassageRecord], embedder: Embedder, batch: int) -> None:
+    """The window vectors of the long passages among `passages` (PassageRecord.windows)."""
+    windowed = [p for p in passages if p.window_texts]
+    groups = [p.window_texts or [] for p in windowed]
+    for p, flat in zip(windowed, _window_vectors(groups, embedder, batch), strict=True):
+        p.windows = flat
+
+
+def _window_vectors(
+    groups: Sequence[Sequence[str]], embedder: Embedder, batch: int
 ) -> list[list[float]]:
     """Each passage's window texts embedded, its vectors one after the other (the form of
     PassageRecord.windows)."""

@@ -249,14 +249,12 @@ class ResidentVectors:
         self._markets = [tuple(d["markets"] or ()) for d in documents] + [()]
         self._topics = [str(d["topic"] or "") for d in documents] + [""]
         self.spaces = dict(spaces)
-        # Spaces with window rows: a passage may then fill several rows of a ranking.
-        self._windowed = {key for key, s in self.spaces.items() if any(p.window for p in s.info)}
+        # Window rows per space, in one pass: a passage may fill several rows of a ranking
+        # in a space that has some, and `passages` counts passages, not rows.
+        windows = {key: sum(p.window for p in s.info) for key, s in self.spaces.items()}
+        self._windowed = {key for key, n in windows.items() if n}
         self._passages = sum(
-            1
-            for (second, _), s in self.spaces.items()
-            if not second
-            for p in s.info
-            if not p.window
+            len(s.info) - windows[key] for key, s in self.spaces.items() if not key[0]
         )
         one_blas_thread()
         self._masks: dict[tuple[Any, ...], npt.NDArray[np.bool_]] = {}

@@ -220,11 +220,10 @@ class GraphWriter:
             )
         return [(r["key"], list(r["texts"])) for r in recs]
 
-    def set_windows(self, rows: list[dict[str, object]]) -> None:
+    def set_windows(self, rows: list[dict[str, Any]]) -> None:
         """Rows of {key, windows}: the window vectors, one after the other."""
-        rows = [r | {"windows": quiet_vector(r["windows"])} for r in rows]  # type: ignore[arg-type]
         with self._session() as s:
-            s.execute_write(_run, q.SET_WINDOWS, rows=rows)
+            s.execute_write(_run, q.SET_WINDOWS, rows=_quiet_rows(rows, "windows"))
 
     # --- the second vector space -----------------------------------------------------
     def passages_without_embedding2(self, limit: int) -> list[tuple[str, str]]:
@@ -316,9 +315,9 @@ def _replace_links(tx: ManagedTransaction, pairs: set[tuple[str, ...]]) -> int:
     return len(gone) + len(new)
 
 
-def _quiet_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with their `embedding` as a QuietVector (see kg.records)."""
-    return [r | {"embedding": quiet_vector(r["embedding"])} for r in rows]
+def _quiet_rows(rows: list[dict[str, Any]], vector: str = "embedding") -> list[dict[str, Any]]:
+    """Rows with their `vector` field as a QuietVector (see kg.records)."""
+    return [r | {vector: quiet_vector(r[vector])} for r in rows]
 
 
 def write_stamp() -> str:
