@@ -96,7 +96,12 @@ class FusionConfig:
     document: float = 0.3  # share of the document's best unit score added to each unit
     candidates: int = 100  # units kept after fusion for propagation and re-ranking
     focus_docs: int = 2  # how many leading documents the second stage reads
-    intent_kind: float = 0.0  # boost for statements of the kind the query asks for
+    # Boost for statements of the kind the query asks for, among `intent_kinds`: only the
+    # escalation cues ("who handles this", 「誰に」) name a kind reliably; the exception cues
+    # ("ok", "can a") fire on a third of all queries, most asking for no exception
+    # (docs/evaluation.md, "The kind a query asks for").
+    intent_kind: float = 0.1
+    intent_kinds: tuple[str, ...] = ("escalation",)
     intent_market: float = 0.2  # boost for documents of a market the query names
     # Second stage: rank a unit by the mean of its language versions' calibrated scores
     # instead of the best one; two translations are two views of one statement.
@@ -888,14 +893,15 @@ class Retriever:
     ) -> list[UnitCandidate]:
         """Units whose kind or market the query asks for, boosted; the first `keep` (those
         shown, and the ten the confidence reads) in the order a full pass would give."""
-        if not intent.kinds and not intent.markets:
+        kinds = intent.kinds & frozenset(self.fusion.intent_kinds)
+        if not kinds and not intent.markets:
             return units
         # Units reached through the graph have no passage yet to tell their kind and
         # markets: fetch one, but only for units that the largest boost could lift into the
         # first `keep`. Boosts only raise scores, so the keep-th score before them is a floor
         # of the keep-th after them: the order of the first `keep` is exactly that of fetching
         # them all (113 statements, 85 ms, in one search at 100,000 passages).
-        most = (1 + self.fusion.intent_kind if intent.kinds else 1.0) * (
+        most = (1 + self.fusion.intent_kind if kinds else 1.0) * (
             1 + self.fusion.intent_market if intent.markets else 1.0
         )
         scores = sorted((u.score for u in units), reverse=True)
@@ -910,7 +916,7 @@ class Retriever:
             if not u.hits:
                 continue
             h = u.hits[0][1]
-            if h.statement_kind in intent.kinds:
+            if h.statement_kind in kinds:
                 u.score *= 1 + self.fusion.intent_kind
             if intent.markets & set(h.markets):
                 u.score *= 1 + self.fusion.intent_market

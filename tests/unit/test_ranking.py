@@ -716,3 +716,24 @@ def test_intent_fetches_only_what_a_boost_could_lift_into_the_first_keep(
     assert asked == (["g#p1"] if unseen_score == 0.5 else [])
     assert pruned == full[:10]
     assert ("g#p1" in pruned) == (unseen_score == 0.5)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "lifted"),
+    [(("escalation",), "d#x1"), (("exception",), "d#e1"), ((), "d#p1")],
+)
+def test_intent_boosts_only_the_kinds_it_is_trusted_with(
+    kinds: tuple[str, ...], lifted: str
+) -> None:
+    """A query that reads as asking for an escalation and for an exception at once: only
+    the kinds in `intent_kinds` are boosted; with none, the order is the fused one."""
+    units = [
+        UnitCandidate(unit, score, hits=[(0, replace(hit(unit), statement_kind=kind))])
+        for unit, score, kind in [("d#p1", 1.0, "policy"), ("d#x1", 0.95, "escalation"),
+                                  ("d#e1", 0.95, "exception")]
+    ]  # fmt: skip
+    intent = QueryIntent(markets=frozenset(), kinds=frozenset({"escalation", "exception"}))
+    retriever = Retriever(MemoryReader(), FixedEmbedder(), Glossary([]),  # type: ignore[arg-type]
+                          fusion=FusionConfig(intent_kind=0.1, intent_kinds=kinds))  # fmt: skip
+    out = retriever._apply_intent(units, intent, dt.date(2026, 6, 1), None, 10)
+    assert out[0].unit == lifted
