@@ -281,6 +281,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         tables = [summary_table(report)]
         if "against" in report:
             tables += [f"Against {args.against}:", comparison_table(report["against"])]
+            if changes := report["against"]["environment_changes"]:
+                tables.append(
+                    "Measured differently, so not every difference is the change's: "
+                    + "; ".join(changes)
+                )
         text = "\n\n".join(tables)
     print(text)
     return 0

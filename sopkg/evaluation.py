@@ -40,6 +40,7 @@ from search_api.expansion import corpus_glossary
 from search_api.models import SearchResult
 from search_api.retrieval import FusionConfig, Mode, Retriever, SearchParams
 from sopkg.comparison import check_comparable, compare_modes, compare_reports, comparison_table
+from sopkg.environment import environment, environment_changes
 
 EVAL_CORPUS = "eval"
 
@@ -395,6 +396,7 @@ def run_eval(
     done = [run_set(settings, embedder, s, modes, cfg, fresh, progress) for s in sets]
     report: dict[str, Any] = {
         "embedder": embedder.name,
+        "environment": environment(),
         "fusion": fusion_json(cfg),
         "sets": done,
         "macro": {m: _macro(done, m) for m in modes},
@@ -403,6 +405,9 @@ def run_eval(
         report["hybrid_against_arms"] = compare_modes(report, "hybrid")
     if against is not None:
         report["against"] = compare_reports(against, report)
+        report["against"]["environment_changes"] = environment_changes(
+            against.get("environment"), report["environment"]
+        )
     if not with_per_query:
         for s in done:
             for r in s["modes"].values():

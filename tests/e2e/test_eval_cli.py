@@ -69,6 +69,8 @@ def test_eval_against_an_earlier_run_pairs_the_queries(
     assert "per_query" not in same["sets"][0]["modes"]["hybrid"]  # not asked for
     for c in same["against"]["sets"][0]["modes"].values():
         assert (c["wins"], c["losses"], c["ties"], c["p_value"]) == (0, 0, 5, 1.0)
+    assert same["environment"] == base["environment"]  # the same machine and packages
+    assert same["against"]["environment_changes"] == []
 
     # A fusion constant that reorders the top (k=1: the first rank all but decides): the
     # comparison is the per-query difference. (Lexical evidence switched off no longer
@@ -92,6 +94,14 @@ def test_eval_against_an_earlier_run_pairs_the_queries(
     name = base["sets"][0]["name"]
     assert f"| {name} | hybrid vs lexical |" in table
     assert f"| {name} | lexical | +0.0000 |" in table  # the same settings as `before`
+    assert "Measured differently" not in table
+
+    # An earlier report measured on another CPU: the summary says so under the comparison.
+    moved = tmp_path / "elsewhere.json"
+    moved.write_text(json.dumps({**base, "environment": {**base["environment"], "cpu": "X"}}))
+    assert main([*argv[:-1], str(moved)]) == 0
+    note = capsys.readouterr().out.splitlines()[-1]
+    assert note.startswith("Measured differently") and "CPU 'X' -> " in note
 
 
 @pytest.mark.parametrize(
