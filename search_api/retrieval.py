@@ -98,7 +98,7 @@ class FusionConfig:
     focus_docs: int = 2  # how many leading documents the second stage reads
     # Boost for statements of the kind the query asks for, among `intent_kinds`: only the
     # escalation cues ("who handles this", 「誰に」) name a kind reliably; the exception cues
-    # ("ok", "can a") fire on a third of all queries, most asking for no exception
+    # ("ok", "can a") fire on a third to a half of all queries, most asking for none
     # (docs/evaluation.md, "The kind a query asks for").
     intent_kind: float = 0.1
     intent_kinds: tuple[str, ...] = ("escalation",)
