@@ -57,6 +57,12 @@ def test_eval_against_an_earlier_run_pairs_the_queries(
     base: dict[str, Any] = json.loads(capsys.readouterr().out)
     hybrid = base["sets"][0]["modes"]["hybrid"]
     assert hybrid["overall"]["queries"] == 5 and hybrid["overall"]["ndcg@10"] > 0.5
+    # Each query's score had its documents' units been in the best order bounds its own.
+    for r in hybrid["per_query"]:
+        assert r["ndcg@10"] - 1e-4 <= r["ordered_ndcg@10"] <= 1.0
+    assert hybrid["overall"]["ordered_ndcg@10"] == pytest.approx(
+        mean(r["ordered_ndcg@10"] for r in hybrid["per_query"]), abs=1e-4
+    )
     # The default paired with its lexical arm in the same run.
     arm = base["hybrid_against_arms"]["sets"][0]["modes"]["hybrid vs lexical"]
     lexical = {r["id"]: r["ndcg@10"] for r in base["sets"][0]["modes"]["lexical"]["per_query"]}
@@ -95,6 +101,8 @@ def test_eval_against_an_earlier_run_pairs_the_queries(
     assert f"| {name} | hybrid vs lexical |" in table
     assert f"| {name} | lexical | +0.0000 |" in table  # the same settings as `before`
     assert "Measured differently" not in table
+    ordered = hybrid["overall"]["ordered_ndcg@10"]
+    assert (f"| {name} | hybrid | {hybrid['overall']['ndcg@10']:.3f} | {ordered:.3f} |") in table
 
     # An earlier report measured on another CPU: the summary says so under the comparison.
     moved = tmp_path / "elsewhere.json"

@@ -5,6 +5,8 @@ a reader that answers from memory (what Neo4j would return is written out here).
 from __future__ import annotations
 
 import datetime as dt
+import math
+import random
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -34,7 +36,7 @@ from search_api.retrieval import (
     rocchio,
     twin_terms,
 )
-from sopkg.evaluation import fusion_config, ndcg
+from sopkg.evaluation import fusion_config, ndcg, ordered_ndcg
 
 
 def hit(unit: str, lang: str = "en", score: float = 1.0, key: str | None = None) -> Hit:
@@ -366,6 +368,54 @@ def test_ndcg_uses_linear_gain() -> None:
     grades = {("d", "item", "p1"): 2, ("d", "item", "p2"): 1}
     assert ndcg([("d", "item", "p1"), ("d", "item", "p2")], grades, 10) == pytest.approx(1.0)
     assert ndcg([("d", "item", "p2"), ("d", "item", "p1")], grades, 10) < 1.0
+
+
+def _u(name: str) -> tuple[str, str, str]:
+    doc, item = name.split(":")
+    return (doc, "item", item)
+
+
+@pytest.mark.parametrize(
+    ("ranked", "ordered"),
+    [
+        # the right document in the wrong order: the whole loss is the order
+        (["d:p2", "d:p1"], 1.0),
+        # the answer not found, but its document holds a place: it would fill it
+        (["d:p2", "e:p1"], 2 / (2 + 1 / math.log2(3))),
+        # another document ahead: no order inside documents gets that place back
+        (["e:p1", "d:p1", "d:p3"], (2 / math.log2(3) + 1 / 2) / (2 + 1 / math.log2(3))),
+        # nothing of the judged documents found
+        (["e:p1", "e:p2"], 0.0),
+    ],
+)
+def test_ordered_ndcg_fills_each_documents_places_best_first(
+    ranked: list[str], ordered: float
+) -> None:
+    grades = {_u("d:p1"): 2, _u("d:p3"): 1, _u("d:p2"): 0}
+    units = [_u(n) for n in ranked]
+    assert ordered_ndcg(units, grades, 10) == pytest.approx(ordered)
+    assert ordered_ndcg(units, grades, 10) >= ndcg(units, grades, 10)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ordered_ndcg_is_never_below_ndcg_and_ties_it_when_documents_are_in_order(
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    units = [(doc, "item", f"p{i}") for doc in "abcd" for i in range(4)]
+    grades = {u: rng.choice([0, 0, 1, 2]) for u in rng.sample(units, 8)}
+    ranked = rng.sample(units, 10)
+    assert ordered_ndcg(ranked, grades, 10) >= ndcg(ranked, grades, 10) - 1e-12
+    # Each document's units already best first in its places: nothing left to order.
+    by_doc: dict[str, list[tuple[str, str, str]]] = {}
+    for u in sorted(units, key=lambda u: -grades.get(u, 0)):
+        by_doc.setdefault(u[0], []).append(u)
+    taken = dict.fromkeys(by_doc, 0)
+    in_order = []
+    for doc, _, _ in ranked:
+        in_order.append(by_doc[doc][taken[doc]])
+        taken[doc] += 1
+    assert ordered_ndcg(in_order, grades, 10) == pytest.approx(ndcg(in_order, grades, 10))
 
 
 # --- a whole search on a reader that answers from memory --------------------------------
