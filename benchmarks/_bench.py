@@ -31,6 +31,7 @@ from kg.connection import Connection, local_connection  # noqa: E402
 from kg.local_neo4j import LocalNeo4j  # noqa: E402
 from kg.settings import Settings  # noqa: E402
 from kg.writer import GraphWriter  # noqa: E402
+from sopkg.environment import cpu_model  # noqa: E402
 
 RESERVED_INSTANCES = frozenset({"main", "test", "eval"})
 DEFAULT_INSTANCE = "bench"
@@ -124,9 +125,27 @@ _RELEVANT_ENV = (
 )
 
 
+def neo4j_servers(proc: Path = Path("/proc")) -> int | None:
+    """How many Neo4j servers run on this machine (the benchmark's own included; None where
+    there is no /proc). Each one left running by an earlier script or `sopkg eval` takes
+    CPU of its own while a benchmark measures."""
+    if not proc.is_dir():
+        return None
+    count = 0
+    for cmdline in proc.glob("[0-9]*/cmdline"):
+        try:
+            if b"org.neo4j.server." in cmdline.read_bytes():
+                count += 1
+        except OSError:  # a process that ended while we looked
+            continue
+    return count
+
+
 def machine() -> dict[str, Any]:
     load1, load5, _ = os.getloadavg()
     return {
+        "cpu": cpu_model(),
+        "neo4j_servers": neo4j_servers(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "loadavg_1m": round(load1, 2),

@@ -574,8 +574,9 @@ def main() -> None:
     print(f"  graph: {graph_note}; {counts['passages']} current passages, "
           f"{counts['documents']} documents (instance {args.instance})")  # fmt: skip
     print(
-        f"  machine: {machine_before['cpus']} cpus, load average "
-        f"{machine_before['loadavg_1m']} at start, {b.machine()['loadavg_1m']} at end"
+        f"  machine: {machine_before['cpu']}, {machine_before['cpus']} cpus, load average "
+        f"{machine_before['loadavg_1m']} at start, {b.machine()['loadavg_1m']} at end; "
+        f"Neo4j servers running: {machine_before['neo4j_servers']} (this one included)"
     )
     if "api_rss_mb" in extra and extra["api_rss_mb"]:
         print(f"  API process: ready in {extra['api_ready_s']:.1f} s, "
