@@ -32,7 +32,7 @@ from ingest.corpus import GLOSSARY_FILE  # noqa: E402
 from kg.embedders import make_embedder  # noqa: E402
 from kg.local_neo4j import LocalNeo4j  # noqa: E402
 from kg.settings import get_settings  # noqa: E402
-from search_api.retrieval import served_fusion  # noqa: E402
+from search_api.fusion import served_fusion  # noqa: E402
 from sopkg.comparison import compare_reports, comparison_table  # noqa: E402
 from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table  # noqa: E402
 

@@ -194,7 +194,7 @@ class QueryLogEntry:
     result_count: int = 0
     best_score: float | None = None
     top_scores: list[float] = field(default_factory=list)
-    # answer confidence (search_api.retrieval.Confidence); None for entries logged before it
+    # answer confidence (search_api.fusion.Confidence); None for entries logged before it
     agreement: float | None = None
     separation: float | None = None
     result_ids: list[str] = field(default_factory=list)  # unit keys, best first

@@ -41,11 +41,12 @@ from kg.settings import Settings
 from kg.vocabulary_store import read_vocabulary, vocabulary_store
 from search_api.dictionary import Vocabulary
 from search_api.expansion import Glossary, corpus_glossary
+from search_api.fusion import served_fusion
 from search_api.gloss_vectors import TermVectors
 from search_api.memory import release_free_memory
 from search_api.models import Check, ReadyResponse
 from search_api.querylog import QueryLogger
-from search_api.retrieval import Retriever, SearchParams, served_fusion
+from search_api.retrieval import Retriever, SearchParams
 from search_api.shared_build import SharedBuild
 
 if TYPE_CHECKING:

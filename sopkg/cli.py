@@ -246,7 +246,7 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from search_api.retrieval import served_fusion
+    from search_api.fusion import served_fusion
     from sopkg.comparison import comparison_table
     from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table
 

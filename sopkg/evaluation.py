@@ -37,8 +37,9 @@ from kg.settings import Settings
 from kg.vocabulary_store import vocabulary_store
 from kg.writer import GraphWriter
 from search_api.expansion import corpus_glossary
+from search_api.fusion import FusionConfig
 from search_api.models import SearchResult
-from search_api.retrieval import FusionConfig, Mode, Retriever, SearchParams
+from search_api.retrieval import Mode, Retriever, SearchParams
 from sopkg.comparison import check_comparable, compare_modes, compare_reports, comparison_table
 from sopkg.environment import environment, environment_changes
 

@@ -3,7 +3,7 @@ similar wording, with counts.
 
 A logged search is unanswered when someone answered "no" to "did this answer it?", or,
 without a "yes", when it returned nothing or retrieval was not confident of its top result
-(`search_api.retrieval.Confidence`: fewer than half of the retriever families used put it
+(`search_api.fusion.Confidence`: fewer than half of the retriever families used put it
 near the top of their own lists). That signal is a share of retrievers, not a fused score,
 so it means the same in every mode and survives changes to the fusion. Entries logged
 before it existed carry no confidence and are never counted as weak.
@@ -22,7 +22,7 @@ from kg.analysis import detect_language
 from kg.coverage import QueryLogEntry
 from search_api.coverage.signals import content_words
 from search_api.coverage.trends import weekly_demand
-from search_api.retrieval import WEAK_AGREEMENT, is_weak
+from search_api.fusion import WEAK_AGREEMENT, is_weak
 
 NO_TOPIC = "(no result)"
 WORDING_SIMILARITY = 0.5  # Jaccard of content words for "the same question"

@@ -15,8 +15,9 @@ from ingest.pipeline import ingest_corpus
 from kg.reader import GraphReader
 from kg.writer import GraphWriter
 from search_api.expansion import Glossary
+from search_api.fusion import FusionConfig
 from search_api.gloss_vectors import GLOSS_VECTOR_SHARE, TermVectors
-from search_api.retrieval import FusionConfig, Retriever, SearchParams
+from search_api.retrieval import Retriever, SearchParams
 from tests.conftest import CountingEmbedder, count
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,8 @@ from neo4j import Driver
 from ingest.pipeline import ingest_corpus
 from kg.reader import GraphReader
 from search_api.expansion import Glossary
-from search_api.retrieval import FusionConfig, Retriever, SearchParams
+from search_api.fusion import FusionConfig
+from search_api.retrieval import Retriever, SearchParams
 
 pytestmark = pytest.mark.integration
 ALIGNED = Path(__file__).resolve().parents[1] / "data" / "aligned_corpus"

@@ -6,13 +6,8 @@ from __future__ import annotations
 import pytest
 
 from kg.reader import Hit
-from search_api.retrieval import (
-    RETRIEVERS_BY_MODE,
-    FusionConfig,
-    confidence,
-    fuse,
-    rerank,
-)
+from search_api.fusion import FusionConfig, confidence, fuse, rerank
+from search_api.retrieval import RETRIEVERS_BY_MODE
 
 
 def _hits(lang: str, *units: str) -> list[Hit]:

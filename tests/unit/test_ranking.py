@@ -19,12 +19,8 @@ from kg.corpus_facts import CorpusFacts, VersionSpan
 from kg.errors import InvalidInput
 from kg.reader import Hit, HitFilter, TwinPassage
 from search_api.expansion import Glossary, TermGroupView
-from search_api.intent import QueryIntent, understand
-from search_api.models import SearchResult
-from search_api.retrieval import (
+from search_api.fusion import (
     FusionConfig,
-    Retriever,
-    SearchParams,
     UnitCandidate,
     by_mean_view,
     effective_ranks,
@@ -33,9 +29,10 @@ from search_api.retrieval import (
     merge_dense,
     mixed_votes,
     rerank,
-    rocchio,
-    twin_terms,
 )
+from search_api.intent import QueryIntent, understand
+from search_api.models import SearchResult
+from search_api.retrieval import Retriever, SearchParams, rocchio, twin_terms
 from sopkg.evaluation import fusion_config, ndcg, ordered_ndcg
 
 
