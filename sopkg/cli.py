@@ -268,11 +268,12 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         Path(args.fusion) if args.fusion else None, args.param or [], served_fusion(settings)
     )
     against = _load_report(args.against) if args.against else None
+    runs = _writable_folder("--runs", args.runs) if args.runs else None
     with _bars(args) as bars:
         report = run_eval(
             settings, make_embedder(settings), sets, modes=args.mode,
             with_per_query=args.per_query, fresh=args.fresh, fusion=fusion, progress=bars,
-            against=against,
+            against=against, runs=runs,
         )  # fmt: skip
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.out:
@@ -289,6 +290,18 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         text = "\n\n".join(tables)
     print(text)
     return 0
+
+
+def _writable_folder(flag: str, path: str) -> Path:
+    """The folder, made now if need be: refused before any work, not after it."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InvalidInput(
+            flag, f"{path}: cannot make a folder there ({e.strerror or e})"
+        ) from None
+    return folder
 
 
 def _load_report(path: str) -> dict[str, Any]:
@@ -706,7 +719,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="override one FusionConfig field, after --fusion (k=60, weights.focus=0); "
         "repeatable",
     )  # fmt: skip
-    ev.add_argument("--per-query", action="store_true", help="include per-query figures")
+    ev.add_argument("--per-query", action="store_true",
+                    help="include per-query figures and each query's ranked units")  # fmt: skip
+    ev.add_argument(
+        "--runs", metavar="DIR",
+        help="also write each set's judgements (<set>.qrels) and rankings (<set>.<mode>.run) "
+        "in the TREC formats, to score them again with other tools (trec_eval, ranx)",
+    )  # fmt: skip
     ev.add_argument(
         "--against", metavar="REPORT",
         help="an earlier report made with --per-query: compare this run with it query by "

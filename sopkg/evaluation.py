@@ -42,6 +42,7 @@ from search_api.models import SearchResult
 from search_api.retrieval import Mode, Retriever, SearchParams
 from sopkg.comparison import check_comparable, compare_modes, compare_reports, comparison_table
 from sopkg.environment import environment, environment_changes
+from sopkg.trec import file_stems, unit_id, write_set
 
 EVAL_CORPUS = "eval"
 
@@ -171,6 +172,7 @@ def evaluate(
             "mrr@10": mrr(ranked, q.grades, k),
             "ordered_ndcg@10": ordered_ndcg(ranked, q.grades, k),
             "lang_share": sum(in_lang) / len(in_lang) if in_lang else 0.0,
+            "ranked": [unit_id(u) for u in ranked],  # the raw result, to score it again
         })  # fmt: skip
         if progress:
             progress(ProgressEvent(f"eval {mode}", n, len(queries), "queries", q.id))
@@ -411,11 +413,13 @@ def run_eval(
     fusion: FusionConfig | None = None,
     progress: Progress | None = None,
     against: Mapping[str, Any] | None = None,
+    runs: Path | None = None,
 ) -> dict[str, Any]:
     """Every set in every mode, their macro-average, hybrid paired query by query with each
     other mode run (is the default above its arms by more than chance?) and, with `against`
     (an earlier report with per-query figures), the paired comparison with it
-    (sopkg.comparison)."""
+    (sopkg.comparison). With `runs`, each set's judgements and rankings are also written
+    there in the TREC formats (sopkg.trec), listed in the report's `runs`."""
     if against is not None:
         check_comparable(against)
     cfg = fusion or FusionConfig()
@@ -434,11 +438,27 @@ def run_eval(
         report["against"]["environment_changes"] = environment_changes(
             against.get("environment"), report["environment"]
         )
+    if runs is not None:
+        report["runs"] = [str(p) for p in write_runs(runs, sets, done)]
     if not with_per_query:
         for s in done:
             for r in s["modes"].values():
                 r.pop("per_query")
     return report
+
+
+def write_runs(folder: Path, sets: Sequence[EvalSet], done: Sequence[dict[str, Any]]) -> list[Path]:
+    """Each set's qrels and its runs, one a mode, from the per-query rankings of `done`."""
+    stems = file_stems([s.name for s in sets], [s.instance for s in sets])
+    written: list[Path] = []
+    for eset, stem, result in zip(sets, stems, done, strict=True):
+        grades = {q.id: q.grades for q in load_queries(eset.queries)}
+        rankings = {
+            mode: {row["id"]: row["ranked"] for row in r["per_query"]}
+            for mode, r in result["modes"].items()
+        }
+        written += write_set(folder, stem, grades, rankings)
+    return written
 
 
 def summary_table(report: dict[str, Any]) -> str:

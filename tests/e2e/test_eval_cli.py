@@ -4,6 +4,7 @@ queries run through the retriever, and `--against` comparing two runs query by q
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from collections.abc import Iterator
@@ -49,13 +50,41 @@ def _eval(corpus: Path, *extra: str) -> list[str]:
             "--json", *extra]  # fmt: skip
 
 
+def _ndcg10(ranked: list[str], grades: dict[str, int]) -> float:
+    """nDCG@10 with linear gains, as trec_eval computes it."""
+    dcg = sum(grades.get(u, 0) / math.log2(i + 2) for i, u in enumerate(ranked[:10]))
+    ideal = sorted(grades.values(), reverse=True)[:10]
+    return dcg / sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+
+
 def test_eval_against_an_earlier_run_pairs_the_queries(
     eval_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = tmp_path / "before.json"
-    assert main(_eval(eval_env, "--per-query", "--out", str(before))) == 0
+    runs = tmp_path / "runs"
+    assert main(_eval(eval_env, "--per-query", "--out", str(before), "--runs", str(runs))) == 0
     base: dict[str, Any] = json.loads(capsys.readouterr().out)
     hybrid = base["sets"][0]["modes"]["hybrid"]
+    # The raw results in the TREC files, scored again here from those files alone.
+    name = base["sets"][0]["name"]
+    files = {f"{name}.qrels", f"{name}.hybrid.run", f"{name}.lexical.run"}
+    assert {Path(p).name for p in base["runs"]} == files
+    qrels: dict[str, dict[str, int]] = {}
+    for line in (runs / f"{name}.qrels").read_text(encoding="utf-8").splitlines():
+        qid, _, unit, grade = line.split()
+        qrels.setdefault(qid, {})[unit] = int(grade)
+    assert len(qrels) == 5
+    for mode in ("hybrid", "lexical"):
+        ranked: dict[str, list[tuple[int, float, str]]] = {}
+        for line in (runs / f"{name}.{mode}.run").read_text(encoding="utf-8").splitlines():
+            qid, q0, unit, rank, score, tag = line.split()
+            assert (q0, tag) == ("Q0", f"sopkg-{mode}")
+            ranked.setdefault(qid, []).append((int(rank), float(score), unit))
+        for row in base["sets"][0]["modes"][mode]["per_query"]:
+            lines = ranked.get(row["id"], [])
+            by_score = [u for _, _, u in sorted(lines, key=lambda x: -x[1])]  # as trec_eval
+            assert by_score == [u for _, _, u in sorted(lines)] == row["ranked"]
+            assert _ndcg10(by_score, qrels[row["id"]]) == pytest.approx(row["ndcg@10"], abs=1e-4)
     assert hybrid["overall"]["queries"] == 5 and hybrid["overall"]["ndcg@10"] > 0.5
     # Each query's score had its documents' units been in the best order bounds its own.
     for r in hybrid["per_query"]:
@@ -133,6 +162,16 @@ def test_eval_against_refuses_a_report_it_cannot_compare_before_any_work(
     assert main(_eval(eval_env, "--against", str(path))) == 2
     assert message in capsys.readouterr().err
     # Refused before the eval instance was even started.
+    assert not LocalNeo4j(get_settings(), EvalSet(eval_env, QUERIES).instance).status().running
+
+
+def test_eval_refuses_a_runs_folder_it_cannot_make_before_any_work(
+    eval_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("not a folder", encoding="utf-8")
+    assert main(_eval(eval_env, "--runs", str(taken / "runs"))) == 2
+    assert "cannot make a folder there" in capsys.readouterr().err
     assert not LocalNeo4j(get_settings(), EvalSet(eval_env, QUERIES).instance).status().running
 
 
