@@ -32,6 +32,8 @@ def add_eval_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--mode", action="append", choices=MODES)
     ap.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE")
     ap.add_argument("--out", type=Path, help="the full report as JSON")
+    ap.add_argument("--runs", type=Path, metavar="DIR",
+                    help="also the qrels and one TREC run a mode (sopkg eval --runs)")  # fmt: skip
 
 
 def evaluate(eset: EvalSet, args: argparse.Namespace, unit: str) -> dict[str, Any]:
@@ -39,7 +41,7 @@ def evaluate(eset: EvalSet, args: argparse.Namespace, unit: str) -> dict[str, An
     settings = get_settings()
     report = run_eval(
         settings, make_embedder(settings), [eset], args.mode or ["hybrid", "lexical", "dense"],
-        fusion=fusion_config(overrides=args.param),
+        fusion=fusion_config(overrides=args.param), runs=args.runs,
     )  # fmt: skip
     if args.out:
         args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
