@@ -269,6 +269,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     )
     against = _load_report(args.against) if args.against else None
     runs = _writable_folder("--runs", args.runs) if args.runs else None
+    if args.out:
+        _writable_file("--out", args.out)
     with _bars(args) as bars:
         report = run_eval(
             settings, make_embedder(settings), sets, modes=args.mode,
@@ -302,6 +304,24 @@ def _writable_folder(flag: str, path: str) -> Path:
             flag, f"{path}: cannot make a folder there ({e.strerror or e})"
         ) from None
     return folder
+
+
+def _writable_file(flag: str, path: str) -> None:
+    """Refuses, before any work, a file the report could not be written to after it; its
+    folder is made if need be. The probe neither empties an existing file nor leaves a new
+    one behind."""
+    file = Path(path)
+    if file.is_dir():
+        raise InvalidInput(flag, f"{path}: is a folder, not a file")
+    existed = file.exists()
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with file.open("a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise InvalidInput(flag, f"{path}: cannot write there ({e.strerror or e})") from None
+    if not existed:
+        file.unlink()
 
 
 def _load_report(path: str) -> dict[str, Any]:

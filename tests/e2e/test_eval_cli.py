@@ -165,13 +165,29 @@ def test_eval_against_refuses_a_report_it_cannot_compare_before_any_work(
     assert not LocalNeo4j(get_settings(), EvalSet(eval_env, QUERIES).instance).status().running
 
 
-def test_eval_refuses_a_runs_folder_it_cannot_make_before_any_work(
-    eval_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("flag", "under_a_file", "message"),
+    [
+        ("--runs", "runs", "cannot make a folder there"),
+        ("--out", "report.json", "cannot write there"),
+        ("--out", "", "is a folder, not a file"),
+    ],
+)
+def test_eval_refuses_an_output_it_cannot_write_before_any_work(
+    eval_env: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    flag: str,
+    under_a_file: str,
+    message: str,
 ) -> None:
     taken = tmp_path / "a-file"
     taken.write_text("not a folder", encoding="utf-8")
-    assert main(_eval(eval_env, "--runs", str(taken / "runs"))) == 2
-    assert "cannot make a folder there" in capsys.readouterr().err
+    target = taken / under_a_file if under_a_file else tmp_path
+    assert main(_eval(eval_env, flag, str(target))) == 2
+    assert message in capsys.readouterr().err
+    assert taken.read_text(encoding="utf-8") == "not a folder"
+    # Refused before the eval instance was even started, so no work is lost after it.
     assert not LocalNeo4j(get_settings(), EvalSet(eval_env, QUERIES).instance).status().running
 
 
