@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from kg.embedders import make_embedder
+from kg.errors import InvalidInput
 from kg.settings import get_settings
 from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table
+from sopkg.outputs import writable_file, writable_folder
 
 MODES = ["hybrid", "fused", "lexical", "dense"]
 
@@ -28,23 +30,41 @@ def write_queries(path: Path, questions: Iterable[dict[str, Any]], section: str,
     path.write_text("\n".join(judged) + "\n", encoding="utf-8")
 
 
-def add_eval_args(ap: argparse.ArgumentParser) -> None:
+def add_eval_args(ap: argparse.ArgumentParser, out_help: str = "the full report as JSON") -> None:
     ap.add_argument("--mode", action="append", choices=MODES)
     ap.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE")
-    ap.add_argument("--out", type=Path, help="the full report as JSON")
+    ap.add_argument("--out", type=Path, help=out_help)
     ap.add_argument("--runs", type=Path, metavar="DIR",
                     help="also the qrels and one TREC run a mode (sopkg eval --runs)")  # fmt: skip
 
 
+def parse_eval_args(ap: argparse.ArgumentParser) -> argparse.Namespace:
+    """The arguments, with `--out` and `--runs` checked before the run (as `sopkg eval`
+    does): a public set takes many minutes, and an unwritable path would lose them."""
+    args = ap.parse_args()
+    try:
+        if args.out:
+            writable_file("--out", args.out)
+        if args.runs:
+            writable_folder("--runs", args.runs)
+    except InvalidInput as e:
+        ap.error(str(e))
+    return args
+
+
+def write_report(path: Path | None, report: dict[str, Any]) -> None:
+    if path:
+        path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
+
+
 def evaluate(eset: EvalSet, args: argparse.Namespace, unit: str) -> dict[str, Any]:
-    """Run the modes of `args` on `eset`, print the table, and return the report."""
+    """Run the modes of `args` on `eset`, print the table, and return the report (the
+    caller writes `--out`)."""
     settings = get_settings()
     report = run_eval(
         settings, make_embedder(settings), [eset], args.mode or ["hybrid", "lexical", "dense"],
         fusion=fusion_config(overrides=args.param), runs=args.runs,
     )  # fmt: skip
-    if args.out:
-        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
     s = report["sets"][0]
     first = s["modes"][next(iter(s["modes"]))]["overall"]
     print(summary_table(report))

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _public import add_eval_args, evaluate, write_queries  # noqa: E402
+from _public import add_eval_args, evaluate, parse_eval_args, write_queries, write_report  # noqa: E402
 
 from sopkg.evaluation import EvalSet  # noqa: E402
 
@@ -76,8 +76,10 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=ROOT / ".sopkg" / "jaquad")
     ap.add_argument("--paragraphs", type=int, help="only the first N paragraphs (a subset)")
     add_eval_args(ap)
-    args = ap.parse_args()
-    evaluate(convert(args.data, args.work, args.paragraphs), args, "paragraphs")
+    args = parse_eval_args(ap)
+    write_report(
+        args.out, evaluate(convert(args.data, args.work, args.paragraphs), args, "paragraphs")
+    )
 
 
 if __name__ == "__main__":

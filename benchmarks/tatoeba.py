@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _public import add_eval_args, evaluate, write_queries  # noqa: E402
+from _public import add_eval_args, evaluate, parse_eval_args, write_queries, write_report  # noqa: E402
 
 from sopkg.evaluation import EvalSet  # noqa: E402
 
@@ -83,11 +83,16 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/eval/public/tatoeba-jpn-eng")
     ap.add_argument("--work", type=Path, default=ROOT / ".sopkg" / "tatoeba")
     ap.add_argument("--direction", action="append", choices=DIRECTIONS)
-    add_eval_args(ap)
-    args = ap.parse_args()
+    add_eval_args(ap, out_help="every direction's report as JSON, by direction")
+    args = parse_eval_args(ap)
+    reports = {}
     for direction in args.direction or DIRECTIONS:
         print(f"## {direction}")
-        evaluate(convert(args.data, args.work / direction, direction), args, "sentences")
+        reports[direction] = evaluate(
+            convert(args.data, args.work / direction, direction), args, "sentences"
+        )
+    # One file for every direction: each report written on its own would replace the last.
+    write_report(args.out, {"benchmark": "tatoeba", "directions": reports})
 
 
 if __name__ == "__main__":

@@ -249,6 +249,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from search_api.fusion import served_fusion
     from sopkg.comparison import comparison_table
     from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table
+    from sopkg.outputs import writable_file, writable_folder
 
     pairs = [tuple(x) for x in args.set or []]
     if args.corpus or args.queries:
@@ -268,9 +269,9 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         Path(args.fusion) if args.fusion else None, args.param or [], served_fusion(settings)
     )
     against = _load_report(args.against) if args.against else None
-    runs = _writable_folder("--runs", args.runs) if args.runs else None
+    runs = writable_folder("--runs", args.runs) if args.runs else None
     if args.out:
-        _writable_file("--out", args.out)
+        writable_file("--out", args.out)
     with _bars(args) as bars:
         report = run_eval(
             settings, make_embedder(settings), sets, modes=args.mode,
@@ -292,36 +293,6 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         text = "\n\n".join(tables)
     print(text)
     return 0
-
-
-def _writable_folder(flag: str, path: str) -> Path:
-    """The folder, made now if need be: refused before any work, not after it."""
-    folder = Path(path)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InvalidInput(
-            flag, f"{path}: cannot make a folder there ({e.strerror or e})"
-        ) from None
-    return folder
-
-
-def _writable_file(flag: str, path: str) -> None:
-    """Refuses, before any work, a file the report could not be written to after it; its
-    folder is made if need be. The probe neither empties an existing file nor leaves a new
-    one behind."""
-    file = Path(path)
-    if file.is_dir():
-        raise InvalidInput(flag, f"{path}: is a folder, not a file")
-    existed = file.exists()
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with file.open("a", encoding="utf-8"):
-            pass
-    except OSError as e:
-        raise InvalidInput(flag, f"{path}: cannot write there ({e.strerror or e})") from None
-    if not existed:
-        file.unlink()
 
 
 def _load_report(path: str) -> dict[str, Any]:

@@ -169,7 +169,7 @@ def test_eval_against_refuses_a_report_it_cannot_compare_before_any_work(
     ("flag", "under_a_file", "message"),
     [
         ("--runs", "runs", "cannot make a folder there"),
-        ("--out", "report.json", "cannot write there"),
+        ("--out", "report.json", "is a file, not a folder"),
         ("--out", "", "is a folder, not a file"),
     ],
 )
