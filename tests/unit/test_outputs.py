@@ -40,17 +40,28 @@ def test_a_path_under_a_file_is_refused_with_the_flag(
     assert str(taken / "below") in str(e.value)
 
 
-@pytest.mark.parametrize("script", ["jaquad.py", "tatoeba.py"])
-@pytest.mark.parametrize("flag", ["--out", "--runs"])
-def test_the_public_set_benchmarks_refuse_an_output_before_reading_their_set(
+@pytest.mark.parametrize(
+    ("script", "flag"),
+    [
+        ("jaquad.py", "--out"),
+        ("jaquad.py", "--runs"),
+        ("tatoeba.py", "--out"),
+        ("tatoeba.py", "--runs"),
+        ("glossary_ablation.py", "--out"),
+    ],
+)
+def test_the_long_benchmarks_refuse_an_output_before_any_work(
     tmp_path: Path, script: str, flag: str
 ) -> None:
     taken = tmp_path / "a-file"
     taken.write_text("x", encoding="utf-8")
     root = Path(__file__).resolve().parents[2]
+    # Sets that do not exist: the refusal comes before anything reads them.
+    data = ["--set", str(tmp_path / "c"), str(tmp_path / "q")]
+    if script != "glossary_ablation.py":
+        data = ["--data", str(tmp_path / "none")]
     done = subprocess.run(
-        [sys.executable, str(root / "benchmarks" / script), "--data", str(tmp_path / "none"),
-         flag, str(taken / "below")],
+        [sys.executable, str(root / "benchmarks" / script), *data, flag, str(taken / "below")],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2
