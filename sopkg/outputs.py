@@ -1,6 +1,7 @@
 """Where a long command will write its results, checked before it starts: a path that
 cannot be written is refused at once, not found after minutes of work that it then loses.
-`sopkg eval` and the public-set benchmarks call these."""
+`sopkg eval` and the benchmarks that run it (jaquad.py, tatoeba.py, glossary_ablation.py) call
+these."""
 
 from __future__ import annotations
 
