@@ -9,6 +9,7 @@ synthetic graph has its own instance, `bench-synthetic`.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -28,16 +29,30 @@ if str(_ROOT) not in sys.path:
 from neo4j import Driver  # noqa: E402
 
 from kg.connection import Connection, local_connection  # noqa: E402
+from kg.errors import InvalidInput  # noqa: E402
 from kg.local_neo4j import LocalNeo4j  # noqa: E402
 from kg.settings import Settings  # noqa: E402
 from kg.writer import GraphWriter  # noqa: E402
 from sopkg.environment import cpu_model  # noqa: E402
+from sopkg.outputs import writable_file, writable_folder  # noqa: E402
 
 RESERVED_INSTANCES = frozenset({"main", "test", "eval"})
 DEFAULT_INSTANCE = "bench"
 # The synthetic graph takes minutes to build: it lives apart, so that a script ingesting a
 # corpus into `bench` (which wipes anything else there) does not destroy it.
 SYNTHETIC_INSTANCE = "bench-synthetic"
+
+
+def check_outputs(ap: argparse.ArgumentParser, out: Path | None, runs: Path | None = None) -> None:
+    """`--out` (and `--runs`) checked before a long run, as `sopkg eval` checks them; a path
+    that cannot be written is the parser's error (exit 2), not a loss at the end."""
+    try:
+        if out:
+            writable_file("--out", out)
+        if runs:
+            writable_folder("--runs", runs)
+    except InvalidInput as e:
+        ap.error(str(e))
 
 
 def bench_settings() -> Settings:

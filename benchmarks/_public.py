@@ -9,11 +9,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from _bench import check_outputs
+
 from kg.embedders import make_embedder
-from kg.errors import InvalidInput
 from kg.settings import get_settings
 from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table
-from sopkg.outputs import writable_file, writable_folder
 
 MODES = ["hybrid", "fused", "lexical", "dense"]
 
@@ -42,13 +42,7 @@ def parse_eval_args(ap: argparse.ArgumentParser) -> argparse.Namespace:
     """The arguments, with `--out` and `--runs` checked before the run (as `sopkg eval`
     does): a public set takes many minutes, and an unwritable path would lose them."""
     args = ap.parse_args()
-    try:
-        if args.out:
-            writable_file("--out", args.out)
-        if args.runs:
-            writable_folder("--runs", args.runs)
-    except InvalidInput as e:
-        ap.error(str(e))
+    check_outputs(ap, args.out, args.runs)
     return args
 
 

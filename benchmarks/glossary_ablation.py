@@ -26,17 +26,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _bench import log, machine  # noqa: E402
+from _bench import check_outputs, log, machine  # noqa: E402
 
 from ingest.corpus import GLOSSARY_FILE  # noqa: E402
 from kg.embedders import make_embedder  # noqa: E402
-from kg.errors import InvalidInput  # noqa: E402
 from kg.local_neo4j import LocalNeo4j  # noqa: E402
 from kg.settings import get_settings  # noqa: E402
 from search_api.fusion import served_fusion  # noqa: E402
 from sopkg.comparison import compare_reports, comparison_table  # noqa: E402
 from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table  # noqa: E402
-from sopkg.outputs import writable_file  # noqa: E402
 
 
 def ablated_copy(eset: EvalSet, keep: float, seed: int, work: Path) -> EvalSet | None:
@@ -73,11 +71,7 @@ def main() -> None:
     keeps = args.keep or [0.0, 0.5]
     if any(not 0 <= k <= 1 for k in keeps):
         ap.error("--keep is a share between 0 and 1")
-    if args.out:
-        try:
-            writable_file("--out", args.out)  # before the runs, not after them
-        except InvalidInput as e:
-            ap.error(str(e))
+    check_outputs(ap, args.out)
     settings = get_settings()
     embedder = make_embedder(settings)
     fusion = fusion_config(None, args.param, served_fusion(settings))
