@@ -50,6 +50,8 @@ class CorpusFacts:
     second_space: str | None = None
     """The model whose second vector every current passage has (None: the second vector
     space is incomplete or absent, and is not searched)."""
+    language_means: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """Language -> the mean of its passages' first-space vectors (kg.centring)."""
     _history: dict[dt.date, float] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -60,6 +62,7 @@ class CorpusFacts:
         neighbours: Iterable[Mapping[str, Any]],
         superseded: Iterable[Mapping[str, Any]] = (),
         second_space: str | None = None,
+        language_means: Mapping[str, tuple[float, ...]] | None = None,
     ) -> CorpusFacts:
         spans: dict[str, list[VersionSpan]] = {}
         for r in versions:
@@ -75,6 +78,7 @@ class CorpusFacts:
             neighbours={r["key"]: tuple(sorted(r["neighbours"])) for r in neighbours},
             superseded=frozenset(r["doc_id"] for r in superseded),
             second_space=second_space,
+            language_means=dict(language_means or {}),
         )
 
     def searches_second_space(self, model: str) -> bool:

@@ -198,6 +198,8 @@ RETURN p.key AS key, 0.0 AS score, p.lang AS lang, p.doc_id AS doc_id,
 # Every passage of a few documents scored against the query embedding of its language
 # ($embeddings: lang -> vector). Reached from the documents (an index seek), not by a
 # property scan of all passages; a handful of documents hold a few hundred passages.
+# With $means (language -> mean vector, possibly empty), `to_mean` is each passage's cosine
+# with its language's mean, from which kg.reader computes the centred cosine (kg.centring).
 DOCUMENT_PASSAGE_SIMILARITY = """
 UNWIND $doc_ids AS doc_id
 MATCH (d:Document {id: doc_id})-[:HAS_VERSION]->(:DocumentVersion)-[:HAS_SECTION]->(:Section)
@@ -205,10 +207,21 @@ MATCH (d:Document {id: doc_id})-[:HAS_VERSION]->(:DocumentVersion)-[:HAS_SECTION
 WHERE p.retired = false AND p.lang IN keys($embeddings) AND p.embedding IS NOT NULL
   AND p.effective <= $as_of AND (p.valid_until IS NULL OR p.valid_until > $as_of)
 RETURN p.key AS key, vector.similarity.cosine(p.embedding, $embeddings[p.lang]) AS score,
+       vector.similarity.cosine(p.embedding, coalesce($means[p.lang], $embeddings[p.lang]))
+         AS to_mean,
        p.lang AS lang, p.doc_id AS doc_id, p.statement_key AS statement_key,
        p.align_key AS align_key, p.statement_kind AS statement_kind,
        p.section_kind AS section_kind, d.markets AS markets
 ORDER BY score DESC
+"""
+
+# Up to $limit current passages' vectors of one language, for its mean vector
+# (kg.centring): in store order, which stops the scan early on a large graph.
+LANGUAGE_VECTORS = """
+MATCH (p:Passage)
+WHERE p.lang = $lang AND p.retired = false AND p.embedding IS NOT NULL
+WITH p LIMIT $limit
+RETURN collect(p.embedding) AS rows
 """
 
 # The corpus facts' queries (ALL_*) return their rows collected in one row, read by

@@ -7,20 +7,23 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from neo4j import Driver, Query
 from neo4j.exceptions import Neo4jError
 
 from kg import read_queries as q
 from kg.analysis import en_field_term_set, ja_field_term_set
+from kg.centring import MEAN_SAMPLE, centred_cosine, mean_vector
 from kg.corpus_facts import CorpusFacts
 from kg.driver_errors import graph_errors
 from kg.errors import GraphUnavailable
 from ontology.schema import VECTOR2_INDEXES, VECTOR_INDEXES
+from ontology.vocabulary import LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,31 @@ def _hits(rows: list[dict[str, Any]]) -> list[Hit]:
         )  # fmt: skip
         for r in rows
     ]
+
+
+def _centred(
+    rows: list[dict[str, Any]],
+    embeddings: Mapping[str, Sequence[float]],
+    means: Mapping[str, Sequence[float]],
+) -> list[dict[str, Any]]:
+    """DOCUMENT_PASSAGE_SIMILARITY's rows scored by the centred cosine, best first. Neo4j's
+    cosine is (1 + cos) / 2 of the two vectors normalised, so each passage's dot products
+    with the query and with the mean come back from `score` and `to_mean`."""
+    out = []
+    for lang, mean in means.items():
+        mine = [r for r in rows if r["lang"] == lang]
+        query = np.asarray(embeddings[lang], dtype=np.float64)
+        m = np.asarray(mean, dtype=np.float64)
+        if not mine or not np.linalg.norm(query) or query.shape != m.shape:
+            out += mine
+            continue
+        unit = query / np.linalg.norm(query)
+        qp = 2.0 * np.array([float(r["score"]) for r in mine]) - 1.0
+        pm = (2.0 * np.array([float(r["to_mean"]) for r in mine]) - 1.0) * np.linalg.norm(m)
+        cos = centred_cosine(qp, float(unit @ m), pm, float(m @ m))
+        out += [{**r, "score": (1.0 + float(c)) / 2.0} for r, c in zip(mine, cos, strict=True)]
+    out += [r for r in rows if r["lang"] not in means]
+    return sorted(out, key=lambda r: -float(r["score"]))
 
 
 # What a result card cannot be shown without (its passage, version and document).
@@ -304,17 +332,33 @@ class GraphReader:
         return out
 
     def document_passages(
-        self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
+        self,
+        embeddings: dict[str, list[float]],
+        doc_ids: Sequence[str],
+        as_of: dt.date,
+        means: Mapping[str, Sequence[float]] | None = None,
     ) -> dict[str, list[Hit]]:
         """All passages of the given documents, per language, by similarity to that
-        language's query embedding."""
+        language's query embedding; with `means`, centred (kg.centring)."""
+        means = {lang: list(m) for lang, m in (means or {}).items() if lang in embeddings}
         rows = self._read(
             q.DOCUMENT_PASSAGE_SIMILARITY,
-            embeddings=embeddings, doc_ids=list(doc_ids), as_of=as_of,
+            embeddings=embeddings, doc_ids=list(doc_ids), as_of=as_of, means=means,
         )  # fmt: skip
         out: dict[str, list[Hit]] = {lang: [] for lang in embeddings}
-        for h in _hits(rows):
+        for h in _hits(_centred(rows, embeddings, means) if means else rows):
             out[h.lang].append(h)
+        return out
+
+    def language_means(self, limit: int = MEAN_SAMPLE) -> dict[str, tuple[float, ...]]:
+        """Each language's mean passage vector (first space), from up to `limit` current
+        passages (kg.centring)."""
+        out: dict[str, tuple[float, ...]] = {}
+        for lang in LANGUAGES:
+            mean = mean_vector(np.asarray(self._read_collected(q.LANGUAGE_VECTORS, lang=lang,
+                                                                limit=limit)))  # fmt: skip
+            if mean is not None:
+                out[lang] = tuple(float(x) for x in mean)
         return out
 
     def statement_passages(
@@ -352,6 +396,7 @@ class GraphReader:
             _neighbour_rows(self._read_collected(q.ALL_STATEMENT_NEIGHBOURS)),
             self._read_collected(q.ALL_SUPERSEDED),
             second_space=next((r["model"] for r in self._read(q.SECOND_SPACE)), None),
+            language_means=self.language_means(),
         )
 
     def vocabulary(

@@ -33,6 +33,7 @@ import numpy.typing as npt
 from neo4j.exceptions import DriverError, Neo4jError
 from threadpoolctl import threadpool_limits
 
+from kg.centring import centred_cosine
 from kg.errors import SopkgError
 from kg.reader import GraphReader, Hit, HitFilter
 from kg.temporal import to_date
@@ -58,8 +59,16 @@ class VectorSearch(Protocol):
     ) -> list[Hit]: ...
 
     def document_passages(
-        self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
-    ) -> dict[str, list[Hit]]: ...
+        self,
+        embeddings: dict[str, list[float]],
+        doc_ids: Sequence[str],
+        as_of: dt.date,
+        means: Mapping[str, Sequence[float]] | None = None,
+    ) -> dict[str, list[Hit]]:
+        """All passages of the documents, per language, by similarity to that language's
+        query embedding; with `means`, a language's mean is taken out of both sides first
+        (kg.centring)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -315,7 +324,11 @@ class ResidentVectors:
         return self._ranked(space, rows, embedding, k, (second, lang) in self._windowed)
 
     def document_passages(
-        self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
+        self,
+        embeddings: dict[str, list[float]],
+        doc_ids: Sequence[str],
+        as_of: dt.date,
+        means: Mapping[str, Sequence[float]] | None = None,
     ) -> dict[str, list[Hit]]:
         out: dict[str, list[Hit]] = {}
         for lang, embedding in embeddings.items():
@@ -329,16 +342,25 @@ class ResidentVectors:
                 out[lang] = []
                 continue
             rows = rows[space.in_effect(rows, as_of)]
+            mean = (means or {}).get(lang)
             out[lang] = self._ranked(
-                space, rows, embedding, rows.size, (False, lang) in self._windowed
-            )
+                space, rows, embedding, rows.size, (False, lang) in self._windowed,
+                None if mean is None else np.asarray(mean, dtype=np.float32),
+            )  # fmt: skip
         return out
 
     def _ranked(
-        self, space: Space, rows: Ints, embedding: Sequence[float], k: int, windowed: bool = False
+        self,
+        space: Space,
+        rows: Ints,
+        embedding: Sequence[float],
+        k: int,
+        windowed: bool = False,
+        mean: Floats | None = None,
     ) -> list[Hit]:
         """The `k` passages of `rows` nearest the query, best first; with `windowed`, a
-        passage's score is that of its best row (itself or one of its windows)."""
+        passage's score is that of its best row (itself or one of its windows); with
+        `mean`, the centred cosine (kg.centring)."""
         query = np.asarray(embedding, dtype=np.float32)
         norm = float(np.linalg.norm(query))
         if not rows.size or k <= 0 or norm == 0 or query.shape[0] != space.matrix.shape[1]:
@@ -350,6 +372,9 @@ class ResidentVectors:
             first = _product(space.coarse.rows, rows, projected)
             rows = np.sort(rows[np.argpartition(-first, wanted - 1)[:wanted]])
         cosine = _product(space.matrix, rows, unit)
+        if mean is not None and mean.shape == unit.shape:
+            pm = _product(space.matrix, rows, mean)
+            cosine = centred_cosine(cosine, float(unit @ mean), pm, float(mean @ mean))
         take = min(cosine.size, WINDOW_FETCH * k if windowed else k)
         while True:
             top = _top(cosine, take)

@@ -57,6 +57,10 @@ class FusionConfig:
     # Second stage: rank a unit by the mean of its language versions' calibrated scores
     # instead of the best one; two translations are two views of one statement.
     focus_views: bool = False
+    # Second stage: compare the query and each passage with their language's mean vector
+    # taken out (kg.centring), so the words that set one statement of a document apart
+    # decide its place rather than what all its statements share.
+    focus_centred: bool = True
     # Examples as views of the statements they name ("p1 違反"): in the dense list and in
     # the second stage, a statement's passage moves this share of the way up to the score
     # of the best example passage (same language) that names it (see Retriever.example_views).

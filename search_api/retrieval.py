@@ -306,7 +306,8 @@ class Retriever:
                 docs.append(doc_of(u.unit))
             if len(docs) == self.fusion.focus_docs:
                 break
-        per_lang = self.vectors.document_passages(qvecs, docs, as_of)
+        means = self.facts.language_means if self.fusion.focus_centred else None
+        per_lang = self.vectors.document_passages(qvecs, docs, as_of, means)
         # A document of one unit has nothing inside to order: the second stage would only
         # repeat its dense vote (a Wikipedia paragraph as an SOP, in the JaQuAD check).
         units_of: dict[str, set[str]] = {}

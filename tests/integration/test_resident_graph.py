@@ -116,18 +116,47 @@ def test_the_same_hits_as_the_vector_index(
             assert held == []
 
 
+@pytest.mark.parametrize("centred", [False, True], ids=["plain", "centred"])
 def test_the_same_document_passages(
-    graph: GraphReader, resident: ResidentVectors, embedder
+    graph: GraphReader, resident: ResidentVectors, embedder, centred: bool
 ) -> None:  # type: ignore[no-untyped-def]
     vecs = {
         lang: [float(x) for x in embedder.embed_queries([QUERIES[0]])[0]] for lang in ("ja", "en")
     }
     docs = sorted({h.doc_id for h in resident.vector(vecs["ja"], "ja", HitFilter(TODAY), 5)})
-    indexed = graph.document_passages(vecs, docs, TODAY)
-    held = resident.document_passages(vecs, docs, TODAY)
+    means = graph.corpus_facts().language_means if centred else None
+    indexed = graph.document_passages(vecs, docs, TODAY, means)
+    held = resident.document_passages(vecs, docs, TODAY, means)
     assert indexed.keys() == held.keys() and any(indexed.values())
     for lang in indexed:
         assert same_order(held[lang], indexed[lang])
+        by_key = {h.key: h.score for h in held[lang]}
+        assert all(by_key[h.key] == pytest.approx(h.score, abs=TIE) for h in indexed[lang])
+    if centred:  # the mean taken out moves the scores: not the plain cosine under a new name
+        plain = resident.document_passages(vecs, docs, TODAY)
+        moved = [abs(a.score - b.score) for lang in plain for a, b in
+                 zip(sorted(plain[lang], key=lambda h: h.key),
+                     sorted(held[lang], key=lambda h: h.key), strict=True)]  # fmt: skip
+        assert max(moved) > 0.05
+
+
+def test_the_language_means_are_the_means_of_the_passage_vectors(
+    graph: GraphReader, resident: ResidentVectors
+) -> None:
+    means = graph.corpus_facts().language_means
+    assert set(means) == {"ja", "en"}
+    for lang, mean in means.items():
+        space = resident.spaces[(False, lang)]
+        rows = space.matrix[[not p.window for p in space.info]]
+        assert np.allclose(mean, rows.mean(axis=0), atol=1e-5)
+    # Fewer passages than there are: the mean of those read, still near the whole's.
+    few = graph.language_means(limit=20)
+    assert not np.allclose(few["en"], means["en"], atol=1e-5)
+    assert (
+        float(np.dot(few["en"], means["en"]))
+        / (np.linalg.norm(few["en"]) * np.linalg.norm(means["en"]))
+        > 0.95
+    )
 
 
 def test_a_search_answers_the_same_from_memory(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -456,7 +456,11 @@ class MemoryReader:
         )
 
     def document_passages(
-        self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
+        self,
+        embeddings: dict[str, list[float]],
+        doc_ids: Sequence[str],
+        as_of: dt.date,
+        means: Mapping[str, Sequence[float]] | None = None,
     ) -> dict[str, list[Hit]]:
         return {lang: [] for lang in embeddings}
 
@@ -694,7 +698,11 @@ class FocusReader:
     `many` of three units, and the example of `many` that names its p2."""
 
     def document_passages(
-        self, embeddings: dict[str, list[float]], doc_ids: Sequence[str], as_of: dt.date
+        self,
+        embeddings: dict[str, list[float]],
+        doc_ids: Sequence[str],
+        as_of: dt.date,
+        means: Mapping[str, Sequence[float]] | None = None,
     ) -> dict[str, list[Hit]]:
         return {
             "en": [hit("one#p1", "en", 0.95), hit("many#p1", "en", 0.9),

@@ -105,6 +105,27 @@ def test_document_passages_are_a_documents_in_effect_by_similarity() -> None:
     assert [h.key for h in past["en"]] == ["p4"]
 
 
+def test_document_passages_centred_take_the_mean_out_of_both_sides() -> None:
+    # Passages 0 and 1 (0 and 10 degrees) against a query at 4 degrees: passage 0 is
+    # nearer; with a mean near passage 0 taken out, the part of the query that sets it
+    # apart from the mean points nearer passage 1.
+    query = [float(np.cos(np.radians(4.0))), float(np.sin(np.radians(4.0)))]
+    mean = [0.9, 0.0]
+    plain = snapshot().document_passages({"en": query}, ["a", "b"], DAY)
+    centred = snapshot().document_passages({"en": query}, ["a", "b"], DAY, {"en": mean})
+    assert [h.key for h in plain["en"]] == ["p0", "p1"]
+    assert [h.key for h in centred["en"]] == ["p1", "p0"]
+    q = np.asarray(query) - mean
+    for h in centred["en"]:
+        angle = np.radians(10.0 * int(h.key[1:]))
+        p = np.array([np.cos(angle), np.sin(angle)]) - mean
+        cos = p @ q / (np.linalg.norm(p) * np.linalg.norm(q))
+        assert h.score == pytest.approx((1 + cos) / 2, abs=1e-5)  # float32 rows
+    # A language without a mean, or a mean of another length, is scored plainly.
+    assert snapshot().document_passages({"en": query}, ["a", "b"], DAY, {"ja": mean}) == plain
+    assert snapshot().document_passages({"en": query}, ["a", "b"], DAY, {"en": [1.0]}) == plain
+
+
 def test_holding_vectors_keeps_blas_on_one_thread() -> None:
     # A spinning second BLAS thread cost a third of a search's CPU (kg.resident.one_blas_thread).
     def blas_threads() -> set[int]:
