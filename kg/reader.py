@@ -107,7 +107,9 @@ def _centred(
 ) -> list[dict[str, Any]]:
     """DOCUMENT_PASSAGE_SIMILARITY's rows scored by the centred cosine, best first. Neo4j's
     cosine is (1 + cos) / 2 of the two vectors normalised, so each passage's dot products
-    with the query and with the mean come back from `score` and `to_mean`."""
+    with the query and with the mean come back from `score` and `to_mean`. Rows of passages
+    deleted under the read (null scores) are dropped, as `_hits` drops them."""
+    rows = [r for r in rows if r["score"] is not None and r["to_mean"] is not None]
     out = []
     for lang, mean in means.items():
         mine = [r for r in rows if r["lang"] == lang]
@@ -340,7 +342,11 @@ class GraphReader:
     ) -> dict[str, list[Hit]]:
         """All passages of the given documents, per language, by similarity to that
         language's query embedding; with `means`, centred (kg.centring)."""
-        means = {lang: list(m) for lang, m in (means or {}).items() if lang in embeddings}
+        means = {  # a mean of another model's length would fail the whole read
+            lang: list(m)
+            for lang, m in (means or {}).items()
+            if lang in embeddings and len(m) == len(embeddings[lang])
+        }
         rows = self._read(
             q.DOCUMENT_PASSAGE_SIMILARITY,
             embeddings=embeddings, doc_ids=list(doc_ids), as_of=as_of, means=means,

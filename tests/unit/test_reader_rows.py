@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from kg.coverage import log_entries
 from kg.reader import (
     _CARD_FIELDS,
+    _centred,
     _hits,
     _neighbour_rows,
     latest_write_only,
@@ -28,6 +30,22 @@ def test_rows_of_deleted_passages_are_dropped() -> None:
     hits = _hits([row("d#p1", "d"), row(None, None), row("d#p2", None)])
     assert [h.key for h in hits] == ["d#p1"]
     assert sorted({h.doc_id for h in hits}) == ["d"]  # what the blind-family check sorts
+
+
+def test_centred_rows_of_deleted_passages_are_dropped_too() -> None:
+    # Neo4j's scores of p1 = (0, 1, 0) and p2 = (0, 0, 1) against the query (1, 0, 0) and
+    # the mean m = (0.3, 0.3, 0): (1 + cos) / 2. Both are as far from the query; p1 is
+    # nearer the mean, so centred it falls behind p2.
+    m = np.array([0.3, 0.3, 0.0])
+    to_mean = {"d#p1": (1 + 0.3 / np.linalg.norm(m)) / 2, "d#p2": 0.5}
+    gone = {**row(None, None), "score": None, "lang": None, "to_mean": None}
+    rows = [{**row(k, "d"), "to_mean": t} for k, t in to_mean.items()] + [gone]
+    centred = _centred(rows, {"en": [1.0, 0.0, 0.0]}, {"en": list(m)})
+    assert [h.key for h in _hits(centred)] == ["d#p2", "d#p1"]
+    q = np.array([1.0, 0.0, 0.0]) - m
+    for r, p in zip(centred, ([0.0, 0.0, 1.0], [0.0, 1.0, 0.0]), strict=True):
+        c = (np.asarray(p) - m) @ q / (np.linalg.norm(np.asarray(p) - m) * np.linalg.norm(q))
+        assert r["score"] == pytest.approx((1 + c) / 2)
 
 
 def test_query_log_entries_deleted_while_read_are_dropped() -> None:
