@@ -108,17 +108,19 @@ def _centred(
     """DOCUMENT_PASSAGE_SIMILARITY's rows scored by the centred cosine, best first. Neo4j's
     cosine is (1 + cos) / 2 of the two vectors normalised, so each passage's dot products
     with the query and with the mean come back from `score` and `to_mean`. Rows of passages
-    deleted under the read (null scores) are dropped, as `_hits` drops them."""
+    deleted under the read (null scores) are dropped, as `_hits` drops them. Each mean has
+    its language's query length (GraphReader.document_passages keeps only those)."""
     rows = [r for r in rows if r["score"] is not None and r["to_mean"] is not None]
     out = []
     for lang, mean in means.items():
         mine = [r for r in rows if r["lang"] == lang]
         query = np.asarray(embeddings[lang], dtype=np.float64)
-        m = np.asarray(mean, dtype=np.float64)
-        if not mine or not np.linalg.norm(query) or query.shape != m.shape:
+        norm = float(np.linalg.norm(query))
+        if not mine or not norm:  # a zero query has no direction to centre
             out += mine
             continue
-        unit = query / np.linalg.norm(query)
+        m = np.asarray(mean, dtype=np.float64)
+        unit = query / norm
         qp = 2.0 * np.array([float(r["score"]) for r in mine]) - 1.0
         pm = (2.0 * np.array([float(r["to_mean"]) for r in mine]) - 1.0) * np.linalg.norm(m)
         cos = centred_cosine(qp, float(unit @ m), pm, float(m @ m))
