@@ -20,11 +20,11 @@ import numpy.typing as npt
 
 Floats = npt.NDArray[np.floating]
 
-# Passages per language whose vectors make the mean (kg.reader.GraphReader.language_means),
-# read again with the corpus facts after each ingest. Every judged set has fewer, so its
-# mean is exact. On the 100,000-passage benchmark graph reading 2,000 a language took
-# 0.2 s and 5,000 took 1.0 s (docs/benchmarks.md). The mean of a few thousand unit vectors
-# moves little between samples.
+# About how many passages per language make the mean (kg.reader.GraphReader.language_means,
+# spread over the store by kg.read_queries.LANGUAGE_VECTORS), read again with the corpus
+# facts after each ingest. Every judged set has fewer, so its mean is exact. On the
+# 100,000-passage benchmark graph reading 2,000 a language took 0.3 s, and their mean was
+# 0.005 from the whole's (docs/evaluation.md, "The language mean's sample").
 MEAN_SAMPLE = 2_000
 
 

@@ -359,8 +359,8 @@ class GraphReader:
         return out
 
     def language_means(self, limit: int = MEAN_SAMPLE) -> dict[str, tuple[float, ...]]:
-        """Each language's mean passage vector (first space), from up to `limit` current
-        passages (kg.centring)."""
+        """Each language's mean passage vector (first space), from about `limit` current
+        passages spread over the store, all of them when there are fewer (kg.centring)."""
         out: dict[str, tuple[float, ...]] = {}
         for lang in LANGUAGES:
             mean = mean_vector(np.asarray(self._read_collected(q.LANGUAGE_VECTORS, lang=lang,

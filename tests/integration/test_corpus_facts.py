@@ -29,6 +29,7 @@ def test_facts_answer_as_the_graph_says(
     clean_driver: Driver, neo4j_connection: Connection, embedder: Embedder
 ) -> None:
     db = neo4j_connection.database
+    assert GraphReader(clean_driver, db).corpus_facts().language_means == {}  # no passages
     ingest_corpus(DATA / "aligned_corpus", clean_driver, db, embedder, corpus_name="aligned")
     ingest_corpus(DATA / "examples_corpus", clean_driver, db, embedder, corpus_name="examples")
     facts = GraphReader(clean_driver, db).corpus_facts()

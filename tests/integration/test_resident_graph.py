@@ -159,6 +159,25 @@ def test_the_language_means_are_the_means_of_the_passage_vectors(
     )
 
 
+def test_a_sampled_language_mean_stands_for_the_whole_corpus(
+    graph: GraphReader, resident: ResidentVectors
+) -> None:
+    # A quarter of the passages, read spread over the store: their mean is as near the
+    # whole's as a random quarter's. The passages of the documents stored first (one topic)
+    # missed it by three to four times the random ones' 95th percentile here.
+    rng = np.random.default_rng(0)
+    for lang in ("ja", "en"):
+        space = resident.spaces[(False, lang)]
+        rows = space.matrix[[not p.window for p in space.info]]
+        whole, k = rows.mean(axis=0), len(rows) // 4
+        sampled = np.asarray(graph.language_means(limit=k)[lang])
+        at_random = [
+            np.linalg.norm(rows[rng.choice(len(rows), k, replace=False)].mean(axis=0) - whole)
+            for _ in range(200)
+        ]
+        assert np.linalg.norm(sampled - whole) <= np.percentile(at_random, 95), lang
+
+
 def test_a_search_answers_the_same_from_memory(
     graph: GraphReader,
     resident: ResidentVectors,
