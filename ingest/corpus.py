@@ -9,12 +9,13 @@ allows them, their owners should still hear about them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 import yaml
 
-from ingest.model import Corpus, Issue, ParsedFile, Severity
+from ingest.model import Corpus, Issue, Link, ParsedFile, Severity
 from ingest.parser import parse_file
 from ontology.glossary import GlossaryError, TermGroup, glossary_from_yaml
 from ontology.rules import compare_versions
@@ -46,7 +47,8 @@ def load_corpus(root: Path) -> Corpus:
             broken.append(rel)
         else:
             parsed.append(result)
-    files = _drop_duplicates(parsed, issues, broken)
+    files = _shared_implied_keys(_drop_duplicates(parsed, issues, broken))
+    issues.extend(_hidden_paths(root))
     if not files and not broken:
         issues.append(Issue(".", 0, "empty-corpus", "no *.md file in the corpus", Severity.WARNING))
     issues.extend(check_corpus(files))
@@ -68,6 +70,43 @@ def markdown_files(root: Path) -> list[Path]:
         for p in root.rglob("*.md")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
+
+
+def _hidden_paths(root: Path) -> list[Issue]:
+    """A warning for each hidden folder or file (`.drafts/`, `.old.md`) that holds SOPs
+    (front matter with an `id` and a `lang`), which are left out, so that an author who
+    parked a document there hears of it; a repository's `.github` templates stay quiet."""
+    hidden: dict[str, int] = {}
+    for p in root.rglob("*.md"):
+        parts = p.relative_to(root).parts
+        first = next((i for i, part in enumerate(parts) if part.startswith(".")), None)
+        if first is not None and p.is_file() and _looks_like_sop(p):
+            top = "/".join(parts[: first + 1])
+            hidden[top] = hidden.get(top, 0) + 1
+    return [
+        Issue(
+            top,
+            0,
+            "hidden-path",
+            f"{n} SOP file(s) in a hidden path, not read as part of the corpus",
+            Severity.WARNING,
+        )  # fmt: skip
+        for top, n in sorted(hidden.items())
+    ]
+
+
+def _looks_like_sop(path: Path) -> bool:
+    """Whether the file starts with front matter that has an `id` and a `lang` key."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            head = f.read(4096).lstrip("\ufeff").splitlines()
+    except OSError:
+        return False
+    if not head or head[0].rstrip() != "---":
+        return False
+    front = next((head[1:i] for i in range(1, len(head)) if head[i].rstrip() == "---"), head[1:])
+    keys = {line.split(":", 1)[0].strip() for line in front if ":" in line}
+    return {"id", "lang"} <= keys
 
 
 # ---------------------------------------------------------------------------- corpus files
@@ -164,6 +203,29 @@ def _drop_duplicates(
     return kept
 
 
+def _shared_implied_keys(files: list[ParsedFile]) -> list[ParsedFile]:
+    """A section keyed by the kind its heading names (`Section.implied`) keeps that key only
+    when every language version of its document has a section so keyed. Otherwise a heading
+    that one language names (`## Scope`) and its twin's does not (`## 対象となる行為`) would
+    part two sections that the format aligns by order; both then keep their order's key."""
+    shared: dict[str, set[str]] = {}
+    for doc_id, versions in _group(files).items():
+        if len(versions) > 1:
+            implied = [{s.implied for s in f.sections if s.implied} for f in versions.values()]
+            shared[doc_id] = set.intersection(*implied)
+    out: list[ParsedFile] = []
+    for f in files:
+        keep = shared.get(f.meta.id)
+        sections = tuple(
+            replace(s, implied=None)
+            if keep is not None and s.implied is not None and s.implied not in keep
+            else s
+            for s in f.sections
+        )
+        out.append(f if sections == f.sections else replace(f, sections=sections))
+    return out
+
+
 def _group(files: list[ParsedFile]) -> dict[str, Versions]:
     out: dict[str, Versions] = {}
     for f in files:
@@ -185,6 +247,11 @@ def reference_version(versions: Versions) -> ParsedFile:
             return f
     originals = [f for f in ordered if f.meta.translation_of is None]
     return (originals or ordered)[0]
+
+
+def _written(link: Link) -> str:
+    """The link as its author wrote it, inside `[[...]]`."""
+    return f"{link.target_doc}#{link.target_section}" if link.target_section else link.target_doc
 
 
 def _warn(f: ParsedFile, line: int, rule: str, message: str) -> Issue:
@@ -212,7 +279,7 @@ def _check_links(files: list[ParsedFile], by_id: dict[str, Versions]) -> list[Is
                         f,
                         link.line,
                         "dangling-link",
-                        f"[[{link.target_doc}]] names no document in the corpus",
+                        f"[[{_written(link)}]] names no document in the corpus",
                     )
                 )
                 continue

@@ -31,9 +31,12 @@ from ontology.vocabulary import (
     SectionKind,
     section_kind,
 )
+from ontology.yaml_errors import yaml_problem
 
 DOC_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
-ITEM_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+# Unicode like anchors (a Japanese team may number its statements 方針1 or p２), and a dot
+# for sub-statements (p1.1).
+ITEM_ID_RE = re.compile(r"\w(?:[\w.-]*\w)?")
 ANCHOR_RE = re.compile(r"\w[\w-]*")  # \w is Unicode: an anchor may be written in Japanese
 ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 TRANSLATION_OF_RE = re.compile(r"(?P<lang>[a-z]{2,3}(?:-[A-Za-z0-9]+)?)@(?P<version>\S+)")
@@ -41,6 +44,9 @@ TRANSLATION_OF_RE = re.compile(r"(?P<lang>[a-z]{2,3}(?:-[A-Za-z0-9]+)?)@(?P<vers
 REQUIRED_KEYS = ("id", "lang", "title", "topic", "markets", "owner", "version", "effective")
 OPTIONAL_KEYS = ("review_by", "translation_of", "regulations", "supersedes")
 
+_LINE_SEPARATORS = {0x2028: " ", 0x2029: " ", 0x85: " "}
+# A tab after `key:` or a list's `-` and before the value, kept in group 1 without the tab.
+_SEPARATING_TAB_RE = re.compile(r"^(\s*(?:-|[^\s#'\"-][^:#]*:)[ ]*)\t[ \t]*(?=\S)")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 
@@ -53,11 +59,23 @@ _ANCHOR_TAIL_RE = re.compile(r"[ \t]*\{#([^{}]*)\}$")
 _LIST_RE = re.compile(r"( {0,3})([-*+]|\d{1,9}[.)])(?:[ \t\u3000]+(.*))?")
 _FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _BREAK_RE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
+# A line of `=` or `-` right under a paragraph makes it a heading (CommonMark's Setext
+# headings: level 1 and 2), before it can be read as a thematic break or a list item.
+_SETEXT_RE = re.compile(r"(=+|-+)[ \t]*")
 _LINK_RE = re.compile(r"\[\[([^\[\]#|]*)(?:#([^\[\]|]*))?(?:\|[^\[\]]*)?\]\]")
 _CODE_SPAN_RE = re.compile(r"(`+).+?\1")
 # An attribute block: `{#id ...}`, or `{key=value ...}` without an id.
 _ATTR_START_RE = re.compile(r"\{\s*(?:#|[A-Za-z_][\w-]*=)")
 # `applies_to=p1, p2`: the next entry of a list value written with a space after its comma.
+# What an author meant as an attribute block but the format cannot read as one: after a stray
+# marker (`・`, `-` with no space, `2．`) or in full-width braces (`｛＃p2｝`).
+_ATTR_NEAR_START_RE = re.compile(
+    r"(?:[-*+・•]|\d{1,9}[.)．）])?[ \t\u3000]*[{｛][ \t\u3000]*(?:[#＃]|[A-Za-z_][\w-]*=)"
+)
+_UNREAD_STATEMENT = (
+    "this looks like a statement but is read as {}: start it with a list marker and a space "
+    "(`- `) and write the attribute block as `{{#id ...}}`"
+)
 _LIST_MORE_RE = re.compile(r"\s+([^\s\"=#{}]+)(?=\s|$)")
 _ATTR_TOKEN_RE = re.compile(
     r'#(?P<id>[^\s{}]+)|(?P<key>[A-Za-z_][\w-]*)=(?:"(?P<quoted>[^"]*)"|(?P<value>[^\s"]+))'
@@ -115,7 +133,7 @@ def parse_bytes(
     close = _front_matter_end(lines, rep)
     if close is None:
         return None, rep.issues
-    fields = _compose_front_matter("\n".join(lines[1:close]), rep)
+    fields = _compose_front_matter(_front_matter_text(lines[1:close], rep), rep)
     meta = _front_matter(fields, taxonomy, rep) if fields is not None else None
 
     body = _BodyParser(rep, meta.id if meta else "")
@@ -181,16 +199,31 @@ def _front_matter_end(lines: list[str], rep: _Reporter) -> int | None:
     return None
 
 
+def _front_matter_text(lines: list[str], rep: _Reporter) -> str:
+    """The front matter's lines as YAML text, each invisible line separator (U+2028, U+2029,
+    U+0085, which YAML 1.1 reads as line breaks and an editor does not show) read as a space
+    with a warning on its line: otherwise the YAML parser's line numbers run ahead of the
+    author's, and a title pasted with one breaks in two."""
+    for no, line in enumerate(lines, start=2):
+        for char in sorted({c for c in line if ord(c) in _LINE_SEPARATORS}):
+            rep.warning(
+                no,
+                "invisible-character",
+                f"an invisible line separator (U+{ord(char):04X}) is read as a space",
+            )
+    return "\n".join(lines).translate(_LINE_SEPARATORS)
+
+
 def _compose_front_matter(text: str, rep: _Reporter) -> _Fields | None:
     """YAML -> nodes by key. Line 1 of the YAML text is line 2 of the file."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose_yaml(text)
     except yaml.MarkedYAMLError as e:
         line = e.problem_mark.line + 2 if e.problem_mark else 2
-        rep.error(line, "yaml", f"invalid YAML: {e.problem or e}")
+        rep.error(line, "yaml", yaml_problem(e))
         return None
     except yaml.YAMLError as e:
-        rep.error(2, "yaml", f"invalid YAML: {e}")
+        rep.error(2, "yaml", yaml_problem(e))
         return None
     fields = _Fields({}, {})
     if root is None:
@@ -211,6 +244,26 @@ def _compose_front_matter(text: str, rep: _Reporter) -> _Fields | None:
         fields.nodes[key] = value_node
         fields.lines[key] = line
     return fields
+
+
+def _compose_yaml(text: str) -> Node | None:
+    """The YAML's node tree. PyYAML refuses a tab between a key (or a list's `-`) and its
+    value and a tab at the end of a line, which YAML 1.2 allows and an editor does not show;
+    text it refuses is read again with those tabs, and trailing full-width spaces, made
+    spaces. The first error stands when that fails too."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)  # type: ignore[no-any-return]
+    except yaml.YAMLError:
+        lenient = "\n".join(
+            _SEPARATING_TAB_RE.sub(r"\1 ", line).rstrip(" \t\u3000") for line in text.split("\n")
+        )
+        if lenient == text:
+            raise
+        try:
+            return yaml.compose(lenient, Loader=yaml.SafeLoader)  # type: ignore[no-any-return]
+        except yaml.YAMLError:
+            pass
+        raise
 
 
 def _node_kind(node: Node) -> str:
@@ -475,6 +528,18 @@ class _BodyParser:
         if unit is not None and unit.kind in ("item", "list") and indent >= 2:
             self._append(no, line)  # nested content of the open list item
             return
+        if (
+            indent <= 3
+            and unit is not None
+            and unit.kind == "para"
+            and _SETEXT_RE.fullmatch(stripped)
+        ):
+            self.unit = None
+            text = " ".join(text.strip() for _, text, _ in unit.lines)
+            # The underlined paragraph was no content of its own: it may be the title.
+            self.seen_content = bool(self.sections or self.intro or self.title is not None)
+            self._heading(unit.line, 1 if stripped[0] == "=" else 2, text)
+            return
         if indent <= 3:
             heading = _HEADING_RE.fullmatch(stripped)
             if heading:
@@ -493,6 +558,10 @@ class _BodyParser:
             return
         lazy = unit is not None and unit.kind in ("item", "list") and not self.after_blank
         if unit is not None and (unit.kind == "para" or lazy):
+            if _ATTR_NEAR_START_RE.match(stripped):
+                self.rep.warning(
+                    no, "attribute-in-prose", _UNREAD_STATEMENT.format("the text above")
+                )
             self._append(no, line)
         else:
             self._open(_Unit("para", no, 0))
@@ -575,14 +644,18 @@ class _BodyParser:
         text = _join([text for _, text, _ in unit.lines])
         if not text:
             return  # an empty list marker: nothing to index
-        if unit.kind in ("list", "para") and _ATTR_START_RE.match(text):
-            where = f"section {section.heading!r}" if section else "the text before any section"
-            self.rep.warning(
-                unit.line,
-                "attribute-in-prose",
-                f"an attribute block in {where} is kept as plain text; statements are read only "
-                "in policy, exceptions, enforcement and escalation sections",
-            )
+        if unit.kind in ("list", "para") and _ATTR_NEAR_START_RE.match(text):
+            if section is not None and section.has_statements:
+                message = _UNREAD_STATEMENT.format("prose")
+            else:
+                where = f"section {section.heading!r}" if section else "the text before any section"
+                if section is not None and section.anchor is not None:
+                    where += f" (its anchor {{#{section.anchor}}} names no statement kind)"
+                message = (
+                    f"an attribute block in {where} is kept as plain text; statements are read "
+                    "only in policy, exceptions, enforcement and escalation sections"
+                )
+            self.rep.warning(unit.line, "attribute-in-prose", message)
         blocks = section.blocks if section is not None else self.intro
         blocks.append(
             Block(
@@ -662,6 +735,13 @@ class _BodyParser:
     def _attributes(self, no: int, head: str) -> tuple[_Attributes, str]:
         """Split `{#id key=value ...} text` into the attributes and the text."""
         if not _ATTR_START_RE.match(head):
+            if _ATTR_NEAR_START_RE.match(head):
+                self.rep.warning(
+                    no,
+                    "attribute-in-prose",
+                    "this attribute block is read as the statement's text: write it first, "
+                    "with ASCII braces, as `{#id ...}`",
+                )
             return _Attributes(), head
         end = head.find("}")
         if end < 0:
@@ -695,7 +775,7 @@ class _BodyParser:
                     self.rep.error(no, "attribute", "an attribute block has at most one #id")
                 elif not ITEM_ID_RE.fullmatch(new_id):
                     self.rep.error(
-                        no, "attribute", f"item id {new_id!r} must be letters, digits, - or _"
+                        no, "attribute", f"item id {new_id!r} must be letters, digits, ., - or _"
                     )
                 else:
                     item_id = new_id

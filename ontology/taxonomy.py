@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from ontology.yaml_errors import yaml_problem
+
 _LINE = "__line__"
 
 
@@ -158,7 +160,7 @@ class Taxonomy:
         try:
             data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader)
         except yaml.YAMLError as e:
-            raise TaxonomyError(f"invalid YAML: {e}") from e
+            raise TaxonomyError(yaml_problem(e)) from e
         return cls.from_data(data, source=source)
 
 

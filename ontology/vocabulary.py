@@ -122,12 +122,15 @@ DEPENDENT_KINDS: frozenset[StatementKind] = frozenset(
 
 
 def section_kind(anchor: str | None, heading: str) -> SectionKind:
-    """The kind of a level-2 section: from its anchor first, else from its heading text."""
+    """The kind of a level-2 section: from its anchor (`{#exceptions}`, or the kind's name in
+    another language, `{#例外}`), else, without one, from its heading text. An anchor that
+    names no kind (`## Exceptions {#legacy}`) makes a plain section, as the format says: the
+    author chose the anchor, and the heading does not overrule it."""
     if anchor:
         try:
             return SectionKind(anchor.lower())
         except ValueError:
-            pass
+            return HEADING_KINDS.get(heading_key(anchor), SectionKind.OTHER)
     return HEADING_KINDS.get(heading_key(heading), SectionKind.OTHER)
 
 

@@ -126,6 +126,53 @@ def test_sections_aligned_by_order_must_agree(tmp_path: Path) -> None:
     }
 
 
+def test_unanchored_sections_align_by_order_when_one_heading_names_no_kind(
+    tmp_path: Path,
+) -> None:
+    # `## Scope` names a kind, its Japanese twin's heading does not: both keep the order's key
+    # (the format's rule) and pair; `## Policy` and `## ポリシー` both name theirs and keep it.
+    root = write_corpus(
+        tmp_path,
+        {
+            "d.en.md": doc("d", "en", "## Scope\nText.\n\n## Policy\n- {#p1} One.\n"),
+            "d.ja.md": doc("d", "ja", "## 対象となる行為\n本文。\n\n## ポリシー\n- {#p1} 一。\n"),
+        },
+    )
+    corpus = load_corpus(root)
+    assert corpus.issues == []
+    keys = {f.meta.lang: [s.key for s in f.sections] for f in corpus.files}
+    assert keys == {"en": ["s1", "policy"], "ja": ["s1", "policy"]}
+
+
+def test_hidden_paths_are_left_out_and_said_to_be(tmp_path: Path) -> None:
+    body = "## Policy\n- One.\n"
+    root = write_corpus(
+        tmp_path,
+        {
+            "d.en.md": doc("d", "en", body),
+            ".drafts/e.en.md": doc("e", "en", body),
+            ".drafts/sub/f.en.md": doc("f", "en", body),
+            "topic/.old.md": doc("g", "en", body),
+            ".github/ISSUE_TEMPLATE/bug.md": "---\nname: Bug\nabout: a bug\n---\nText.\n",
+        },
+    )
+    corpus = load_corpus(root)
+    assert [f.meta.id for f in corpus.files] == ["d"]
+    hidden = [(i.path, i.line, i.severity) for i in corpus.issues if i.rule == "hidden-path"]
+    assert hidden == [(".drafts", 0, Severity.WARNING), ("topic/.old.md", 0, Severity.WARNING)]
+    assert "2 SOP file(s)" in next(i.message for i in corpus.issues if i.path == ".drafts")
+
+
+def test_a_dangling_link_is_quoted_as_written(tmp_path: Path) -> None:
+    body = "## Overview\nSee [[nowhere#exceptions]] and [[nowhere]].\n"
+    root = write_corpus(tmp_path, {"d.en.md": doc("d", "en", body)})
+    messages = [i.message for i in load_corpus(root).issues if i.rule == "dangling-link"]
+    assert sorted(messages) == [
+        "[[nowhere#exceptions]] names no document in the corpus",
+        "[[nowhere]] names no document in the corpus",
+    ]
+
+
 # ---------------------------------------------------------------------------- errors
 
 BROKEN_ERRORS = [
@@ -179,6 +226,23 @@ def test_broken_taxonomy_and_glossary(tmp_path: Path) -> None:
         ("topic", "d.en.md", 5),  # no topic is known without a taxonomy
     }
     assert corpus.glossary == []
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "says"),
+    [
+        ("terms:\n  - en: [fake]\n    ja: [偽物]\n  - note: none\n", 4, "names no term"),
+        ("terms:\n  - en: [fake]\n  - just text\n", 3, "is not a mapping"),
+        ("terms:\n  - en: [fake\n  - ja: [偽物]\n", 3, "invalid YAML: "),
+    ],
+)
+def test_glossary_findings_name_the_group_s_line(
+    tmp_path: Path, text: str, line: int, says: str
+) -> None:
+    root = write_corpus(tmp_path, {"glossary.yaml": text})
+    ((rule, at, message),) = [(i.rule, i.line, i.message) for i in load_corpus(root).errors]
+    assert (rule, at) == ("glossary", line) and says in message
+    assert "\n" not in message and "<unicode string>" not in message
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,7 @@ ERROR_CASES = [
         edit("severity=high}", "severity=high severity=low}"), "attribute", 27, id="twice"
     ),
     pytest.param(edit("{#p1}", "{#p1 #p9}"), "attribute", 20, id="attr-two-ids"),
-    pytest.param(edit("{#x1 applies_to", "{#x.1 applies_to"), "attribute", 30, id="attr-bad-id"),
+    pytest.param(edit("{#x1 applies_to", "{#x/1 applies_to"), "attribute", 30, id="attr-bad-id"),
     pytest.param(edit("{#x1 applies_to", "{id=x1 applies_to"), "attribute", 30, id="attr-id-key"),
     pytest.param(edit("{#x1 applies", "{#e1 applies"), "duplicate-item-id", 30, id="dup-item-id"),
     pytest.param(
@@ -463,6 +464,16 @@ def test_item_continuations_lazy_indented_and_after_a_blank_line(taxonomy: Taxon
         pytest.param("定める。", "定める。\n<!-- メモ -->", id="comment"),
         pytest.param("定める。", "定める。\n\n---\n\n次。", id="thematic-break"),
         pytest.param("定める。", "定める #ハッシュタグ。\n#タグ", id="hashtag-is-no-heading"),
+        pytest.param(
+            "# 模倣品・偽ブランド品の出品\n", "模倣品・偽ブランド品の出品\n===\n", id="setext-title"
+        ),
+        pytest.param("owner: IPR Policy JP", "owner:\tIPR Policy JP", id="tab-after-key"),
+        pytest.param("lang: ja", "lang: ja\t", id="trailing-tab"),
+        pytest.param("markets: [JP]", "markets:\n  -\tJP", id="tab-after-dash"),
+        pytest.param("markets: [JP]", "markets: [JP]\u3000", id="trailing-ideographic-space"),
+        pytest.param("{#x1 applies_to", "{#方針1 applies_to", id="japanese-item-id"),
+        pytest.param("{#x1 applies_to", "{#x２ applies_to", id="full-width-digit-item-id"),
+        pytest.param("{#x1 applies_to", "{#x1.1 applies_to", id="dotted-item-id"),
     ],
 )
 def test_accepted_variants_parse_without_findings(taxonomy: Taxonomy, old: str, new: str) -> None:
@@ -470,6 +481,78 @@ def test_accepted_variants_parse_without_findings(taxonomy: Taxonomy, old: str, 
     assert issues == []
     assert parsed is not None
     assert len(parsed.items()) == 5
+
+
+@pytest.mark.parametrize(
+    ("heading", "kind"),
+    [
+        pytest.param("## 例外 {#exceptions}", SectionKind.EXCEPTIONS, id="anchor"),
+        pytest.param("## 例外", SectionKind.EXCEPTIONS, id="heading"),
+        pytest.param("## 例外 {#例外}", SectionKind.EXCEPTIONS, id="anchor-in-japanese"),
+        pytest.param("## 例外 {#legacy}", SectionKind.OTHER, id="anchor-naming-no-kind"),
+        pytest.param("例外 {#exceptions}\n---", SectionKind.EXCEPTIONS, id="setext"),
+        pytest.param("例外\n-", SectionKind.EXCEPTIONS, id="setext-one-dash"),
+    ],
+)
+def test_a_sections_kind_comes_from_its_anchor_else_its_heading(
+    taxonomy: Taxonomy, heading: str, kind: SectionKind
+) -> None:
+    parsed, issues = parse(edit("## 例外 {#exceptions}", heading), taxonomy)
+    assert errors(issues) == [] and parsed is not None
+    assert [s.heading for s in parsed.sections][2] == "例外"
+    assert parsed.sections[2].kind is kind
+    # A section the anchor makes plain keeps its list as prose, and says so.
+    assert [i.rule for i in issues] == (
+        [] if kind is SectionKind.EXCEPTIONS else ["attribute-in-prose"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        pytest.param("- {#e1", "・{#e1", id="katakana-middle-dot"),
+        pytest.param("- {#e1", "-{#e1", id="dash-without-space"),
+        pytest.param("- {#e1", "2．{#e1", id="full-width-period"),
+        pytest.param("- {#e1 applies_to=p1}", "- ｛＃e1 applies_to=p1｝", id="full-width-braces"),
+        pytest.param(
+            "対象外とする。", "対象外とする。\n・{#e2 applies_to=p1} 追加。", id="continuing"
+        ),
+    ],
+)
+def test_a_statement_the_format_cannot_read_is_pointed_out(
+    taxonomy: Taxonomy, old: str, new: str
+) -> None:
+    text = edit(old, new)
+    parsed, issues = parse(text, taxonomy)
+    line = next(n for n, ln in enumerate(text.splitlines(), 1) if new.split("\n")[-1] in ln)
+    assert parsed is not None and errors(issues) == []
+    assert ("attribute-in-prose", line, Severity.WARNING) in [
+        (i.rule, i.line, i.severity) for i in issues
+    ]
+    meant = re.search(r"e\d", new.split("\n")[-1])  # the statement the author meant
+    assert meant is not None and meant.group() not in {it.item_id for it in parsed.items()}
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85"])
+def test_an_invisible_line_separator_in_the_front_matter_is_a_space(
+    taxonomy: Taxonomy, char: str
+) -> None:
+    parsed, issues = parse(
+        edit("title: 模倣品・偽ブランド品", f"title: 模倣品・{char}偽ブランド品"), taxonomy
+    )
+    assert parsed is not None and parsed.meta.title == "模倣品・ 偽ブランド品の出品"
+    assert [(i.rule, i.line, i.severity) for i in issues] == [
+        ("invisible-character", 4, Severity.WARNING)
+    ]
+    # And a YAML error after it is reported on its own line, not one further down.
+    _, issues = parse(
+        edit("title: 模倣品・偽ブランド品", f"title: 模倣品・{char}偽ブランド品").replace(
+            "owner: IPR Policy JP", "owner: IPR: JP"
+        ),
+        taxonomy,
+    )
+    assert ("yaml", 7) in [(i.rule, i.line) for i in errors(issues)]
+    assert all("\n" not in i.message for i in issues)
 
 
 @pytest.mark.parametrize(
