@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ingest.model import Block, Item, ParsedFile, Section
+from ingest.model import Block, Item, Link, ParsedFile, Section
 from kg.analysis import en_search_field, ja_search_field
 from kg.records import (
     DocumentRecord,
@@ -134,11 +134,13 @@ def _passage(
     )
 
 
-def _link_strings(block: Block | Item) -> list[str]:
-    return [
+def _link_strings(block: Block | Item, heading_links: Sequence[Link] = ()) -> list[str]:
+    """The passage's links, and those of the title and heading above it, which every passage
+    under them carries (the title and heading are part of each one's heading path)."""
+    return list(dict.fromkeys(
         f"{ln.target_doc}#{ln.target_section}" if ln.target_section else ln.target_doc
-        for ln in block.links
-    ]
+        for ln in (*block.links, *heading_links)
+    ))  # fmt: skip
 
 
 def build_version(f: ParsedFile) -> VersionRecord:
@@ -169,7 +171,8 @@ def build_version(f: ParsedFile) -> VersionRecord:
         for b in f.intro:
             rec.passages.append(
                 _passage(f, vkey, skey, INTRO_KEY, SectionKind.OTHER.value, "", f"b{b.order + 1}",
-                         b.order, b.text, (b.line_start, b.line_end), _link_strings(b))
+                         b.order, b.text, (b.line_start, b.line_end),
+                         _link_strings(b, f.title_links))
             )  # fmt: skip
     texts = {it.item_id: it.text for it in f.items() if it.item_id}
     for s in f.sections:
@@ -182,13 +185,15 @@ def build_version(f: ParsedFile) -> VersionRecord:
         for b in s.blocks:
             rec.passages.append(
                 _passage(f, vkey, skey, s.key, s.kind.value, s.heading, f"b{b.order + 1}",
-                         b.order, b.text, (b.line_start, b.line_end), _link_strings(b))
+                         b.order, b.text, (b.line_start, b.line_end),
+                         _link_strings(b, f.title_links + s.links))
             )  # fmt: skip
         for it in s.items:
             suffix = it.item_id or f"i{it.order + 1}"
             rec.passages.append(
                 _passage(f, vkey, skey, s.key, s.kind.value, s.heading, suffix, it.order,
-                         it.text, (it.line_start, it.line_end), _link_strings(it),
+                         it.text, (it.line_start, it.line_end),
+                         _link_strings(it, f.title_links + s.links),
                          (it.item_id, statement_key(m.id, s, it), it.kind.value),
                          [texts[t] for t in it.applies_to if t in texts])
             )  # fmt: skip

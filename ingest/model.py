@@ -94,6 +94,7 @@ class Section:
     # Without an anchor: its kind's name, when the heading names a kind that no other
     # section of the file has (ingest.parser); the anchor the author would have written.
     implied: str | None = None
+    links: tuple[Link, ...] = ()  # in its heading
 
     @property
     def key(self) -> str:
@@ -113,13 +114,15 @@ class ParsedFile:
     intro: tuple[Block, ...] = ()  # prose between the title and the first section
     # front matter key -> its line, so corpus-level findings can point at `translation_of:` etc.
     meta_lines: dict[str, int] = field(default_factory=dict)
+    title_links: tuple[Link, ...] = ()  # in the `# Title` line
 
     def items(self) -> list[Item]:
         return [it for s in self.sections for it in s.items]
 
     def links(self) -> list[Link]:
-        out = [ln for b in self.intro for ln in b.links]
+        out = list(self.title_links) + [ln for b in self.intro for ln in b.links]
         for s in self.sections:
+            out += list(s.links)
             out += [ln for it in s.items for ln in it.links]
             out += [ln for b in s.blocks for ln in b.links]
         return out

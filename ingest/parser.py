@@ -38,7 +38,7 @@ DOC_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 # for sub-statements (p1.1).
 ITEM_ID_RE = re.compile(r"\w(?:[\w.-]*\w)?")
 ANCHOR_RE = re.compile(r"\w[\w-]*")  # \w is Unicode: an anchor may be written in Japanese
-ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{8}")  # ISO 8601's extended and basic forms
 TRANSLATION_OF_RE = re.compile(r"(?P<lang>[a-z]{2,3}(?:-[A-Za-z0-9]+)?)@(?P<version>\S+)")
 
 REQUIRED_KEYS = ("id", "lang", "title", "topic", "markets", "owner", "version", "effective")
@@ -149,6 +149,7 @@ def parse_bytes(
         rel_path=rel_path,
         meta=meta,
         title_line=body.title,
+        title_links=body.title_links,
         sections=sections,
         content_hash=hashlib.sha256(data).hexdigest(),
         intro=intro,
@@ -455,6 +456,7 @@ class _SectionDraft:
     line: int
     items: list[Item] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
+    links: tuple[Link, ...] = ()  # in the heading
 
     @property
     def has_statements(self) -> bool:
@@ -470,6 +472,7 @@ class _SectionDraft:
             items=tuple(self.items),
             blocks=tuple(self.blocks),
             implied=implied,
+            links=self.links,
         )
 
 
@@ -487,6 +490,7 @@ class _BodyParser:
         self.rep = rep
         self.doc_id = doc_id  # what `[[#anchor]]` (a link inside this document) points at
         self.title: str | None = None
+        self.title_links: tuple[Link, ...] = ()
         self.seen_content = False
         self.intro: list[Block] = []
         self.sections: list[_SectionDraft] = []
@@ -676,6 +680,7 @@ class _BodyParser:
         if level == 1:
             if self.title is None and not self.seen_content and text:
                 self.title = text
+                self.title_links = self._links(_Unit("para", no, 0, [(no, text, False)]))
                 self.seen_content = True
             elif not text:
                 self.rep.error(no, "heading", "the `#` title heading is empty")
@@ -713,6 +718,7 @@ class _BodyParser:
                 kind=section_kind(anchor, heading),
                 order=len(self.sections),
                 line=no,
+                links=self._links(_Unit("para", no, 0, [(no, heading, False)])),
             )
         )
 
@@ -893,6 +899,9 @@ def _check_statements(sections: tuple[Section, ...], rep: _Reporter) -> None:
             )
         else:
             first_line[it.item_id] = it.line_start
+    # An item whose attribute block could not be read has lost its id and applies_to: the
+    # `attribute` error says so, and a missing applies_to after it would be a false lead.
+    unread = {i.line for i in rep.issues if i.rule == "attribute"}
     for it in items:
         for target in it.applies_to:
             if target == it.item_id:
@@ -903,7 +912,7 @@ def _check_statements(sections: tuple[Section, ...], rep: _Reporter) -> None:
                     "applies-to",
                     f"applies_to names {target!r}, which is not an item id of this document",
                 )
-        if it.kind in DEPENDENT_KINDS and not it.applies_to:
+        if it.kind in DEPENDENT_KINDS and not it.applies_to and it.line_start not in unread:
             name = f"{{#{it.item_id}}}" if it.item_id else f"item {it.order + 1}"
             rep.warning(
                 it.line_start,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.concepts import build_version
 from ingest.model import Issue, ParsedFile, Severity
 from ingest.parser import parse_bytes, parse_file
 from ontology.taxonomy import Taxonomy
@@ -153,6 +154,9 @@ def test_broken_file_is_rejected_naming_file_line_and_rule(
     found = errors(issues)
     assert [(i.rule, i.line) for i in found] == [(rule, line)], issues
     assert str(found[0]).startswith(f"case.md:{line}: {rule}: ")
+    # No follow-on warning about what the error already explains (a broken attribute block
+    # has lost the item's applies_to).
+    assert ("missing-applies-to", line) not in [(i.rule, i.line) for i in issues]
 
 
 def test_encoding_error_names_the_line_of_the_bad_byte(taxonomy: Taxonomy) -> None:
@@ -442,6 +446,7 @@ def test_item_continuations_lazy_indented_and_after_a_blank_line(taxonomy: Taxon
     [
         pytest.param('version: "2.3"', "version: 2.3", id="version-number"),
         pytest.param("effective: 2026-04-01", 'effective: "2026-04-01"', id="quoted-date"),
+        pytest.param("effective: 2026-04-01", "effective: 20260401", id="basic-iso-date"),
         pytest.param("[商標法]\n---\n", "[商標法]\n...\n", id="yaml-end-marker"),
         pytest.param("markets: [JP]", "markets: [ALL]", id="all-markets"),
         pytest.param("markets: [JP]", "markets:\n  - JP\n  - SG", id="block-list"),
@@ -585,6 +590,24 @@ def test_links_in_code_are_not_links(taxonomy: Taxonomy) -> None:
     assert [(ln.target_doc, ln.target_section, ln.line) for ln in parsed.links()] == [
         ("z", "policy", 22)
     ]
+
+
+def test_links_in_the_title_and_headings_reach_every_passage_under_them(
+    taxonomy: Taxonomy,
+) -> None:
+    text = edit("# 模倣品・偽ブランド品の出品", "# 模倣品・偽ブランド品の出品（[[seller-kyc]]）")
+    text = text.replace(
+        "## 例外 {#exceptions}", "## 例外（[[ipr-trademark#exceptions]]も参照） {#exceptions}"
+    )
+    parsed, issues = parse(text, taxonomy)
+    assert issues == [] and parsed is not None
+    assert [(ln.target_doc, ln.target_section, ln.line) for ln in parsed.links()] == [
+        ("seller-kyc", None, 14),
+        ("ipr-trademark", "exceptions", 23),
+    ]
+    passages = {p.key.rsplit("/", 1)[-1]: p.link_targets for p in build_version(parsed).passages}
+    assert passages["e1"] == ["seller-kyc", "ipr-trademark#exceptions"]
+    assert passages["p1"] == ["seller-kyc"]
 
 
 def test_crlf_and_byte_order_mark_change_nothing(taxonomy: Taxonomy) -> None:
