@@ -21,6 +21,7 @@ from ontology.glossary import GlossaryError, TermGroup, glossary_from_yaml
 from ontology.rules import compare_versions
 from ontology.taxonomy import Taxonomy, TaxonomyError, default_taxonomy
 from ontology.vocabulary import LANGUAGES
+from ontology.yaml_errors import YamlDataError
 
 TAXONOMY_FILE = "taxonomy.yaml"
 GLOSSARY_FILE = "glossary.yaml"
@@ -128,7 +129,7 @@ def _load_corpus_file(
     root: Path,
     name: str,
     parse: Callable[[str], T],
-    errors: tuple[type[ValueError], ...],
+    errors: tuple[type[YamlDataError], ...],
     issues: list[Issue],
 ) -> T | None:
     """Parse root/name; None (with an issue whose rule is the file's stem) when it is broken."""
@@ -140,7 +141,7 @@ def _load_corpus_file(
     except OSError as e:
         issues.append(Issue(name, 0, rule, f"cannot read the file: {e.strerror or e}"))
     except errors as e:
-        issues.append(Issue(name, getattr(e, "line", 0) or _yaml_line(e), rule, str(e)))
+        issues.append(Issue(name, e.line or _yaml_line(e), rule, str(e)))
     return None
 
 

@@ -12,6 +12,7 @@ import codecs
 import datetime as dt
 import hashlib
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -66,7 +67,6 @@ _LINK_RE = re.compile(r"\[\[([^\[\]#|]*)(?:#([^\[\]|]*))?(?:\|[^\[\]]*)?\]\]")
 _CODE_SPAN_RE = re.compile(r"(`+).+?\1")
 # An attribute block: `{#id ...}`, or `{key=value ...}` without an id.
 _ATTR_START_RE = re.compile(r"\{\s*(?:#|[A-Za-z_][\w-]*=)")
-# `applies_to=p1, p2`: the next entry of a list value written with a space after its comma.
 # What an author meant as an attribute block but the format cannot read as one: after a stray
 # marker (`・`, `-` with no space, `2．`) or in full-width braces (`｛＃p2｝`).
 _ATTR_NEAR_START_RE = re.compile(
@@ -76,6 +76,7 @@ _UNREAD_STATEMENT = (
     "this looks like a statement but is read as {}: start it with a list marker and a space "
     "(`- `) and write the attribute block as `{{#id ...}}`"
 )
+# `applies_to=p1, p2`: the next entry of a list value written with a space after its comma.
 _LIST_MORE_RE = re.compile(r"\s+([^\s\"=#{}]+)(?=\s|$)")
 _ATTR_TOKEN_RE = re.compile(
     r'#(?P<id>[^\s{}]+)|(?P<key>[A-Za-z_][\w-]*)=(?:"(?P<quoted>[^"]*)"|(?P<value>[^\s"]+))'
@@ -254,17 +255,14 @@ def _compose_yaml(text: str) -> Node | None:
     spaces. The first error stands when that fails too."""
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)  # type: ignore[no-any-return]
-    except yaml.YAMLError:
+    except yaml.YAMLError as first:
         lenient = "\n".join(
             _SEPARATING_TAB_RE.sub(r"\1 ", line).rstrip(" \t\u3000") for line in text.split("\n")
         )
-        if lenient == text:
-            raise
-        try:
-            return yaml.compose(lenient, Loader=yaml.SafeLoader)  # type: ignore[no-any-return]
-        except yaml.YAMLError:
-            pass
-        raise
+        if lenient != text:
+            with suppress(yaml.YAMLError):
+                return yaml.compose(lenient, Loader=yaml.SafeLoader)  # type: ignore[no-any-return]
+        raise first from None
 
 
 def _node_kind(node: Node) -> str:

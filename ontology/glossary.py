@@ -9,16 +9,11 @@ from typing import Any
 import yaml
 
 from ontology.vocabulary import LANGUAGES
-from ontology.yaml_errors import yaml_problem
+from ontology.yaml_errors import YamlDataError, yaml_problem
 
 
-class GlossaryError(ValueError):
-    """The glossary data is not a list of bilingual term groups; `line` is where (0: the
-    file)."""
-
-    def __init__(self, message: str, line: int = 0) -> None:
-        super().__init__(message)
-        self.line = line
+class GlossaryError(YamlDataError):
+    """The glossary data is not a list of bilingual term groups."""
 
 
 @dataclass(frozen=True)

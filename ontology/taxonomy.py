@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ontology.yaml_errors import yaml_problem
+from ontology.yaml_errors import YamlDataError, yaml_problem
 
 _LINE = "__line__"
 
@@ -33,12 +33,8 @@ def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any,
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
 
 
-class TaxonomyError(ValueError):
-    """The taxonomy data does not describe a valid topic tree; `line` is where (0: the file)."""
-
-    def __init__(self, message: str, line: int = 0) -> None:
-        super().__init__(message)
-        self.line = line
+class TaxonomyError(YamlDataError):
+    """The taxonomy data does not describe a valid topic tree."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""A YAML error as one line for a `file:line: rule: message` finding."""
+"""Errors in the corpus's YAML files (taxonomy, glossary) as `file:line: rule: message`
+findings."""
 
 from __future__ import annotations
 
@@ -11,3 +12,12 @@ def yaml_problem(error: yaml.YAMLError) -> str:
     if isinstance(error, yaml.MarkedYAMLError) and error.problem:
         return f"invalid YAML: {error.problem}"
     return "invalid YAML: " + " ".join(str(error).split())
+
+
+class YamlDataError(ValueError):
+    """A corpus YAML file's data is not what the format asks for; `line` is where (0: the
+    file as a whole)."""
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
