@@ -79,6 +79,30 @@ def same_origin(request: Request) -> bool:
     return urlsplit(source).netloc.lower() == host.lower()
 
 
+def refuse_foreign_pages(request: Request) -> None:
+    """Open mode makes every caller an admin, which is safe only while the callers are this
+    machine's own tools and pages. A page of another site can still reach 127.0.0.1 through
+    the browser: by a name that resolves to it (DNS rebinding, seen here as a Host header that
+    is no loopback name), or by sending a write straight to it (an Origin of another site).
+    Both are refused; a tool without an Origin (curl, a script) is served as before."""
+    host = urlsplit("//" + request.headers.get("host", "")).hostname
+    if host is not None and not is_loopback(host):
+        request.state.auth_refusal = "open mode: not a loopback Host"
+        raise HTTPException(
+            403,
+            f"open mode answers requests to a loopback address only, not to Host {host!r}",
+        )
+    if (
+        request.method not in SAFE_METHODS
+        and request.headers.get("origin")
+        and not same_origin(request)
+    ):
+        request.state.auth_refusal = "open mode: cross-site request"
+        raise HTTPException(
+            403, "cross-site request refused: open mode serves this site's pages only"
+        )
+
+
 def key_principal(presented: str, settings: Settings) -> Principal | None:
     """Who a key is, None when unknown (constant time); for the sign-in page."""
     found = _match(presented, settings.keys())
@@ -108,6 +132,7 @@ def resolve_principal(
     """Who is calling, from a key header, a bearer token or the sign-in cookie (the API,
     the web pages and the MCP server)."""
     if settings.open_mode:
+        refuse_foreign_pages(request)
         request.state.principal = Principal(role="admin", name=OPEN_MODE_NAME, open_mode=True)
         return request.state.principal
     presented = x_api_key or (authorization.credentials if authorization else None)
