@@ -45,8 +45,8 @@ class CorpusFacts:
     """Example passage key -> the current statements it names (ILLUSTRATES)."""
     neighbours: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Statement key -> the current statements joined to it by APPLIES_TO, either way."""
-    superseded: frozenset[str] = frozenset()
-    """Ids of the documents an active document supersedes (left out of search by default)."""
+    superseded: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Document id -> the active documents that supersede it (see `superseded_on`)."""
     second_space: str | None = None
     """The model whose second vector every current passage has (None: the second vector
     space is incomplete or absent, and is not searched)."""
@@ -76,7 +76,7 @@ class CorpusFacts:
             versions={doc: tuple(s) for doc, s in spans.items()},
             illustrates={r["key"]: tuple(sorted(r["statements"])) for r in illustrates},
             neighbours={r["key"]: tuple(sorted(r["neighbours"])) for r in neighbours},
-            superseded=frozenset(r["doc_id"] for r in superseded),
+            superseded={r["doc_id"]: tuple(sorted(r["by"])) for r in superseded},
             second_space=second_space,
             language_means=dict(language_means or {}),
         )
@@ -86,6 +86,14 @@ class CorpusFacts:
         current passage has that model's vector (a partial index would rank the passages
         it lacks as if they were not relevant)."""
         return self.second_space == model
+
+    def superseded_on(self, as_of: dt.date) -> frozenset[str]:
+        """The documents replaced on `as_of` (left out of search unless asked for): those a
+        document supersedes that is in effect then. Until its successor takes effect, the
+        old document is still the one that applies, and an as-of search must find it."""
+        return frozenset(
+            doc for doc, by in self.superseded.items() if self.document_languages(by, as_of)
+        )
 
     def document_languages(self, doc_ids: Sequence[str], as_of: dt.date) -> dict[str, set[str]]:
         """The languages each known document has a version in on `as_of`."""

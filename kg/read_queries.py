@@ -246,9 +246,9 @@ RETURN collect({doc_id: d.id, lang: v.lang, effective: v.effective,
 
 # Documents that an active document supersedes: left out of search unless asked for.
 ALL_SUPERSEDED = """
-MATCH (:Document {status: 'active'})-[:SUPERSEDES]->(d:Document)
-WITH DISTINCT d.id AS doc_id
-RETURN collect({doc_id: doc_id}) AS rows
+MATCH (s:Document {status: 'active'})-[:SUPERSEDES]->(d:Document)
+WITH d.id AS doc_id, collect(DISTINCT s.id) AS by
+RETURN collect({doc_id: doc_id, by: by}) AS rows
 """
 
 LEARNED_TERMS = """

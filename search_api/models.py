@@ -131,7 +131,9 @@ class SearchRequest(BaseModel):
         default=None, description="answer with the SOPs in effect on this date (default today)"
     )
     include_superseded: bool = Field(
-        default=False, description="also search documents superseded by another document"
+        default=False,
+        description="also search documents superseded by another document in effect on "
+        "`as_of` (before its successor takes effect, a document is searched anyway)",
     )
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT, description="results to return")
     mode: Mode = Field(

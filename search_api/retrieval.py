@@ -190,7 +190,9 @@ class Retriever:
             markets=[p.market, ALL_MARKETS] if p.market and p.market != ALL_MARKETS else None,
             topic=p.topic,
             lang=p.language,
-            hidden_docs=() if p.include_superseded else tuple(sorted(self.facts.superseded)),
+            hidden_docs=()
+            if p.include_superseded
+            else tuple(sorted(self.facts.superseded_on(as_of))),
             history=self.facts.history_factor(as_of),
         )
 

@@ -94,7 +94,7 @@ def test_the_same_hits_as_the_vector_index(
 ) -> None:  # fmt: skip
     model = second_embedder if second else embedder
     flt = FILTERS[name]
-    hidden = tuple(sorted(graph.corpus_facts().superseded))
+    hidden = tuple(sorted(graph.corpus_facts().superseded_on(TODAY)))
     assert hidden, "the sample corpus has a superseded document"
     flt = HitFilter(flt.as_of, flt.markets, flt.topic, flt.lang, hidden)
     for query in QUERIES:

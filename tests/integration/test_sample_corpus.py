@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +107,7 @@ def test_a_superseded_document_is_searched_only_when_asked_for(
     # leave the old one out through the corpus facts, not a per-hit graph check.
     reader = GraphReader(sample_graph, "neo4j")
     retriever = Retriever(reader, embedder, Glossary.from_rows(reader.glossary()))
-    assert retriever.facts.superseded == {"seller-onboarding-sea"}
+    assert retriever.facts.superseded == {"seller-onboarding-sea": ("seller-verification-sea",)}
     params = SearchParams(
         query="national ID card and a selfie for individual sellers", limit=20,
         include_superseded=include_superseded,
@@ -113,6 +115,11 @@ def test_a_superseded_document_is_searched_only_when_asked_for(
     docs = {r.unit.doc_id for r in retriever.search(params).results}
     assert "seller-verification-sea" in docs
     assert ("seller-onboarding-sea" in docs) is shown
+    # Before its successor took effect (2026-05-01) the old document was the one in effect:
+    # a search as of then finds it without being asked to.
+    before = replace(params, as_of=dt.date(2026, 3, 1), include_superseded=False)
+    docs = {r.unit.doc_id for r in retriever.search(before).results}
+    assert "seller-onboarding-sea" in docs and "seller-verification-sea" not in docs
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""kg.corpus_facts in memory: how much history the indexes hold on a date, and what a
-retrieval read asks its index for because of it."""
+"""kg.corpus_facts in memory: how much history the indexes hold on a date, what a
+retrieval read asks its index for because of it, and which documents are replaced then."""
 
 from __future__ import annotations
 
@@ -42,3 +42,22 @@ def test_the_indexes_are_asked_for_more_candidates_as_history_grows() -> None:
     assert plain.fetch(50, filtered=False) == 100
     assert aged.fetch(50, filtered=False) == 400
     assert aged.fetch(50, filtered=True) == 800
+
+
+@pytest.mark.parametrize(
+    ("as_of", "hidden"),
+    [
+        (dt.date(2026, 3, 1), set()),  # its successor is not in effect yet: it still applies
+        (dt.date(2026, 5, 1), {"old"}),  # the day the successor takes effect
+        (dt.date(2027, 1, 1), {"old"}),
+    ],
+)
+def test_a_superseded_document_is_hidden_once_its_successor_is_in_effect(
+    as_of: dt.date, hidden: set[str]
+) -> None:
+    versions = [
+        {"doc_id": "old", "lang": "en", "effective": dt.date(2025, 2, 1), "valid_until": None},
+        {"doc_id": "new", "lang": "ja", "effective": dt.date(2026, 5, 1), "valid_until": None},
+    ]
+    facts = CorpusFacts.from_rows(versions, [], [], [{"doc_id": "old", "by": ["new"]}])
+    assert facts.superseded_on(as_of) == hidden
