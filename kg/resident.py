@@ -652,6 +652,7 @@ class Resident:
         self._after_load = after_load
         self._store = store
         self._lock = threading.Lock()
+        self._loaded = threading.Condition(self._lock)  # a load ended, loaded or not
         self._snapshot: ResidentVectors | None = None
         # The last snapshot searched, kept after its stamp moved until the next one is
         # loaded: a refresh reads again only what changed since it (refresh_resident).
@@ -686,6 +687,13 @@ class Resident:
         ).start()
         return None
 
+    def wait(self, timeout: float) -> None:
+        """Until the load under way ends, at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._loading and (left := deadline - time.monotonic()) > 0:
+                self._loaded.wait(left)
+
     def _load(self, stamp: str | None, second: bool) -> None:
         snap: ResidentVectors | None = None
         t = time.perf_counter()
@@ -712,6 +720,7 @@ class Resident:
                     self._failed.pop(stamp, None)
                 elif stamp not in self._refused:
                     self._failed[stamp] = time.monotonic()
+                self._loaded.notify_all()
             if self._after_load is not None:
                 self._after_load()
         if snap is not None:

@@ -330,15 +330,18 @@ class Runtime:
             terms=self.terms,
         )
 
-    def hold_vectors(self) -> None:
+    def hold_vectors(self, wait_seconds: float = 0.0) -> None:
         """Start loading the passage vectors now rather than on the first search (a server's
-        start). Best effort: a graph not reachable yet is loaded on a later search."""
+        start), and wait up to `wait_seconds` for them (a one-shot command that must rank as
+        a server does). Best effort: a graph not reachable yet is loaded on a later search."""
         try:
             _, _, stamp = self._corpus_data()
         except (SopkgError, Neo4jError, DriverError) as e:
             log.info("passage vectors not loaded at start: %s", e)
             return
         self._vectors(stamp)
+        if wait_seconds > 0:
+            self.resident.wait(wait_seconds)
 
     def _report_reader(self) -> GraphReader:
         """For what is read once per corpus change and shared (the corpus data, the

@@ -462,7 +462,11 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
         limit=args.limit, mode=args.mode,
     )  # fmt: skip
     services.check_query(request.query, settings.max_query_chars)
-    runtime = _runtime(settings)
+    # The passage vectors held in memory as a server holds them, so that the ranking is the
+    # served one (window vectors, exact scores); past the server's limit, or if they take
+    # longer than a report's timeout to load, Neo4j's indexes answer, as they do there.
+    runtime = _runtime(settings, resident=True)
+    runtime.hold_vectors(wait_seconds=settings.report_timeout_seconds)
     try:
         response = services.search(runtime, request, None, log=False)
     finally:

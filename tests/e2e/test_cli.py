@@ -21,7 +21,7 @@ from kg import allocator
 from kg.connection import Connection
 from kg.settings import get_settings
 from sopkg.cli import main
-from tests.e2e.conftest import MINI, TODAY, neo4j_env
+from tests.e2e.conftest import MINI, READER, TODAY, neo4j_env
 
 pytestmark = pytest.mark.e2e
 
@@ -64,6 +64,24 @@ def test_search_json_is_the_api_response(
     body = json.loads(capsys.readouterr().out)
     assert body["results"][0]["unit"]["key"] == "mini-offplatform#p1"
     assert body["results"][0]["citation"]["source_path"] == "offplatform.en.md"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["コピー品 出品", "seller asks buyer to pay by bank transfer on LINE", "偽物 ライブ配信 販売"],
+)
+def test_search_ranks_as_the_served_api_does(
+    cli_env: dict[str, str], api_url: str, capsys: pytest.CaptureFixture[str], query: str
+) -> None:
+    # The same passage vectors in memory on both sides (window vectors and exact scores,
+    # not the vector indexes' quantised ones): the same units in the same order.
+    assert main(["search", query, "--limit", "10", "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)["results"]
+    body = {"query": query, "limit": 10}
+    api = httpx.post(f"{api_url}/v1/search", json=body, headers=READER, timeout=60)
+    served = api.json()["results"]
+    assert [r["unit"]["key"] for r in cli] == [r["unit"]["key"] for r in served]
+    assert [r["score"] for r in cli] == pytest.approx([r["score"] for r in served], abs=1e-6)
 
 
 @pytest.mark.parametrize(
