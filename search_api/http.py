@@ -7,6 +7,9 @@
   still built (the graph has no cheap version stamp per owner or filter), but a client
   that already holds it does not receive it again.
 - gzip for large JSON is Starlette's `GZipMiddleware` (installed by `install_http`).
+- `RequestBody`: a body over `MAX_BODY_BYTES` is refused with 413 before it is read whole
+  (by its Content-Length, or as a chunked body passes the limit), and a body sent to the
+  JSON API (`/v1/...`) under another Content-Type with 415, instead of being parsed.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from search_api.errors import CODE_BY_STATUS, error_response
+
 GZIP_MIN_BYTES = 1024
+# The largest request the API takes is a search of SOPKG_MAX_QUERY_CHARS characters or an
+# acknowledgement of 500: a few KB. A megabyte leaves room and keeps a client from making
+# the server read and parse megabytes.
+MAX_BODY_BYTES = 1 << 20
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The reads that answer with an ETag (GET and HEAD): the API's document, statement,
 # coverage and dashboard reads.
 CONDITIONAL_PATHS = re.compile(
@@ -112,12 +122,68 @@ class ConditionalGet:
         await send({"type": "http.response.body", "body": body})
 
 
+class RequestBody:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v for k, v in scope["headers"]}
+        declared = headers.get(b"content-length", b"").strip()
+        # (The HTTP server refuses a Content-Length that is no number before this runs.)
+        length = int(declared) if declared.isdigit() else None
+        if length is not None and length > MAX_BODY_BYTES:
+            await _refuse(scope, receive, send, 413, _TOO_LARGE)
+            return
+        sends_body = bool(length) or b"transfer-encoding" in headers
+        if sends_body and scope["path"].startswith("/v1/"):
+            media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if media != b"application/json" and not media.endswith(b"+json"):
+                shown = media.decode("latin-1") or "none"
+                said = f"the API reads JSON: send Content-Type: application/json, not {shown}"
+                await _refuse(scope, receive, send, 415, said)
+                return
+        if length is not None:
+            await self.app(scope, receive, send)
+            return
+        # A chunked body: read here up to the limit, then handed on as if just received.
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > MAX_BODY_BYTES:
+                await _refuse(scope, receive, send, 413, _TOO_LARGE)
+                return
+        whole: list[Message] = [{"type": "http.request", "body": b"".join(chunks)}]
+
+        async def replay() -> Message:
+            return whole.pop() if whole else await receive()
+
+        await self.app(scope, replay, send)
+
+
+_TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES // 1024} KB"
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+    await error_response(status, CODE_BY_STATUS[status], message)(scope, receive, send)
+
+
 def install_http(app: FastAPI) -> None:
-    """Last added runs first: HEAD becomes GET before gzip and the ETag see it, and the
-    ETag is taken over the uncompressed body (weak, so gzip does not change it)."""
+    """Last added runs first: a body is measured before anything reads it, HEAD becomes
+    GET before gzip and the ETag see it, and the ETag is taken over the uncompressed body
+    (weak, so gzip does not change it)."""
     app.add_middleware(ConditionalGet)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(RequestBody)
 
 
 def document_conditional_reads(schema: dict[str, Any]) -> None:

@@ -148,6 +148,10 @@ class SearchRequest(BaseModel):
         _valid_text(v, "query")
         if not v.strip():
             raise ValueError("must not be blank")
+        # `*`, `\\` or zero-width spaces alone: nothing for either retriever to match, and
+        # the nearest vectors to nothing are arbitrary passages, logged as demand.
+        if not any(ch.isalnum() for ch in v):
+            raise ValueError("has no words to search for (no letter or digit)")
         return v
 
 
@@ -524,6 +528,7 @@ class AcknowledgeRequest(BaseModel):
     @field_validator("reason")
     @classmethod
     def _not_blank(cls, v: str) -> str:
+        _valid_text(v, "reason")
         if not v.strip():
             raise ValueError("must not be blank")
         return " ".join(v.split())

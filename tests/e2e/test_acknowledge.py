@@ -81,8 +81,10 @@ def test_acknowledge_list_expire_and_reopen(urls: tuple[str, str], tmp_path: Pat
         assert now.post(url, json={"reason": reason}).status_code == 401
         assert now.post("/v1/findings/0123456789abcdef/acknowledge", json={"reason": reason},
                         headers=OWNER).status_code == 404  # fmt: skip
-        blank = now.post(url, json={"reason": "   "}, headers=OWNER)
-        assert blank.status_code == 422 and blank.json()["error"]["fields"][0]["field"] == "reason"
+        for bad in ("   ", "a\u0000b"):
+            refused = now.post(url, json={"reason": bad}, headers=OWNER)
+            assert refused.status_code == 422, bad
+            assert refused.json()["error"]["fields"][0]["field"] == "reason"
         past = now.post(url, json={"reason": reason, "expires": "2026-01-01"}, headers=OWNER)
         assert past.status_code == 422 and "expires" in past.text
         assert _report(now)["counts"] == before["counts"]  # nothing stored by the refusals

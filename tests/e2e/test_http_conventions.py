@@ -1,11 +1,16 @@
 """HTTP conventions over HTTP: HEAD on every GET route, ETag and 304 on the document,
-statement and coverage reads, gzip for large JSON, and examples in the OpenAPI schema."""
+statement and coverage reads, gzip for large JSON, examples in the OpenAPI schema, and the
+request bodies refused before they are read (too large, not JSON)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
+from search_api.http import MAX_BODY_BYTES
 from tests.e2e.conftest import ADMIN, OWNER, READER
 
 pytestmark = pytest.mark.e2e
@@ -147,3 +152,59 @@ def test_openapi_has_examples_and_documents_the_etag(client: httpx.Client) -> No
         assert components[name]["examples"], name
     get = schema["paths"]["/v1/documents/{doc_id}"]["get"]
     assert "304" in get["responses"] and "ETag" in get["responses"]["200"]["headers"]
+
+
+def _chunks(data: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+BIG = ('{"query": "' + "x" * (MAX_BODY_BYTES + 10) + '"}').encode()
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "content", "status"),
+    [
+        pytest.param("/v1/search", {"Content-Type": "application/json"}, BIG, 413, id="large"),
+        pytest.param(
+            "/v1/search", {"Content-Type": "application/json"}, _chunks, 413, id="large-chunked"
+        ),
+        pytest.param(
+            "/signin",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            BIG,
+            413,
+            id="large-form",
+        ),
+        pytest.param(
+            "/v1/search", {"Content-Type": "text/plain"}, b'{"query": "x"}', 415, id="json-as-text"
+        ),
+        pytest.param(
+            "/v1/search",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            b"query=x",
+            415,
+            id="form",
+        ),
+    ],
+)
+def test_bodies_the_api_does_not_read(
+    client: httpx.Client, path: str, headers: dict[str, str], content: Any, status: int
+) -> None:
+    body = content(BIG) if callable(content) else content
+    r = client.post(path, content=body, headers={**READER, **headers})
+    assert r.status_code == status, r.text[:200]
+    assert r.json()["error"]["status"] == status
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "application/x+json"]
+)
+def test_json_bodies_within_the_limit_are_read(client: httpx.Client, content_type: str) -> None:
+    body = b'{"query": "\xe3\x82\xb3\xe3\x83\x94\xe3\x83\xbc\xe5\x93\x81", "limit": 2}'
+    r = client.post("/v1/search", content=body, headers={**READER, "Content-Type": content_type})
+    assert r.status_code == 200, r.text
+    # and a chunked one: read whole, then searched
+    r = client.post("/v1/search", content=_chunks(body, 5),
+                    headers={**READER, "Content-Type": content_type})  # fmt: skip
+    assert r.status_code == 200, r.text
