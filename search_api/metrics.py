@@ -37,6 +37,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
+from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kg import read_queries
@@ -174,14 +175,26 @@ class MetricsMiddleware:
                 status = int(message["status"])
             await send(message)
 
+        asked = dict(scope)  # as it came: routing rewrites the scope of a mounted app
         t = time.perf_counter()
         try:
             await self.app(scope, receive, send_status)
         finally:
-            # The router writes the matched route into the scope; unmatched paths share
-            # one label so that scanners cannot create series.
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            # The router writes the matched API route into the scope; the plain routes
+            # (the OpenAPI schema, its pages, the static files) are found by template; other
+            # paths share one label so that scanners cannot create series.
+            route = getattr(scope.get("route"), "path", None) or _plain_route(asked)
             self.metrics.observe_request(scope["method"], route, status, time.perf_counter() - t)
+
+
+def _plain_route(scope: Scope) -> str:
+    """The template of the route that is no API route (`/openapi.json`, `/docs`, `/static`)
+    and matches the request, else "unmatched"."""
+    app = scope.get("app")
+    for route in getattr(getattr(app, "router", None), "routes", ()):
+        if isinstance(route, Route | Mount) and route.matches(scope)[0] is Match.FULL:
+            return route.path
+    return "unmatched"
 
 
 metrics_routes = APIRouter(tags=["probes"])

@@ -35,6 +35,8 @@ def test_metrics_count_requests_embeddings_reads_and_cache(client: httpx.Client)
         assert client.post("/v1/search", json=query, headers=READER).status_code == 200
     assert client.get("/v1/documents/no-such-doc", headers=READER).status_code == 404
     assert client.get("/no/such/route", headers=READER).status_code == 404
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/static/no-such-file.css").status_code == 404
     after = scrape(client)
 
     def grew(name: str, **labels: str) -> float:
@@ -48,6 +50,9 @@ def test_metrics_count_requests_embeddings_reads_and_cache(client: httpx.Client)
     doc = {"method": "GET", "route": "/v1/documents/{doc_id}", "status": "404"}
     assert grew("sopkg_http_requests_total", **doc) == 1
     assert grew("sopkg_http_requests_total", method="GET", route="unmatched", status="404") == 1
+    # Routes that are no API routes by their template too: the schema, the static files.
+    assert grew("sopkg_http_requests_total", method="GET", route="/openapi.json", status="200") == 1
+    assert grew("sopkg_http_requests_total", method="GET", route="/static", status="404") == 1
     # The first scrape is counted by the time of the second.
     assert grew("sopkg_http_requests_total", method="GET", route="/metrics", status="200") == 1
 
