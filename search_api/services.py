@@ -26,6 +26,7 @@ from search_api.auth import Principal
 from search_api.coverage import CoverageReport, build_report, change_feed, owner_dashboard
 from search_api.coverage.acknowledgements import ack_json
 from search_api.coverage.changes import VersionChanges, most_searched
+from search_api.coverage.report import find_owner
 from search_api.coverage.trends import findings_by_version
 from search_api.deps import Runtime
 from search_api.memory import release_free_memory
@@ -249,16 +250,30 @@ def coverage(
     kinds: list[FindingKind] | None = None,
     owner: str | None = None,
 ) -> CoverageResponse:
-    data = _report(runtime).as_json()
+    report = _report(runtime)
+    name = _owner_named(report, owner) if owner else None
+    data = report.as_json()
     for part in ("findings", "acknowledged"):
         if kinds:
             wanted = {k.value for k in kinds}
             data[part] = [f for f in data[part] if f["kind"] in wanted]
-        if owner:
-            data[part] = [f for f in data[part] if f["owner"] == owner]
+        if name:
+            data[part] = [f for f in data[part] if f["owner"] == name]
     return CoverageResponse.model_validate(
         {**data, "query_log": QueryLogStats.model_validate(runtime.query_log.stats())}
     )
+
+
+def _owner_named(report: CoverageReport, owner: str) -> str:
+    """The owner as the graph spells it, case and spacing forgiven as on the dashboard; an
+    owner no document has is an error naming the field, as an unknown topic is, rather
+    than an empty list that reads as "nothing to do"."""
+    name = find_owner(report, owner)
+    if name is None:
+        near = difflib.get_close_matches(owner, report.owners(), n=3, cutoff=0.0)
+        hint = f"; closest: {', '.join(near)}" if near else ""
+        raise InvalidInput("owner", f"no active document is owned by {owner!r}{hint}")
+    return name
 
 
 def acknowledge(
@@ -337,6 +352,8 @@ def change_records(
     """The change feed as the analysis produced it (for the Markdown rendering)."""
     if until is not None and until < since:
         raise InvalidInput("until", "must not be before since")
+    if owner:
+        owner = _owner_named(_report(runtime), owner)
     return change_feed(
         runtime.coverage_reader(),
         since,

@@ -91,6 +91,19 @@ def test_coverage_filters_by_kind(client: httpx.Client) -> None:
     assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "kind.0"
 
 
+def test_coverage_filters_by_owner_as_the_dashboard_names_them(client: httpx.Client) -> None:
+    exact = client.get("/v1/coverage", params={"owner": "IPR Team"}, headers=OWNER).json()
+    assert exact["findings"] and {f["owner"] for f in exact["findings"]} == {"IPR Team"}
+    # Case and spacing forgiven, as on the owner's dashboard.
+    loose = client.get("/v1/coverage", params={"owner": " ipr  team"}, headers=OWNER).json()
+    assert loose["findings"] == exact["findings"]
+    # An owner no document has is refused, not answered with an empty list.
+    for path, params in (("/v1/coverage", {}), ("/v1/changes", {"since": "2026-01-01"})):
+        r = client.get(path, params={**params, "owner": "Nobody"}, headers=OWNER)
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["error"]["fields"][0]["field"] == "owner"
+
+
 @pytest.mark.parametrize("path", ["/v1/coverage", "/v1/owners/IPR%20Team/dashboard"])
 def test_governance_needs_the_owner_role(client: httpx.Client, path: str) -> None:
     r = client.get(path, headers=READER)
