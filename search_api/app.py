@@ -29,6 +29,7 @@ from search_api.http import document_conditional_reads, install_http
 from search_api.limits import RateLimiter, enforce_limit
 from search_api.metrics import Metrics, install_metrics
 from search_api.openapi_extras import add_examples
+from search_api.params import known_query_params
 from search_api.routes import admin, probes, v1
 from search_api.web import install_web
 
@@ -104,7 +105,9 @@ def create_app(
     install_error_handlers(app)
     per_minute = settings.effective_rate_limit()
     app.state.limiter = RateLimiter(per_minute) if per_minute else None
-    limited: dict[str, Any] = {"dependencies": [Depends(enforce_limit)]}
+    limited: dict[str, Any] = {
+        "dependencies": [Depends(enforce_limit), Depends(known_query_params)]
+    }
     if per_minute:
         limited["responses"] = error_responses(429)
     app.include_router(v1, **limited)

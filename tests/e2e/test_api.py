@@ -234,6 +234,26 @@ def test_body_that_is_not_json_is_422(client: httpx.Client) -> None:
     assert_error(r, 422, "invalid_input")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "unknown"),
+    [
+        ("GET", "/v1/topics?lang=ja", READER, "lang"),
+        ("GET", "/v1/coverage?ownr=IPR%20Team", OWNER, "ownr"),
+        ("GET", "/v1/changes?since=2026-01-01&docid=mini-fakes", READER, "docid"),
+        ("POST", "/v1/search?debug=1", READER, "debug"),
+    ],
+)
+def test_a_query_parameter_the_route_does_not_take_is_422(
+    client: httpx.Client, method: str, path: str, headers: dict[str, str], unknown: str
+) -> None:
+    r = client.request(method, path, headers=headers, json={"query": "コピー品"})
+    assert_error(r, 422, "invalid_input", unknown)
+    # The parameters a route takes still work beside it.
+    if "since" in path:
+        ok = client.get("/v1/changes?since=2026-01-01&doc_id=mini-fakes", headers=headers)
+        assert ok.status_code == 200, ok.text
+
+
 def test_lucene_syntax_in_query_is_not_an_error(client: httpx.Client) -> None:
     # (`*` or `?` alone has no word to search for: a 422, above.)
     for q in ['"unbalanced', "a AND OR (", "title:x~ -/ \\", "コピー*", "what?"]:
