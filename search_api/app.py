@@ -108,8 +108,8 @@ def create_app(
     limited: dict[str, Any] = {
         "dependencies": [Depends(enforce_limit), Depends(known_query_params)]
     }
-    if per_minute:
-        limited["responses"] = error_responses(429)
+    # Every API route may answer 422 for a query parameter it does not take (params.py).
+    limited["responses"] = error_responses(422, 429) if per_minute else error_responses(422)
     app.include_router(v1, **limited)
     app.include_router(governance, **limited)
     if ingest_runner is not None:

@@ -60,7 +60,7 @@ def coverage(
     description="Role owner. The finding leaves the open findings and the counts, listed "
     "apart under `acknowledged` with who (the key's name) and why, until `expires` or until "
     "the documents it concerns change. Acknowledging again replaces reason and expiry.",
-    responses=error_responses(400, 401, 403, 404, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 413, 415, 422, 503),
 )
 def acknowledge(
     finding_id: Annotated[str, Path(max_length=64, pattern=r"^[0-9a-f]+$")],
@@ -110,7 +110,7 @@ def changes(
     summary="Did this search answer the question?",
     description="Role reader. Records the searcher's answer for a search's `query_id`; a "
     '"no" makes it unanswered demand in the coverage report.',
-    responses=error_responses(400, 401, 403, 404, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 413, 415, 422, 503),
 )
 def feedback(body: FeedbackRequest, runtime: RuntimeDep, _: Reader) -> FeedbackResponse:
     return services.feedback(runtime, body)

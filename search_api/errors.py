@@ -156,11 +156,13 @@ def install_error_handlers(app: FastAPI) -> None:
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the error statuses an operation may answer."""
     text = {
-        400: "The body could not be read (not UTF-8 text)",
+        400: "The body could not be parsed at all (not UTF-8 text, a number or nesting too large)",
         401: "No API key, or an unknown one",
         403: "The key's role may not do this",
         404: "No such thing",
         409: "The graph was embedded with another model, or another ingest is running",
+        413: "The request body is over 1 MB (search_api.http.MAX_BODY_BYTES)",
+        415: "The body is not sent as JSON (Content-Type: application/json)",
         422: "Invalid input: `fields` names each offending field and why",
         429: "The key is over its request limit (retry after `Retry-After` seconds)",
         503: "Neo4j is unreachable (retry after `Retry-After` seconds)",

@@ -44,6 +44,7 @@ from kg import read_queries
 from kg.query_embedders import cache_stats
 from search_api.auth import Principal, require
 from search_api.deps import Runtime
+from search_api.errors import error_responses
 
 # Searches take tens to hundreds of milliseconds; model calls and reads a few to tens.
 _REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -204,7 +205,10 @@ metrics_routes = APIRouter(tags=["probes"])
     "/metrics",
     summary="Service metrics in the Prometheus text format",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "metrics"}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "metrics"},
+        **error_responses(401, 403),
+    },
 )
 def metrics(request: Request, who: Annotated[Principal, require("reader")]) -> Response:
     registry: Metrics = request.app.state.metrics

@@ -44,7 +44,7 @@ admin = APIRouter(prefix="/v1", tags=["admin"])
     "grouped) or section paragraph, in the query's language with its translation, a "
     "citation (document, version, effective date, section, item, file and lines), the "
     "retrievers that found it, and related exceptions, enforcement and escalation.",
-    responses=error_responses(400, 401, 403, 422, 503),
+    responses=error_responses(400, 401, 403, 413, 415, 422, 503),
 )
 def search(body: SearchRequest, runtime: RuntimeDep, who: Reader) -> SearchResponse:
     return services.search(runtime, body, who)
@@ -98,7 +98,7 @@ def statement(
     description="Role admin. Parses, embeds and writes changed documents, retires those "
     "gone from the folder, then reloads the glossary. Lint errors are listed in `errors`; "
     "their files are skipped and their earlier versions stay as they were.",
-    responses=error_responses(400, 401, 403, 409, 422, 503),
+    responses=error_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 def ingest(body: IngestRequest, runtime: RuntimeDep, _: Admin) -> IngestResponse:
     return services.ingest(runtime, body.corpus)
