@@ -123,6 +123,8 @@ class ConditionalGet:
 
 
 class RequestBody:
+    """Bodies the API will not read: too large (413), or not JSON on `/v1/...` (415)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -169,7 +171,7 @@ class RequestBody:
         await self.app(scope, replay, send)
 
 
-_TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES // 1024} KB"
+_TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES / 2**20:g} MB"
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
