@@ -392,7 +392,13 @@ def _align_pair(ref: ParsedFile, f: ParsedFile) -> list[Issue]:
     ref_keys = [s.key for s in ref.sections]
     keys = [s.key for s in f.sections]
     if keys != ref_keys:
-        warn(0, f"sections {keys} differ from {other}'s {ref_keys}")
+        # At the first section that differs (or the last, when this version has fewer).
+        first = next(
+            (i for i, (a, b) in enumerate(zip(keys, ref_keys, strict=False)) if a != b),
+            min(len(keys), len(ref_keys)),
+        )
+        line = f.sections[min(first, len(f.sections) - 1)].line if f.sections else 0
+        warn(line, f"sections {keys} differ from {other}'s {ref_keys}")
 
     ref_items = {it.item_id: it for it in ref.items() if it.item_id}
     items = {it.item_id: it for it in f.items() if it.item_id}
@@ -401,7 +407,13 @@ def _align_pair(ref: ParsedFile, f: ParsedFile) -> list[Issue]:
     if missing or extra:
         parts = [f"missing {', '.join(missing)}"] if missing else []
         parts += [f"not in {other}: {', '.join(extra)}"] if extra else []
-        warn(0, f"item ids differ from {other}: {'; '.join(parts)}")
+        # At an extra item, else at the section where a missing one belongs.
+        where = {s.key: s.line for s in f.sections}
+        home = {it.item_id: s.key for s in ref.sections for it in s.items if it.item_id}
+        lines = [items[i].line_start for i in extra] or [
+            where[home[i]] for i in missing if home.get(i) in where
+        ]
+        warn(min(lines, default=0), f"item ids differ from {other}: {'; '.join(parts)}")
     for item_id, it in items.items():
         twin = ref_items.get(item_id)
         if twin is not None and set(twin.applies_to) != set(it.applies_to):
