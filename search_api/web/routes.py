@@ -138,9 +138,13 @@ def _signin_redirect(request: Request) -> RedirectResponse:
 
 
 def _graph_error(page: Page, e: SopkgError) -> HTMLResponse:
+    """A project error as a page with the API's status: the input refused (an owner no
+    document has) is said as such, not as the graph being down."""
     status, _ = status_of(e)
     log.warning("page %s: %s", page.request.url.path, e)
-    return page.error(status if status >= 500 else 503, page.t("error.unavailable"))
+    if status < 500:
+        return page.error(status, page.t("error.refused", message=str(e)))
+    return page.error(status, page.t("error.unavailable"))
 
 
 # --- search -----------------------------------------------------------------------------

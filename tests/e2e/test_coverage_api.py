@@ -98,6 +98,10 @@ def test_coverage_filters_by_owner_as_the_dashboard_names_them(client: httpx.Cli
     loose = client.get("/v1/coverage", params={"owner": " ipr  team"}, headers=OWNER).json()
     assert loose["findings"] == exact["findings"]
     # An owner no document has is refused, not answered with an empty list.
+    # The findings page says the same, as a page (it said the graph was unreachable).
+    page = client.get("/findings", params={"owner": "Nobody"}, headers=OWNER)
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    assert "Nobody" in page.text and "not reachable" not in page.text
     for path, params in (("/v1/coverage", {}), ("/v1/changes", {"since": "2026-01-01"})):
         r = client.get(path, params={**params, "owner": "Nobody"}, headers=OWNER)
         assert r.status_code == 422, (path, r.text)
