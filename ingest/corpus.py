@@ -40,7 +40,8 @@ def load_corpus(root: Path) -> Corpus:
     glossary = _load_glossary(root, issues)
     parsed: list[ParsedFile] = []
     broken: list[str] = []
-    for path in markdown_files(root):
+    visible, hidden = _markdown_paths(root)
+    for path in visible:
         rel = path.relative_to(root).as_posix()
         result, found = parse_file(path, rel, taxonomy)
         issues.extend(found)
@@ -49,7 +50,7 @@ def load_corpus(root: Path) -> Corpus:
         else:
             parsed.append(result)
     files = _shared_implied_keys(_drop_duplicates(parsed, issues, broken))
-    issues.extend(_hidden_paths(root))
+    issues.extend(_hidden_paths(root, hidden))
     if not files and not broken:
         issues.append(Issue(".", 0, "empty-corpus", "no *.md file in the corpus", Severity.WARNING))
     issues.extend(check_corpus(files))
@@ -66,23 +67,35 @@ def load_corpus(root: Path) -> Corpus:
 
 def markdown_files(root: Path) -> list[Path]:
     """Every `*.md` under root, sorted; hidden folders (`.git`, `.github`) are not the corpus."""
-    return sorted(
-        p
-        for p in root.rglob("*.md")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    return _markdown_paths(root)[0]
 
 
-def _hidden_paths(root: Path) -> list[Issue]:
+def _markdown_paths(root: Path) -> tuple[list[Path], list[Path]]:
+    """Every `*.md` file under root, sorted, in one walk of the tree: (the corpus, those
+    under a hidden folder or with a hidden name)."""
+    visible: list[Path] = []
+    hidden: list[Path] = []
+    for p in sorted(root.rglob("*.md")):
+        if p.is_file():
+            (hidden if _hidden_part(root, p) is not None else visible).append(p)
+    return visible, hidden
+
+
+def _hidden_part(root: Path, path: Path) -> int | None:
+    """The index of the first hidden part of path below root, None when there is none."""
+    parts = path.relative_to(root).parts
+    return next((i for i, part in enumerate(parts) if part.startswith(".")), None)
+
+
+def _hidden_paths(root: Path, paths: list[Path]) -> list[Issue]:
     """A warning for each hidden folder or file (`.drafts/`, `.old.md`) that holds SOPs
     (front matter with an `id` and a `lang`), which are left out, so that an author who
     parked a document there hears of it; a repository's `.github` templates stay quiet."""
     hidden: dict[str, int] = {}
-    for p in root.rglob("*.md"):
-        parts = p.relative_to(root).parts
-        first = next((i for i, part in enumerate(parts) if part.startswith(".")), None)
-        if first is not None and p.is_file() and _looks_like_sop(p):
-            top = "/".join(parts[: first + 1])
+    for p in paths:
+        first = _hidden_part(root, p)
+        if first is not None and _looks_like_sop(p):
+            top = "/".join(p.relative_to(root).parts[: first + 1])
             hidden[top] = hidden.get(top, 0) + 1
     return [
         Issue(

@@ -137,7 +137,7 @@ def _signin_redirect(request: Request) -> RedirectResponse:
     return response
 
 
-def _graph_error(page: Page, e: SopkgError) -> HTMLResponse:
+def _error_page(page: Page, e: SopkgError) -> HTMLResponse:
     """A project error as a page with the API's status: the input refused (an owner no
     document has) is said as such, not as the graph being down."""
     status, _ = status_of(e)
@@ -227,7 +227,7 @@ def search_page(
         found = _run_search(page, runtime, q, market, topic, language)
         filters = _filters(runtime, page)
     except SopkgError as e:
-        return _graph_error(page, e)
+        return _error_page(page, e)
     return page.render(
         "search.html",
         selected={"market": market, "topic": topic, "language": language},
@@ -289,7 +289,7 @@ def document_page(
     except NotFound:
         return page.error(404, page.t("error.not_found", doc_id=doc_id))
     except SopkgError as e:
-        return _graph_error(page, e)
+        return _error_page(page, e)
     view = document_view(
         doc,
         page.ui_lang,
@@ -318,7 +318,7 @@ def _owner_page(
     try:
         return build(page)
     except SopkgError as e:
-        return _graph_error(page, e)
+        return _error_page(page, e)
 
 
 @pages.get("/coverage", response_class=HTMLResponse)
@@ -411,7 +411,7 @@ def changes_page(
     try:
         feed = owner_data.changes(runtime, settings, user, start)
     except SopkgError as e:
-        return _graph_error(page, e)
+        return _error_page(page, e)
     return page.render("changes.html", feed=feed)
 
 
