@@ -40,16 +40,24 @@ class RateLimiter:
             return (1.0 - tokens) / self.rate
 
 
-async def enforce_limit(request: Request, who: Annotated[Principal, Depends(principal)]) -> None:
-    limiter: RateLimiter | None = getattr(request.app.state, "limiter", None)
+def over_limit(limiter: RateLimiter | None, who: Principal) -> HTTPException | None:
+    """The 429 to answer when `who` is over its rate (None when allowed or unlimited); the
+    API's routes and the MCP endpoint spend from the same kind of bucket."""
     if limiter is None:
-        return
+        return None
     wait = limiter.take(who.name)
-    if wait > 0:
-        seconds = max(1, math.ceil(wait))
-        raise HTTPException(
-            429,
-            f"key {who.name!r} is over its limit of {limiter.per_minute} requests a minute; "
-            f"retry in {seconds} s",
-            headers={"Retry-After": str(seconds)},
-        )
+    if wait <= 0:
+        return None
+    seconds = max(1, math.ceil(wait))
+    return HTTPException(
+        429,
+        f"key {who.name!r} is over its limit of {limiter.per_minute} requests a minute; "
+        f"retry in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+async def enforce_limit(request: Request, who: Annotated[Principal, Depends(principal)]) -> None:
+    refusal = over_limit(getattr(request.app.state, "limiter", None), who)
+    if refusal is not None:
+        raise refusal

@@ -12,7 +12,6 @@ SOPKG_API_KEYS (or open mode on loopback) and a tool checks the key's role, as t
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
@@ -21,18 +20,21 @@ from fastapi import HTTPException
 from fastapi.security import HTTPAuthorizationCredentials
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import Tool as ToolInfo
+from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kg.errors import InvalidInput, SopkgError
 from kg.settings import Settings
 from ontology.governance import FindingKind
 from search_api import services
-from search_api.auth import ROLE_RANK, Principal, resolve_principal
+from search_api.audit import AuditLog, AuditMiddleware, audit_event
+from search_api.auth import ROLE_RANK, Principal, key_principal, resolve_principal
 from search_api.deps import Runtime
-from search_api.errors import status_of
+from search_api.errors import CODE_BY_STATUS, error_response, status_of
+from search_api.limits import RateLimiter, over_limit
 
 INSTRUCTIONS = """\
 Search bilingual (Japanese/English) content-moderation SOPs and read them. Every search
@@ -45,50 +47,108 @@ T = TypeVar("T", bound=BaseModel)
 
 def local_principal(settings: Settings, key: str | None) -> Principal:
     """Who a stdio client is: the given key's name and role, else the local user, trusted
-    as the command line is (role admin)."""
+    as the command line is (role admin). A key is checked against SOPKG_API_KEYS even in
+    open mode: open mode opens HTTP to loopback callers, it does not make any key valid."""
     if key is None:
         return Principal(role="admin", name="local-stdio")
-    try:
-        return _principal_from_headers({"x-api-key": key}, settings)
-    except ToolError as e:
-        raise InvalidInput("--key", "not a key of SOPKG_API_KEYS") from e
+    found = key_principal(key, settings)
+    if found is None:
+        raise InvalidInput("--key", "not a key of SOPKG_API_KEYS")
+    return found
 
 
-def _principal_from_headers(headers: Mapping[str, str], settings: Settings) -> Principal:
-    """The API's own key check (`search_api.auth.principal`) on a request's headers."""
-    scope = {"type": "http", "method": "POST", "path": "/mcp", "headers": [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
-    ]}  # fmt: skip
-    bearer = headers.get("authorization") or headers.get("Authorization") or ""
+def http_caller(request: Request, settings: Settings) -> Principal:
+    """The API's own key check (`search_api.auth.resolve_principal`) on an MCP request:
+    the same headers, open mode's loopback rule, the same 401 and 403 (HTTPException)."""
+    bearer = request.headers.get("authorization", "")
     scheme, _, token = bearer.partition(" ")
     credentials = (
         HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
         if scheme.lower() == "bearer" and token.strip()
         else None
     )
-    x_api_key = headers.get("x-api-key") or headers.get("X-API-Key")
-    try:
-        return resolve_principal(Request(scope), settings, x_api_key=x_api_key,
-                         authorization=credentials, cookie_key=None)  # fmt: skip
-    except HTTPException as e:
-        raise ToolError(f"unauthorized: {e.detail}") from e
+    return resolve_principal(request, settings, x_api_key=request.headers.get("x-api-key"),
+                             authorization=credentials, cookie_key=None)  # fmt: skip
 
 
-def build_server(runtime: Runtime, stdio_principal: Principal | None = None) -> MCPServer:
+def _tool_error(status: int, message: str) -> ToolError:
+    return ToolError(f"{CODE_BY_STATUS.get(status, 'error')}: {message}")
+
+
+def _argument_problem(tool: ToolInfo, arguments: Mapping[str, Any]) -> str | None:
+    """An argument the tool does not take: named, as the API names an unknown field,
+    instead of being dropped (a misspelt `as_of` would silently search today)."""
+    known = set((tool.input_schema or {}).get("properties", {}))
+    unknown = sorted(set(arguments) - known)
+    if not unknown:
+        return None
+    return (f"{unknown[0]}: unknown argument of {tool.name}; it takes "
+            f"{', '.join(sorted(known)) or 'none'}")  # fmt: skip
+
+
+def _validation_message(e: ValidationError) -> str:
+    """The first of pydantic's errors as the API words it: `field: message`."""
+    first = e.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "arguments"
+    return f"{field}: {str(first['msg']).removeprefix('Value error, ')}"
+
+
+class SopServer(MCPServer):
+    """The SDK's server with the API's strictness about arguments: tool schemas refuse
+    unknown properties, and a call with one, or with a value of the wrong type, is a tool
+    error `invalid_input: <field>: <reason>` (the SDK drops unknown arguments and returns
+    pydantic's whole report)."""
+
+    async def list_tools(self) -> list[ToolInfo]:
+        tools = await super().list_tools()
+        for tool in tools:
+            tool.input_schema = {**(tool.input_schema or {}), "additionalProperties": False}
+        return tools
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        tool = next((t for t in await super().list_tools() if t.name == name), None)
+        problem = _argument_problem(tool, arguments) if tool is not None else None
+        if problem is not None:
+            raise ToolError(f"invalid_input: {problem}")
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as e:
+            if isinstance(e.__cause__, ValidationError):
+                raise ToolError(f"invalid_input: {_validation_message(e.__cause__)}") from e
+            # The SDK prefixes the tool's own errors; the text starts with the API's code.
+            raise ToolError(str(e).removeprefix(f"Error executing tool {name}: ")) from e
+
+
+def build_server(
+    runtime: Runtime, stdio_principal: Principal | None = None, audit: AuditLog | None = None
+) -> MCPServer:
     """The MCP server over `runtime`. `stdio_principal` is who a stdio client is; over
-    HTTP each call's key decides."""
+    HTTP each call's key decides, and a tool refused for the key's role is written to
+    `audit` as the API's 403 is."""
     settings = runtime.settings
-    mcp = MCPServer(name="sopkg", instructions=INSTRUCTIONS, version="1.0.0")
+    mcp = SopServer(name="sopkg", instructions=INSTRUCTIONS, version="1.0.0")
 
     def who(ctx: Context) -> Principal:
-        headers = ctx.headers
-        if headers is None:  # stdio
+        request = ctx.request_context.request
+        if not isinstance(request, Request):  # stdio
             return stdio_principal or local_principal(settings, None)
-        return _principal_from_headers(headers, settings)
+        try:
+            return http_caller(request, settings)
+        except HTTPException as e:
+            raise _tool_error(e.status_code, str(e.detail)) from e
 
-    def needs(ctx: Context, role: str) -> Principal:
+    async def needs(ctx: Context, role: str, tool: str) -> Principal:
         caller = who(ctx)
         if ROLE_RANK[caller.role] < ROLE_RANK[role]:
+            request = ctx.request_context.request
+            if audit is not None and isinstance(request, Request):
+                # The HTTP answer is 200 (a tool error inside): the refusal is logged here.
+                request.state.auth_refusal = f"role {caller.role} below {role}"
+                refused = audit_event(request.scope, 403)
+                if refused is not None:
+                    await to_thread.run_sync(audit.write, {**refused, "tool": tool})
             raise ToolError(
                 f"forbidden: this needs the {role} role; the key's role is {caller.role}"
             )
@@ -125,15 +185,11 @@ def build_server(runtime: Runtime, stdio_principal: Principal | None = None) -> 
         ] = None,
         limit: Annotated[int, Field(description="results, 1-50")] = 10,
     ) -> dict[str, Any]:
-        caller = needs(ctx, "reader")
-        try:
-            when = dt.date.fromisoformat(as_of) if as_of else None
-        except ValueError as e:
-            raise ToolError("invalid_input: as_of: a date YYYY-MM-DD") from e
+        caller = await needs(ctx, "reader", "search_sops")
 
-        def run() -> BaseModel:
+        def run() -> BaseModel:  # as_of is read as the API reads it (SearchRequest)
             request = services.search_request(query=query, market=market, topic=topic,
-                                              language=language, as_of=when, limit=limit)  # fmt: skip
+                                              language=language, as_of=as_of, limit=limit)  # fmt: skip
             return services.search(runtime, request, caller)
 
         return await call(run)
@@ -141,13 +197,13 @@ def build_server(runtime: Runtime, stdio_principal: Principal | None = None) -> 
     @mcp.tool(description="A document: metadata, every version, and the sections of its "
               "current versions (the API's GET /v1/documents/{doc_id}).")  # fmt: skip
     async def get_document(ctx: Context, doc_id: str) -> dict[str, Any]:
-        needs(ctx, "reader")
+        await needs(ctx, "reader", "get_document")
         return await call(lambda: services.document(runtime, doc_id))
 
     @mcp.tool(description="A statement in every language with the statements related to "
               "it; statement_id is <doc-id>.<item-id>, e.g. mini-fakes.p1.")  # fmt: skip
     async def get_statement(ctx: Context, statement_id: str) -> dict[str, Any]:
-        needs(ctx, "reader")
+        await needs(ctx, "reader", "get_statement")
         return await call(lambda: services.statement(runtime, statement_id))
 
     @mcp.tool(description="Role owner. Coverage findings (gaps, stale documents, "
@@ -156,7 +212,7 @@ def build_server(runtime: Runtime, stdio_principal: Principal | None = None) -> 
     async def coverage_findings(
         ctx: Context, kinds: list[str] | None = None, owner: str | None = None
     ) -> dict[str, Any]:
-        needs(ctx, "owner")
+        await needs(ctx, "owner", "coverage_findings")
         known = {k.value for k in FindingKind}
         wrong = sorted(set(kinds or []) - known)
         if wrong:
@@ -170,29 +226,43 @@ def build_server(runtime: Runtime, stdio_principal: Principal | None = None) -> 
     return mcp
 
 
-class RequireKey:
-    """Streamable HTTP behind the API keys: a request without a known key is answered
-    401 before it reaches the MCP transport (the tools then check the role)."""
+class KeyGate:
+    """Streamable HTTP behind the API's access rules, before the MCP transport: a request
+    without a known key is 401, open mode refuses what it refuses on the API (403), and a
+    key over `SOPKG_RATE_LIMIT_PER_MINUTE` is 429, each in the API's error envelope. The
+    tools then check the key's role. The audit log (wrapped around this) records every 401
+    and 403 as the API's does."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        per_minute = settings.effective_rate_limit()
+        self.limiter = RateLimiter(per_minute) if per_minute else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            try:
-                _principal_from_headers(headers, self.settings)
-            except ToolError as e:
-                body = {"error": {"status": 401, "code": "unauthorized", "message": str(e),
-                                  "fields": []}}  # fmt: skip
-                response = JSONResponse(body, status_code=401,
-                                        headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+            refusal = self._refusal(Request(scope))
+            if refusal is not None:
+                status = refusal.status_code
+                response = error_response(status, CODE_BY_STATUS.get(status, "error"),
+                                          str(refusal.detail), headers=refusal.headers)  # fmt: skip
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
+    def _refusal(self, request: Request) -> HTTPException | None:
+        try:
+            caller = http_caller(request, self.settings)
+        except HTTPException as e:
+            return e
+        return over_limit(self.limiter, caller)
 
-def http_app(mcp: MCPServer, settings: Settings) -> ASGIApp:
-    """The streamable HTTP app at /mcp, behind the keys."""
-    return RequireKey(mcp.streamable_http_app(host=settings.host), settings)
+
+def http_app(runtime: Runtime) -> ASGIApp:
+    """The MCP server as streamable HTTP at /mcp, behind the keys, its refusals in the
+    audit log."""
+    settings = runtime.settings
+    audit = AuditLog(settings.audit_log_path())
+    mcp = build_server(runtime, audit=audit)
+    gated = KeyGate(mcp.streamable_http_app(host=settings.host), settings)
+    return AuditMiddleware(gated, audit)

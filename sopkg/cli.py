@@ -489,6 +489,12 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     from search_api.mcp_server import build_server, http_app, local_principal
     from search_api.serve import serve_settings
 
+    if args.http and args.key:
+        raise InvalidInput("--key", "is for stdio; over --http each request brings its key")
+    stray = [flag for flag, given in (("--open", args.open), ("--host", args.host),
+                                      ("--port", args.port is not None)) if given]  # fmt: skip
+    if stray and not args.http:
+        raise InvalidInput(stray[0], "is for --http; stdio has no address")
     if args.http:
         update: dict[str, Any] = {"open_mode": settings.open_mode or args.open}
         if args.host:
@@ -496,17 +502,22 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
         if args.port is not None:
             update["port"] = args.port
         settings = serve_settings(settings.model_copy(update=update))  # refuses unprotected
+    # A stdio key is checked before the model and the graph are loaded.
+    who = (
+        None
+        if args.http
+        else local_principal(settings, args.key or os.environ.get("SOPKG_MCP_KEY"))
+    )
     runtime = _runtime(settings, resident=True)
     try:
         runtime.warm_embedder()
         runtime.hold_vectors()
         if args.http:
-            app = http_app(build_server(runtime), settings)
+            app = http_app(runtime)
             print(f"sopkg MCP (streamable HTTP) at http://{settings.host}:{settings.port}/mcp",
                   file=sys.stderr, flush=True)  # fmt: skip
             uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
         else:
-            who = local_principal(settings, args.key or os.environ.get("SOPKG_MCP_KEY"))
             build_server(runtime, who).run("stdio")
     finally:
         runtime.close()

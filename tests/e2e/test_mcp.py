@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,17 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from kg.connection import Connection
-from tests.e2e.conftest import OWNER, OWNER_KEY, READER, READER_KEY, TODAY, neo4j_env
+from kg.settings import get_settings, legacy_key_name
+from sopkg.cli import main
+from tests.e2e.conftest import (
+    ADMIN_KEY,
+    OWNER,
+    OWNER_KEY,
+    READER,
+    READER_KEY,
+    TODAY,
+    neo4j_env,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +73,7 @@ def test_stdio_tools_answer_what_the_api_answers(
         command=sys.executable, args=["-m", "sopkg.cli", "mcp"], env=_env(neo4j_connection),
         cwd=str(ROOT),
     )  # fmt: skip
-    calls = [
+    calls: list[tuple[str, dict[str, Any]]] = [
         ("search_sops", {"query": JA_QUERY, "market": "JP", "limit": 3}),
         (
             "search_sops",
@@ -74,10 +85,14 @@ def test_stdio_tools_answer_what_the_api_answers(
         ("search_sops", {"query": JA_QUERY, "topic": "nope"}),
         ("get_document", {"doc_id": "nope"}),
         ("coverage_findings", {"kinds": ["nonsense"]}),
+        ("search_sops", {"query": JA_QUERY, "asof": "2026-05-01"}),
+        ("search_sops", {"query": JA_QUERY, "as_of": "20260501"}),
+        ("search_sops", {"query": JA_QUERY, "limit": "many"}),
     ]
     tools, out = anyio.run(_session_calls, params, calls)
     assert tools == ["search_sops", "get_document", "get_statement", "coverage_findings"]
-    search_ja, search_en, doc, statement, findings, bad_topic, no_doc, bad_kind = out
+    search_ja, search_en, doc, statement, findings, bad_topic, no_doc, bad_kind = out[:8]
+    misspelt, basic_date, wordy_limit = out[8:]
 
     api = client.post("/v1/search", json={"query": JA_QUERY, "market": "JP", "limit": 3},
                       headers=READER).json()  # fmt: skip
@@ -101,6 +116,19 @@ def test_stdio_tools_answer_what_the_api_answers(
     assert no_doc.is_error and "not_found" in no_doc.content[0].text
     assert bad_kind.is_error and "kinds: unknown nonsense" in bad_kind.content[0].text
 
+    # An argument the tool does not take is named, not dropped (a misspelt as_of would
+    # otherwise search today); values are refused as the API refuses them, in its words.
+    assert misspelt.is_error
+    assert misspelt.content[0].text.startswith("invalid_input: asof: unknown argument")
+    api_date = client.post("/v1/search", headers=READER,
+                           json={"query": JA_QUERY, "as_of": "20260501"})  # fmt: skip
+    assert api_date.status_code == 422
+    assert basic_date.is_error
+    assert basic_date.content[0].text == f"invalid_input: {api_date.json()['error']['message']}"
+    assert wordy_limit.is_error
+    assert wordy_limit.content[0].text.startswith("invalid_input: limit: ")
+    assert "validation error" not in wordy_limit.content[0].text  # not pydantic's report
+
 
 def test_stdio_with_a_reader_key_may_not_read_coverage(neo4j_connection: Connection) -> None:
     params = StdioServerParameters(
@@ -120,29 +148,49 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture()
-def mcp_http(mini_graph: dict[str, Any], neo4j_connection: Connection) -> Iterator[str]:
+@contextmanager
+def _mcp_http_server(env: dict[str, str], *extra: str) -> Iterator[str]:
+    """`sopkg mcp --http` on a free port, until the block ends; yields its URL."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sopkg.cli", "mcp", "--http", "--port", str(port)],
-        env=_env(neo4j_connection), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
+        [sys.executable, "-m", "sopkg.cli", "mcp", "--http", "--port", str(port), *extra],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/mcp"
     try:
         deadline = time.monotonic() + 120
         while True:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            try:
-                httpx.post(url, json={}, timeout=5)
+            try:  # a connection, not a request: a request would be in the audit log
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
                 break
-            except httpx.TransportError:
+            except OSError:
                 assert time.monotonic() < deadline, "sopkg mcp --http did not start"
                 time.sleep(0.3)
         yield url
     finally:
         proc.terminate()
         proc.communicate(timeout=30)  # also closes the pipe
+
+
+RATE_LIMIT = 20  # a minute, per key: more than one session's requests, fewer than a burst
+
+
+@pytest.fixture()
+def mcp_http(
+    mini_graph: dict[str, Any], neo4j_connection: Connection, tmp_path: Path
+) -> Iterator[tuple[str, Path]]:
+    """A keyed MCP endpoint with a rate limit and its own audit log."""
+    audit = tmp_path / "audit.log"
+    keys = json.dumps({READER_KEY: "reader", OWNER_KEY: "owner", ADMIN_KEY: "admin"})
+    env = _env(neo4j_connection, SOPKG_API_KEYS=keys, SOPKG_AUDIT_LOG=str(audit),
+               SOPKG_RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT))  # fmt: skip
+    with _mcp_http_server(env) as url:
+        yield url, audit
+
+
+def _audit_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 async def _http_calls(url: str, key: str, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
@@ -158,16 +206,90 @@ async def _http_calls(url: str, key: str, calls: list[tuple[str, dict[str, Any]]
         return [await session.call_tool(name, args) for name, args in calls]
 
 
-def test_streamable_http_behind_the_api_keys(mcp_http: str) -> None:
-    anonymous = httpx.post(mcp_http, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+def test_streamable_http_behind_the_api_keys(mcp_http: tuple[str, Path]) -> None:
+    url, audit = mcp_http
+    anonymous = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["code"] == "unauthorized"
-    wrong = httpx.post(mcp_http, json={}, headers={"X-API-Key": "not-a-key"})
+    wrong = httpx.post(url, json={}, headers={"X-API-Key": "not-a-key"})
     assert wrong.status_code == 401
 
     calls = [("search_sops", {"query": JA_QUERY}), ("coverage_findings", {})]
-    search, coverage = anyio.run(_http_calls, mcp_http, READER_KEY, calls)
+    search, coverage = anyio.run(_http_calls, url, READER_KEY, calls)
     assert search.structured_content["results"][0]["unit"]["key"] == "mini-fakes#p1"
     assert coverage.is_error and "owner role" in coverage.content[0].text
-    (coverage,) = anyio.run(_http_calls, mcp_http, OWNER_KEY, [("coverage_findings", {})])
+    owner_calls: list[tuple[str, dict[str, Any]]] = [("coverage_findings", {})]
+    (coverage,) = anyio.run(_http_calls, url, OWNER_KEY, owner_calls)
     assert not coverage.is_error and coverage.structured_content["findings"]
+
+    # Every refusal is in the audit log as the API's are, the role refusal with its tool.
+    lines = _audit_lines(audit)
+    refused = [(e["status"], e["reason"], e["key_name"], e.get("tool")) for e in lines]
+    assert refused == [
+        (401, "no key", None, None),
+        (401, "unknown key", None, None),
+        (403, "role reader below owner", legacy_key_name(READER_KEY), "coverage_findings"),
+    ]
+    assert all(e["path"] == "/mcp" and e["outcome"] == "refused" for e in lines)
+
+
+def test_streamable_http_keeps_the_rate_limit(mcp_http: tuple[str, Path]) -> None:
+    url, _ = mcp_http
+    statuses = []
+    for _ in range(RATE_LIMIT + 5):
+        r = httpx.post(url, json={}, headers={"X-API-Key": ADMIN_KEY})
+        statuses.append(r.status_code)
+    assert 429 in statuses and statuses.index(429) >= RATE_LIMIT - 1
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert r.json()["error"]["code"] == "too_many_requests"
+    # Another key has its own bucket.
+    assert httpx.post(url, json={}, headers={"X-API-Key": OWNER_KEY}).status_code != 429
+
+
+def test_streamable_http_open_mode_refuses_foreign_pages(
+    mini_graph: dict[str, Any], neo4j_connection: Connection, tmp_path: Path
+) -> None:
+    audit = tmp_path / "audit.log"
+    env = _env(neo4j_connection, SOPKG_AUDIT_LOG=str(audit))
+    env.pop("SOPKG_API_KEYS")
+    with _mcp_http_server(env, "--open") as url:
+        # DNS rebinding: a page elsewhere reaching 127.0.0.1 by its own name.
+        rebound = httpx.post(url, json={}, headers={"Host": "sopkg.attacker.example"})
+        cross_site = httpx.post(url, json={}, headers={"Origin": "https://attacker.example"})
+        calls: list[tuple[str, dict[str, Any]]] = [("search_sops", {"query": JA_QUERY})]
+        (search,) = anyio.run(_http_calls, url, "", calls)
+    assert rebound.status_code == 403 and rebound.json()["error"]["code"] == "forbidden"
+    assert cross_site.status_code == 403
+    assert search.structured_content["results"][0]["unit"]["key"] == "mini-fakes#p1"
+    reasons = [e["reason"] for e in _audit_lines(audit)]
+    assert reasons == ["open mode: not a loopback Host", "open mode: cross-site request"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["mcp", "--http", "--key", READER_KEY], {}, "--key: is for stdio"),
+        (["mcp", "--open"], {}, "--open: is for --http"),
+        (["mcp", "--port", "8765"], {}, "--port: is for --http"),
+        # Open mode opens HTTP to loopback callers; it does not make any stdio key valid.
+        (["mcp", "--key", "not-a-key"], {"SOPKG_OPEN_MODE": "true"}, "--key: not a key"),
+        (["mcp", "--key", "not-a-key"], {}, "--key: not a key"),
+    ],
+)
+def test_mcp_command_line_errors(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    env: dict[str, str],
+    message: str,
+) -> None:
+    monkeypatch.setenv("SOPKG_API_KEYS", json.dumps({READER_KEY: "reader"}))
+    monkeypatch.delenv("SOPKG_OPEN_MODE", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    try:
+        assert main(argv) == 2
+    finally:
+        get_settings.cache_clear()
+    assert f"sopkg: error: {message}" in capsys.readouterr().err
