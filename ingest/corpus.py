@@ -38,6 +38,7 @@ def load_corpus(root: Path) -> Corpus:
     issues: list[Issue] = []
     taxonomy = _load_taxonomy(root, issues)
     glossary = _load_glossary(root, issues)
+    broken_vocabulary = frozenset(i.path for i in issues if i.severity is Severity.ERROR)
     parsed: list[ParsedFile] = []
     broken: list[str] = []
     visible, hidden = _markdown_paths(root)
@@ -52,7 +53,9 @@ def load_corpus(root: Path) -> Corpus:
     files = _shared_implied_keys(_drop_duplicates(parsed, issues, broken))
     issues.extend(_hidden_paths(root, hidden))
     if not files and not broken:
-        issues.append(Issue(".", 0, "empty-corpus", "no *.md file in the corpus", Severity.WARNING))
+        issues.append(Issue(".", 0, "empty-corpus", "no *.md file in the corpus: nothing is "
+                            "written or retired (to take a corpus out of the graph: "
+                            "sopkg corpora --remove NAME)"))  # fmt: skip
     issues.extend(check_corpus(files))
     issues.sort(key=lambda i: (i.path, i.line, i.rule, i.message))
     return Corpus(
@@ -62,6 +65,7 @@ def load_corpus(root: Path) -> Corpus:
         files=files,
         issues=issues,
         broken=sorted(broken),
+        broken_vocabulary=broken_vocabulary,
     )
 
 

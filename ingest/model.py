@@ -136,6 +136,9 @@ class Corpus:
     files: list[ParsedFile]  # only files without errors
     issues: list[Issue]  # errors and warnings over all files and the corpus
     broken: list[str] = field(default_factory=list)  # rel paths of files with errors
+    # taxonomy.yaml or glossary.yaml when present but unreadable: the graph keeps the copy
+    # it has (an error must not empty a corpus's glossary or topics).
+    broken_vocabulary: frozenset[str] = frozenset()
 
     @property
     def errors(self) -> list[Issue]:

@@ -20,7 +20,7 @@ from neo4j import Driver
 from neo4j.exceptions import Neo4jError
 
 from ingest.concepts import DERIVATION, build_document, version_key
-from ingest.corpus import TAXONOMY_FILE, load_corpus
+from ingest.corpus import GLOSSARY_FILE, TAXONOMY_FILE, load_corpus
 from ingest.model import Corpus, Issue, ParsedFile, Severity
 from ingest.progress import Progress, ProgressEvent
 from ingest.termtable import example_citations, learn_terms
@@ -270,11 +270,23 @@ def ingest_corpus(
     summary.errors = [str(i) for i in corpus.errors]
     summary.warnings = len(corpus.warnings)
     summary.warning_lines = [str(i) for i in corpus.warnings]
+    if not corpus.files and not corpus.broken:
+        # No SOP file at all (a wrong path, a volume not mounted): going on would retire
+        # every document of the corpus. The error says so; the graph is not touched.
+        summary.seconds = time.perf_counter() - t_start
+        return summary
 
     migrate(driver, database, EmbedderInfo(embedder.name, embedder.dim), _info(second))
     writer = GraphWriter(driver, database)
     unfinished = writer.begin_ingest()
-    vocabulary = writer.sync_vocabulary(name, str(root.resolve()), corpus.taxonomy, corpus.glossary)
+    # A vocabulary file that could not be read leaves the stored copy as it is.
+    unread = corpus.broken_vocabulary
+    vocabulary = writer.sync_vocabulary(
+        name,
+        str(root.resolve()),
+        None if TAXONOMY_FILE in unread else corpus.taxonomy,
+        None if GLOSSARY_FILE in unread else corpus.glossary,
+    )
     touched = vocabulary.changed
     label_issues = label_conflict_issues(vocabulary.conflicts, corpus)
     summary.warnings += len(label_issues)

@@ -72,18 +72,23 @@ class GraphWriter:
 
     # --- corpus-level data ------------------------------------------------------------
     def sync_vocabulary(
-        self, corpus: str, root: str, taxonomy: Taxonomy, glossary: Sequence[TermGroup]
+        self,
+        corpus: str,
+        root: str,
+        taxonomy: Taxonomy | None,
+        glossary: Sequence[TermGroup] | None,
     ) -> VocabularySync:
         """Write the corpus's taxonomy and glossary, and the topics and terms derived from
-        every corpus's, in one transaction."""
-        topics = [
+        every corpus's, in one transaction. None keeps the corpus's stored one (its file
+        could not be read this time)."""
+        topics = None if taxonomy is None else [
             {"path": t.path, "id": t.id, "en": t.en, "ja": t.ja, "parent": t.parent}
             for t in taxonomy
-        ]
-        terms = [
+        ]  # fmt: skip
+        terms = None if glossary is None else [
             {"key": g.key, "en": list(g.terms.get("en", ())), "ja": list(g.terms.get("ja", ()))}
             for g in glossary
-        ]
+        ]  # fmt: skip
         with self._session() as s:
             return s.execute_write(_sync_vocabulary, corpus, root, topics, terms)
 
@@ -339,17 +344,19 @@ def _sync_vocabulary(
     tx: ManagedTransaction,
     corpus: str,
     root: str,
-    topics: list[dict[str, Any]],
-    terms: list[dict[str, Any]],
+    topics: list[dict[str, Any]] | None,
+    terms: list[dict[str, Any]] | None,
 ) -> VocabularySync:
     before = _vocabulary_state(tx, corpus)
     _run(tx, q.ADOPT_LEGACY_VOCABULARY)
     _run(tx, q.UPSERT_CORPUS, name=corpus, root=root)
-    _run(tx, q.SYNC_TAXONOMY, corpus=corpus, topics=topics)
-    _run(tx, q.DROP_OLD_LISTINGS, corpus=corpus, paths=[t["path"] for t in topics])
+    if topics is not None:
+        _run(tx, q.SYNC_TAXONOMY, corpus=corpus, topics=topics)
+        _run(tx, q.DROP_OLD_LISTINGS, corpus=corpus, paths=[t["path"] for t in topics])
     _run(tx, q.SYNC_MARKETS, codes=[*MARKETS, "ALL"])
-    _run(tx, q.SYNC_GLOSSARY, corpus=corpus, terms=terms)
-    _run(tx, q.DROP_OLD_DEFINITIONS, corpus=corpus, keys=[t["key"] for t in terms])
+    if terms is not None:
+        _run(tx, q.SYNC_GLOSSARY, corpus=corpus, terms=terms)
+        _run(tx, q.DROP_OLD_DEFINITIONS, corpus=corpus, keys=[t["key"] for t in terms])
     _resolve_vocabulary(tx)
     conflicts = [
         LabelConflict(r["path"], (r["own_en"], r["own_ja"]), (r["en"], r["ja"]), r["corpus"])

@@ -311,6 +311,42 @@ def test_broken_file_is_skipped_and_loses_nothing(
     assert count(clean_driver, "MATCH (d:Document {status: 'active'}) RETURN count(d)") == 2
 
 
+@pytest.mark.parametrize("broken", ["glossary.yaml", "taxonomy.yaml"])
+def test_an_unreadable_vocabulary_file_keeps_the_stored_copy(
+    clean_driver: Driver,
+    corpus: Path,
+    embedder,
+    broken: str,  # type: ignore[no-untyped-def]
+) -> None:
+    _ingest(clean_driver, corpus, embedder)
+    reader = GraphReader(clean_driver, "neo4j")
+    glossary, topics = reader.glossary(), reader.topics()
+    assert glossary and topics
+    (corpus / broken).write_text("terms:\n  - en: [a\n", encoding="utf-8")
+    summary = _ingest(clean_driver, corpus, embedder)
+    assert any(e.startswith(f"{broken}:") for e in summary.errors)
+    # The error is reported; the glossary and topics stay as the last good file made them.
+    assert reader.glossary() == glossary and reader.topics() == topics
+    assert count(clean_driver, "MATCH (d:Document {status: 'active'}) RETURN count(d)") == 2
+
+
+def test_an_empty_folder_retires_nothing(
+    clean_driver: Driver,
+    corpus: Path,
+    embedder,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    _ingest(clean_driver, corpus, embedder)
+    before = graph_digest(clean_driver, "neo4j")
+    empty = tmp_path / "unmounted"
+    empty.mkdir()
+    # As a volume that is not mounted looks: the corpus's name, no SOP file under it.
+    summary = ingest_corpus(empty, clean_driver, "neo4j", embedder, corpus_name="mini")
+    assert [e.split(": ")[1] for e in summary.errors] == ["empty-corpus"]
+    assert summary.retired == 0 and not summary.changed
+    assert graph_digest(clean_driver, "neo4j") == before
+
+
 def test_deleted_document_is_retired(clean_driver: Driver, corpus: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     _ingest(clean_driver, corpus, embedder)
     (corpus / "offplatform.en.md").unlink()
