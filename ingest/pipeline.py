@@ -308,6 +308,11 @@ def ingest_corpus(
         if files_done:
             report(doc_id)
         files_done += len(files)
+        conflict = _other_corpus(writer.active_corpora(doc_id), name, files)
+        if conflict is not None:
+            summary.errors.append(str(conflict))
+            t = clock.add("check", t)
+            continue
         existing = writer.existing_versions(doc_id)
         if unchanged(files, existing):
             summary.skipped += 1
@@ -355,6 +360,24 @@ def ingest_corpus(
     summary.timings = clock.spent
     summary.seconds = time.perf_counter() - t_start
     return summary
+
+
+def _other_corpus(corpora: Sequence[str], name: str, files: Sequence[ParsedFile]) -> Issue | None:
+    """The error when another corpus has an active document of this id: an id names one
+    document in the graph, and writing it here would take it from that corpus (whose next
+    ingest would take it back) or, were it linked to both, let either retire it."""
+    others = [c for c in corpora if c != name]
+    if not others:
+        return None
+    first = files[0]
+    return Issue(
+        first.rel_path,
+        first.meta_lines.get("id", 1),
+        "document-corpus",
+        f"{first.meta.id} is a document of corpus {others[0]!r} in the graph; an id names one "
+        f"document across corpora: choose another id, or take the document out of "
+        f"{others[0]!r} first (remove its files there and ingest it, or sopkg corpora --remove)",
+    )
 
 
 def remove_corpus(name: str, driver: Driver, database: str) -> IngestSummary:

@@ -131,6 +131,12 @@ RETURN v.key AS key, v.lang AS lang, v.content_hash AS hash, v.current AS curren
        v.source_path AS source_path, d.status AS status, v.derivation AS derivation
 """
 
+# The corpora an active document belongs to (one, unless an older ingest linked two).
+ACTIVE_DOCUMENT_CORPORA = """
+MATCH (:Document {id: $doc_id, status: 'active'})-[:IN_CORPUS]->(c:Corpus)
+RETURN c.name AS name ORDER BY name
+"""
+
 # The vectors a document's passages already have, by the text they embed: a version that is
 # written again (re-derived, or a new version with few edits) embeds only what is new.
 STORED_VECTORS = """
@@ -145,7 +151,11 @@ MERGE (c:Corpus {name: $doc.corpus})
 MERGE (d:Document {id: $doc.id})
 SET d += $doc, d.status = 'active', d.retired_at = null, d.updated_at = datetime()
 MERGE (d)-[:IN_CORPUS]->(c)
-WITH d
+WITH d, c
+// A document is in one corpus: the one writing it (it may have been retired from another).
+OPTIONAL MATCH (d)-[elsewhere:IN_CORPUS]->(other:Corpus) WHERE other <> c
+DELETE elsewhere
+WITH DISTINCT d
 OPTIONAL MATCH (d)-[r:ABOUT|APPLIES_IN|OWNED_BY|CITES]->()
 DELETE r
 WITH DISTINCT d

@@ -116,6 +116,14 @@ class GraphWriter:
             if r["status"] == "active"
         ]
 
+    def active_corpora(self, doc_id: str) -> list[str]:
+        """The corpora whose active document `doc_id` is (none when retired or new)."""
+        with graph_errors():
+            recs, _, _ = self.driver.execute_query(
+                q.ACTIVE_DOCUMENT_CORPORA, doc_id=doc_id, database_=self.database
+            )
+        return [str(r["name"]) for r in recs]
+
     def stored_vectors(self, doc_id: str) -> dict[str, StoredVector]:
         """The vectors the document's passages (every version) hold, by embed text. They are
         the configured models' own: `kg.schema.migrate` refuses a graph of another first

@@ -347,6 +347,36 @@ def test_an_empty_folder_retires_nothing(
     assert graph_digest(clean_driver, "neo4j") == before
 
 
+def test_a_document_id_belongs_to_one_corpus(
+    clean_driver: Driver,
+    corpus: Path,
+    embedder,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    _ingest(clean_driver, corpus, embedder)
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("fakes.en.md", "fakes.ja.md", "taxonomy.yaml"):
+        shutil.copy(corpus / name, other / name)
+    refused = ingest_corpus(other, clean_driver, "neo4j", embedder, corpus_name="other")
+    assert [e.split(": ")[1] for e in refused.errors] == ["document-corpus"]
+    assert refused.errors[0].startswith("fakes.en.md:2: ") and "'mini'" in refused.errors[0]
+    docs = "MATCH (d:Document {status: 'active'})-[:IN_CORPUS]->(c) RETURN d.id + '@' + c.name AS x"
+    in_corpus = lambda: sorted(r["x"] for r in clean_driver.execute_query(docs).records)  # noqa: E731
+    assert in_corpus() == ["mini-fakes@mini", "mini-offplatform@mini"]
+
+    # Once the first corpus is removed, the other may take the id; removing the first
+    # again (or ingesting it without the files) then leaves the document where it is.
+    pipeline.remove_corpus("mini", clean_driver, "neo4j")
+    taken = ingest_corpus(other, clean_driver, "neo4j", embedder, corpus_name="other")
+    assert not taken.errors and taken.written == 1
+    assert in_corpus() == ["mini-fakes@other"]
+    (corpus / "fakes.en.md").unlink()
+    (corpus / "fakes.ja.md").unlink()
+    assert _ingest(clean_driver, corpus, embedder).retired == 0
+    assert in_corpus() == ["mini-fakes@other", "mini-offplatform@mini"]
+
+
 def test_deleted_document_is_retired(clean_driver: Driver, corpus: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     _ingest(clean_driver, corpus, embedder)
     (corpus / "offplatform.en.md").unlink()
