@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neo4j import Driver, GraphDatabase
+from neo4j.exceptions import ConfigurationError
 
 from kg.errors import ConfigError
 from kg.local_neo4j import USER, LocalNeo4j
@@ -26,15 +27,22 @@ class Connection:
     def driver(self, retry_seconds: float = 5.0) -> Driver:
         """A driver; `retry_seconds` bounds retries of transient failures (an API that
         should answer 503 quickly when Neo4j is down passes a small value)."""
-        driver = GraphDatabase.driver(
-            self.uri,
-            auth=(self.user, self.password),
-            connection_timeout=5.0,
-            connection_acquisition_timeout=10.0,
-            max_transaction_retry_time=retry_seconds,
-            # Schema-less reads of a fresh graph warn about unknown labels; not our users' news.
-            notifications_min_severity="OFF",
-        )
+        try:
+            driver = GraphDatabase.driver(
+                self.uri,
+                auth=(self.user, self.password),
+                connection_timeout=5.0,
+                connection_acquisition_timeout=10.0,
+                max_transaction_retry_time=retry_seconds,
+                # Schema-less reads of a fresh graph warn about unknown labels; not our
+                # users' news.
+                notifications_min_severity="OFF",
+            )
+        except (ConfigurationError, ValueError, ImportError) as e:
+            # A URI the driver cannot use (no scheme, http://): the setting is wrong.
+            raise ConfigError(
+                f"NEO4J_URI {self.uri!r} is not a Neo4j address (neo4j:// or bolt://): {e}"
+            ) from e
         # No causal chaining between queries: one server has nothing to catch up with, and
         # after `sopkg restore` (an older transaction id) remembered bookmarks would make
         # every later query wait for a transaction that will never come (BookmarkTimeout).

@@ -18,6 +18,10 @@ from neo4j.exceptions import (
 
 from kg.errors import GraphUnavailable
 
+# Client errors that say the settings are wrong (NEO4J_USER/PASSWORD, NEO4J_DATABASE), not
+# the query: the graph is out of reach until an operator fixes them.
+_SETUP_CODES = ("Neo.ClientError.Security.", "Neo.ClientError.Database.DatabaseNotFound")
+
 
 @contextmanager
 def graph_errors() -> Iterator[None]:
@@ -30,6 +34,9 @@ def graph_errors() -> Iterator[None]:
             # A read past its timeout, e.g. on a cold cache just after a restart or a
             # restore: the server is busy, not the request wrong; worth a retry.
             raise GraphUnavailable(f"Neo4j did not answer in time: {e.message}") from e
+        if (e.code or "").startswith(_SETUP_CODES):
+            # Wrong credentials or database name: the graph cannot be reached as configured.
+            raise GraphUnavailable(f"Neo4j refused the connection: {e.message}") from e
         if "no such" in (e.message or "").lower() and "index" in (e.message or "").lower():
             # A graph nothing was ingested into yet has no search indexes.
             raise GraphUnavailable(

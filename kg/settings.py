@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     api_keys: dict[str, Role | ApiKeySpec] = Field(default_factory=dict)
     open_mode: bool = False  # explicit local quickstart mode: no key needed, role admin
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     max_query_chars: int = 500
     # How long a read may run in Neo4j before the API answers 503 (retry): a search's reads,
     # and a governance report's, which are heavier (every current statement with its

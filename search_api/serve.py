@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from typing import Any
 
@@ -51,6 +52,22 @@ def run_workers(settings: Settings, factory: str, **overrides: Any) -> None:
     )  # fmt: skip
 
 
+def check_listen(settings: Settings) -> None:
+    """Refuse, before the model and the graph are loaded, an address this process cannot
+    listen on (a port in use, an address not of this machine): uvicorn would say so only
+    once everything is loaded, and exit with the code the CLI gives an unreachable Neo4j."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as e:
+            raise ConfigError(
+                f"cannot listen on {base_url(settings)}: {e.strerror or e} "
+                "(another server on that port? choose one with --port or SOPKG_PORT)"
+            ) from e
+
+
 def base_url(settings: Settings) -> str:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     return f"http://{host}:{settings.port}"
@@ -68,6 +85,7 @@ def serve(
     With `settings.workers` > 1, `worker_factory` builds each worker's app (see
     `run_workers`); the composition root passes its own, with the same ingest runner and remover."""
     served = serve_settings(settings, open_mode_hint)
+    check_listen(served)
     conn = resolve_connection(served)  # fail now, not on the first request
     if served.workers > 1 and worker_factory is None:
         raise ConfigError("several workers need a worker app factory (use `sopkg serve`)")

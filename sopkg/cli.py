@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -248,7 +249,7 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from search_api.fusion import served_fusion
     from sopkg.comparison import comparison_table
-    from sopkg.evaluation import EvalSet, fusion_config, run_eval, summary_table
+    from sopkg.evaluation import EvalSet, fusion_config, load_queries, run_eval, summary_table
     from sopkg.outputs import writable_file, writable_folder
 
     pairs = [tuple(x) for x in args.set or []]
@@ -264,6 +265,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             raise InvalidInput("corpus", f"{corpus} is not a folder")
         if not Path(queries).is_file():
             raise InvalidInput("queries", f"{queries} is not a file")
+        load_queries(Path(queries))  # a malformed file is refused before any graph is built
         sets.append(EvalSet(Path(corpus), Path(queries)))
     fusion = fusion_config(
         Path(args.fusion) if args.fusion else None, args.param or [], served_fusion(settings)
@@ -309,9 +311,14 @@ def _load_report(path: str) -> dict[str, Any]:
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
     """The README's main job: Neo4j, the sample corpus, then the API."""
-    _ensure_local_server(settings)
+    from search_api.serve import check_listen, serve_settings
+
     args.corpus = str(args.corpus or SAMPLE_CORPUS)
     args.name = None
+    if not Path(args.corpus).is_dir():  # before Neo4j starts: nothing is done
+        raise InvalidInput("corpus", f"{args.corpus} is not a folder")
+    check_listen(serve_settings(settings, open_mode_hint=True))
+    _ensure_local_server(settings)
     code = _ingest(args, settings)
     if code == 2:  # not a folder
         return code
@@ -395,6 +402,42 @@ def _choose_allocator(settings: Settings) -> None:
     if chosen.env is not None:
         allocator.reexec_with(chosen.env, sys.argv[1:])
     print(f"  {chosen.note}", file=sys.stderr)
+
+
+def _date(text: str) -> dt.date:
+    """A date as the API takes it: YYYY-MM-DD (Python alone would also take 20260101 and
+    2026-W01-1)."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.date.fromisoformat(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"no such day: {text!r} ({e})") from None
+    raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {text!r}")
+
+
+def _given(text: str) -> str:
+    """A name or path that must say something: an empty one would silently mean "all" or
+    "here"."""
+    if not text.strip() or any(ch < " " for ch in text):
+        raise argparse.ArgumentTypeError(
+            f"must be a non-empty name without control characters, got {text!r}"
+        )
+    return text
+
+
+def _corpus_name(text: str) -> str:
+    """A corpus name: as a folder's name could be (it is one by default), at most 255
+    characters; Neo4j refuses to index much longer values, after the documents are read."""
+    if len(_given(text)) > 255:
+        raise argparse.ArgumentTypeError(f"must be at most 255 characters, got {len(text)}")
+    return text
+
+
+def _port_number(text: str) -> int:
+    n = int(text) if text.strip().isdigit() else 0
+    if not 1 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {text!r}")
+    return n
 
 
 def _worker_count(text: str) -> int:
@@ -487,7 +530,7 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from search_api.mcp_server import build_server, http_app, local_principal
-    from search_api.serve import serve_settings
+    from search_api.serve import check_listen, serve_settings
 
     if args.http and args.key:
         raise InvalidInput("--key", "is for stdio; over --http each request brings its key")
@@ -502,6 +545,7 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
         if args.port is not None:
             update["port"] = args.port
         settings = serve_settings(settings.model_copy(update=update))  # refuses unprotected
+        check_listen(settings)
     # A stdio key is checked before the model and the graph are loaded.
     who = (
         None
@@ -558,6 +602,14 @@ def _row_words(row: dict[str, Any]) -> list[str]:
 
 
 # --- governance ------------------------------------------------------------------------
+def _check_out(out: str | None) -> None:
+    """Refuse an `--out` that cannot be written before the report is built."""
+    if out is not None:
+        from sopkg.outputs import writable_file
+
+        writable_file("--out", out)
+
+
 def _write_out(text: str, out: str | None) -> None:
     if out:
         Path(out).write_text(text, encoding="utf-8")
@@ -573,6 +625,7 @@ def _coverage(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.owner and args.format == "html":
         raise InvalidInput("--format", "an owner dashboard is Markdown or JSON")
+    _check_out(args.out)
     if args.today:
         settings = settings.model_copy(update={"today": args.today})
     runtime = _runtime(settings)
@@ -601,6 +654,7 @@ def _changes(args: argparse.Namespace, settings: Settings) -> int:
     from search_api import services
     from search_api.coverage.render import changes_markdown
 
+    _check_out(args.out)
     runtime = _runtime(settings)
     try:
         if args.format == "json":
@@ -682,7 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
         "lint", help="validate a corpus without writing (file:line: rule: message)",
         epilog="example: sopkg lint sample_corpus",
     )  # fmt: skip
-    lint.add_argument("corpus", help="corpus folder (searched recursively for *.md)")
+    lint.add_argument("corpus", type=_given, help="corpus folder (searched recursively for *.md)")
     _json_flag(lint, "errors and warnings as JSON (path, line, rule, message)")
     lint.set_defaults(handler=_lint)
 
@@ -690,8 +744,10 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest", help="ingest a corpus into the graph (incremental)",
         epilog="example: sopkg ingest sample_corpus",
     )  # fmt: skip
-    ing.add_argument("corpus", help="corpus folder")
-    ing.add_argument("--name", help="corpus name in the graph (default: folder name)")
+    ing.add_argument("corpus", type=_given, help="corpus folder")
+    ing.add_argument(
+        "--name", type=_corpus_name, help="corpus name in the graph (default: folder name)"
+    )
     _json_flag(ing, "only the JSON summary: no progress bar (the default off a terminal)")
     ing.set_defaults(handler=_ingest)
 
@@ -753,7 +809,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--open", action="store_true",
                      help="local open mode: no key needed, loopback host only")  # fmt: skip
     srv.add_argument("--host", help="address to bind (default SOPKG_HOST, 127.0.0.1)")
-    srv.add_argument("--port", type=int, help="port (default SOPKG_PORT, 8000)")
+    srv.add_argument("--port", type=_port_number, help="port (default SOPKG_PORT, 8000)")
     srv.add_argument("--workers", type=_worker_count,
                      help="server processes, each with its own model and Neo4j driver "
                      "(default SOPKG_WORKERS, 1)")  # fmt: skip
@@ -773,7 +829,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--mode", default="hybrid", choices=["hybrid", "fused", "lexical", "dense"],
                     help="retrievers to use (default hybrid)")  # fmt: skip
     se.add_argument("--limit", type=int, default=10, help="results (1-50, default 10)")
-    se.add_argument("--as-of", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+    se.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
                     help="search the SOPs in effect on this date")  # fmt: skip
     se.add_argument("--superseded", action="store_true",
                     help="include documents superseded by another")  # fmt: skip
@@ -799,7 +855,9 @@ def build_parser() -> argparse.ArgumentParser:
         "again brings it back.",
         epilog="example: sopkg corpora --remove old-listings",
     )  # fmt: skip
-    co.add_argument("--remove", metavar="NAME", help="take this corpus out of the graph")
+    co.add_argument(
+        "--remove", metavar="NAME", type=_given, help="take this corpus out of the graph"
+    )
     _json_flag(co, "print the rows as JSON")
     co.set_defaults(handler=_corpora)
 
@@ -807,7 +865,9 @@ def build_parser() -> argparse.ArgumentParser:
         "up", help="main job: start Neo4j, ingest the sample corpus, serve the API",
         epilog="example: sopkg up",
     )  # fmt: skip
-    up.add_argument("corpus", nargs="?", help="corpus to ingest (default: the sample corpus)")
+    up.add_argument(
+        "corpus", nargs="?", type=_given, help="corpus to ingest (default: the sample corpus)"
+    )
     _json_flag(up, "only the JSON ingest summary: no progress bar (the default off a terminal)")
     up.set_defaults(handler=_up)
     mc = sub.add_parser(
@@ -822,7 +882,7 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--open", action="store_true",
                     help="with --http: local open mode, no key needed, loopback only")  # fmt: skip
     mc.add_argument("--host", help="with --http: address to bind (default SOPKG_HOST)")
-    mc.add_argument("--port", type=int, help="with --http: port (default SOPKG_PORT)")
+    mc.add_argument("--port", type=_port_number, help="with --http: port (default SOPKG_PORT)")
     mc.add_argument("--key", help="stdio: act with this API key's role (default SOPKG_MCP_KEY)")
     mc.set_defaults(handler=_mcp)
     cov = sub.add_parser(
@@ -837,8 +897,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output format (default markdown)")  # fmt: skip
     _json_flag(cov, "the same as --format json")
     cov.add_argument("--out", help="write to this file instead of standard output")
-    cov.add_argument("--owner", help="one owner's dashboard instead of the whole report")
-    cov.add_argument("--today", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+    cov.add_argument(
+        "--owner", type=_given, help="one owner's dashboard instead of the whole report"
+    )
+    cov.add_argument("--today", type=_date, metavar="YYYY-MM-DD",
                      help="judge review dates as of this day (default SOPKG_TODAY or today)")  # fmt: skip
     cov.set_defaults(handler=_coverage)
 
@@ -846,12 +908,12 @@ def build_parser() -> argparse.ArgumentParser:
         "changes", help="change feed: what new versions changed, by section and statement",
         epilog="example: sopkg changes --since 2026-11-01",
     )  # fmt: skip
-    chg.add_argument("--since", required=True, type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+    chg.add_argument("--since", required=True, type=_date, metavar="YYYY-MM-DD",
                      help="versions effective from this date")  # fmt: skip
-    chg.add_argument("--until", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+    chg.add_argument("--until", type=_date, metavar="YYYY-MM-DD",
                      help="versions effective up to this date")  # fmt: skip
-    chg.add_argument("--doc", help="one document id")
-    chg.add_argument("--owner", help="one owner's documents")
+    chg.add_argument("--doc", type=_given, help="one document id")
+    chg.add_argument("--owner", type=_given, help="one owner's documents")
     chg.add_argument("--format", choices=["markdown", "json"], default="markdown",
                      type=_format, metavar="{md,markdown,json}",
                      help="output format (default markdown)")  # fmt: skip
@@ -881,6 +943,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNAVAILABLE
     except SopkgError as e:
         print(f"sopkg: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:  # a path the system refuses (too long, no access) given as input
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"sopkg: error: {where}{e.strerror or e}", file=sys.stderr)
         return EXIT_USAGE
     except ValidationError as e:  # a setting from the environment or .env (kg.settings)
         bad = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())

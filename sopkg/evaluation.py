@@ -58,20 +58,29 @@ class Judged:
 
 
 def load_queries(path: Path) -> list[Judged]:
+    """The judged queries of a JSON Lines file (`id`, `text`, `relevant`: [{`doc`, `item`
+    or `section`, `grade`}], optional `lang`, `kind`, `filters`); InvalidInput naming the
+    line of the first entry that is not one."""
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        q = json.loads(line)
-        grades = {}
-        for r in q["relevant"]:
-            unit = ("item", r["item"]) if "item" in r else ("section", r["section"])
-            grades[(r["doc"], *unit)] = int(r.get("grade", 1))
-        out.append(
-            Judged(q["id"], q["text"], q.get("lang", ""), q.get("kind", ""),
-                   q.get("filters") or {}, grades)
-        )  # fmt: skip
+    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                out.append(_judged(json.loads(line)))
+            except (ValueError, TypeError, KeyError) as e:
+                why = f"no {e}" if isinstance(e, KeyError) else str(e)
+                raise InvalidInput("queries", f"{path}:{no}: not a judged query: {why}") from e
     return out
+
+
+def _judged(q: Any) -> Judged:
+    if not isinstance(q, dict) or not isinstance(q["relevant"], list):
+        raise TypeError("expected an object whose `relevant` is a list")
+    grades = {}
+    for r in q["relevant"]:
+        unit = ("item", r["item"]) if "item" in r else ("section", r["section"])
+        grades[(str(r["doc"]), unit[0], str(unit[1]))] = int(r.get("grade", 1))
+    return Judged(str(q["id"]), str(q["text"]), q.get("lang") or "", q.get("kind") or "",
+                  dict(q.get("filters") or {}), grades)  # fmt: skip
 
 
 def result_unit(r: SearchResult) -> tuple[str, str, str]:
@@ -236,7 +245,7 @@ def fusion_config(
         if isinstance(current, dict):
             if not isinstance(value, dict):
                 raise InvalidInput("--param", f"{name} takes {name}.KEY=VALUE entries")
-            value = {**current, **{k: tuple(v) if isinstance(v, list) else v
+            value = {**current, **{k: _entry(f"{name}.{k}", current.get(k), v)
                                    for k, v in value.items()}}  # fmt: skip
         elif isinstance(current, tuple):
             if not isinstance(value, list):
@@ -250,10 +259,33 @@ def fusion_config(
             raise InvalidInput("--param", f"{name} must be a number, got {value!r}")
         elif isinstance(current, int) and not float(value).is_integer():
             raise InvalidInput("--param", f"{name} must be a whole number, got {value!r}")
+        elif value < (1 if name in _AT_LEAST_ONE else 0):
+            least = "at least 1" if name in _AT_LEAST_ONE else "0 or more"
+            raise InvalidInput("--param", f"{name} must be {least}, got {value!r}")
         else:
             value = type(current)(value)
         values[name] = value
     return dataclasses.replace(cfg, **values)
+
+
+# Counts and constants a ranking divides by or takes that many of: 0 would leave nothing.
+_AT_LEAST_ONE = frozenset({"k", "depth", "candidates"})
+
+
+def _entry(name: str, current: object, value: object) -> object:
+    """One `FIELD.KEY=VALUE` entry of a dict field, checked against the entry it replaces
+    (a weight is a number of 0 or more, a family a list of list names)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        if current is None or isinstance(current, tuple):
+            return tuple(value)
+        raise InvalidInput("--param", f"{name} must be a number, got {value!r}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(current, tuple):
+            raise InvalidInput("--param", f"{name} takes a list, e.g. {name}=[a,b]")
+        if value < 0:
+            raise InvalidInput("--param", f"{name} must be 0 or more, got {value!r}")
+        return float(value)
+    raise InvalidInput("--param", f"{name} must be a number or a list, got {value!r}")
 
 
 def fusion_json(cfg: FusionConfig) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingest.corpus import load_corpus
+from kg.errors import InvalidInput
 from sopkg.evaluation import document_languages, load_queries
 
 SETS = sorted(
@@ -65,3 +66,22 @@ def test_crosslingual_answers_exist_only_in_the_other_language(judged_set: Path)
     for q in crossing:
         answers = {doc for (doc, _, _), grade in q.grades.items() if grade == 2}
         assert all(q.lang not in langs[doc] for doc in answers), q.id
+
+
+@pytest.mark.parametrize(
+    ("lines", "says"),
+    [
+        (['{"id": "q1", "text": "x"}'], ":1: not a judged query: no 'relevant'"),
+        (["", '{"id": "q1", "text": "x", "relevant": []}', "not json"], ":3: not a judged"),
+        (['{"id": "q1", "text": "x", "relevant": [{"item": "p1"}]}'], ":1: .*no 'doc'"),
+        (['{"id": "q1", "text": "x", "relevant": "d#p1"}'], ":1: .*`relevant` is a list"),
+        (['["q1", "x"]'], ":1: not a judged query"),
+    ],
+)
+def test_a_malformed_queries_file_names_its_line(
+    tmp_path: Path, lines: list[str], says: str
+) -> None:
+    path = tmp_path / "queries.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=f"queries: .*queries.jsonl{says}"):
+        load_queries(path)

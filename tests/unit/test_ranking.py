@@ -283,6 +283,23 @@ def test_fusion_config_from_flags_and_errors() -> None:
             fusion_config(overrides=[bad])
 
 
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ("k=-5", "k must be at least 1"),  # a division by zero or a negative rank weight
+        ("depth=0", "depth must be at least 1"),
+        ("graph=-0.1", "graph must be 0 or more"),
+        ("weights.focus=abc", "weights.focus must be a number"),  # failed after the ingest
+        ("weights.focus=-1", "weights.focus must be 0 or more"),
+        ("families.dense=3", "families.dense takes a list"),
+        ("weights.focus=[dense]", "weights.focus must be a number"),
+    ],
+)
+def test_fusion_config_refuses_values_a_ranking_cannot_use(bad: str, says: str) -> None:
+    with pytest.raises(InvalidInput, match=says):
+        fusion_config(overrides=[bad])
+
+
 def test_fusion_config_takes_lists_for_tuple_fields() -> None:
     cfg = fusion_config(overrides=["score_ranks=0.5", "score_lists=[lexical,dense]"])
     assert (cfg.score_ranks, cfg.score_lists) == (0.5, ("lexical", "dense"))
