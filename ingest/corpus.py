@@ -44,6 +44,10 @@ def load_corpus(root: Path) -> Corpus:
     visible, hidden = _markdown_paths(root)
     for path in visible:
         rel = path.relative_to(root).as_posix()
+        if (shown := _undecodable(rel)) is not None:
+            # Such a name cannot be stored, cited or printed as it is; nothing of it is read.
+            issues.append(Issue(shown, 0, "file-name", "the file's name is not UTF-8: rename it"))
+            continue
         result, found = parse_file(path, rel, taxonomy)
         issues.extend(found)
         if result is None:
@@ -53,7 +57,7 @@ def load_corpus(root: Path) -> Corpus:
     files = _shared_implied_keys(_drop_duplicates(parsed, issues, broken))
     issues.extend(_hidden_paths(root, hidden))
     if not files and not broken:
-        issues.append(Issue(".", 0, "empty-corpus", "no *.md file in the corpus: nothing is "
+        issues.append(Issue(".", 0, "empty-corpus", "no *.md file to read in the corpus: nothing is "
                             "written or retired (to take a corpus out of the graph: "
                             "sopkg corpora --remove NAME)"))  # fmt: skip
     issues.extend(check_corpus(files))
@@ -67,6 +71,17 @@ def load_corpus(root: Path) -> Corpus:
         broken=sorted(broken),
         broken_vocabulary=broken_vocabulary,
     )
+
+
+def _undecodable(rel: str) -> str | None:
+    """None for a path that is text; else the path as it can be shown (the bytes that are
+    not UTF-8 as U+FFFD). Python gives such bytes as lone surrogates, which neither Neo4j
+    nor a terminal accepts."""
+    try:
+        rel.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def markdown_files(root: Path) -> list[Path]:

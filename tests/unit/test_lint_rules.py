@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 from pathlib import Path
@@ -314,6 +315,15 @@ def test_not_a_folder(tmp_path: Path) -> None:
 def test_empty_corpus_is_an_error(tmp_path: Path) -> None:
     root = write_corpus(tmp_path, {})
     assert [(i.rule, i.severity) for i in lint(root).issues] == [("empty-corpus", Severity.ERROR)]
+
+
+def test_a_file_name_that_is_not_utf8_is_an_error_and_is_not_read(tmp_path: Path) -> None:
+    root = write_corpus(tmp_path, {"a.en.md": doc("a", "en", "## Policy\n- One.\n")})
+    os.rename(root / "a.en.md", os.fsencode(root) + b"/z\xff.en.md")
+    result = lint(root)
+    assert [(i.path, i.rule) for i in result.errors] == [
+        (".", "empty-corpus"), ("z\ufffd.en.md", "file-name")]  # fmt: skip
+    assert not result.files and not result.broken  # no name Neo4j would refuse
 
 
 def test_hidden_folders_are_not_the_corpus(tmp_path: Path) -> None:
