@@ -354,6 +354,9 @@ def change_records(
         raise InvalidInput("until", "must not be before since")
     if owner:
         owner = _owner_named(_report(runtime), owner)
+    if doc_id is not None and runtime.reader().document(doc_id) is None:
+        # As for an unknown owner: an empty feed would read as "nothing changed".
+        raise InvalidInput("doc_id", f"no document {doc_id!r} in the graph")
     return change_feed(
         runtime.coverage_reader(),
         since,

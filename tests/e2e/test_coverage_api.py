@@ -106,6 +106,11 @@ def test_coverage_filters_by_owner_as_the_dashboard_names_them(client: httpx.Cli
         r = client.get(path, params={**params, "owner": "Nobody"}, headers=OWNER)
         assert r.status_code == 422, (path, r.text)
         assert r.json()["error"]["fields"][0]["field"] == "owner"
+    # So is a document the graph does not have.
+    r = client.get("/v1/changes", params={"since": "2026-01-01", "doc_id": "nope"}, headers=OWNER)
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "doc_id"
+    known = {"since": "2026-01-01", "doc_id": "mini-fakes"}
+    assert client.get("/v1/changes", params=known, headers=OWNER).status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/v1/coverage", "/v1/owners/IPR%20Team/dashboard"])
