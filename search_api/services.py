@@ -80,7 +80,8 @@ def check_topic(reader: GraphReader, topic: str | None) -> None:
     known = [str(t["path"]) for t in reader.topics()]
     near = difflib.get_close_matches(topic, known, n=3, cutoff=0.0)
     hint = f"; closest: {', '.join(near)}" if near else ""
-    raise InvalidInput("topic", f"unknown topic (GET /v1/topics lists them){hint}")
+    # Worded for every interface (API, CLI, MCP, web): no route named, the nearest given.
+    raise InvalidInput("topic", f"unknown topic {topic!r}{hint}")
 
 
 def search_request(**fields: Any) -> SearchRequest:

@@ -930,8 +930,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "handler", None) is _eval and not args.mode:
         args.mode = ["lexical", "dense", "fused", "hybrid"]
     handler: Handler = args.handler
-    # The driver logs each retry of an unreachable server; the command says it once.
+    # The driver logs each retry of an unreachable server; the command says it once. So
+    # does the runtime's warning that a server answers 503, unless this is a server.
     logging.getLogger("neo4j").setLevel(logging.ERROR)
+    if handler not in (_serve, _up, _mcp):
+        logging.getLogger("sopkg.api").setLevel(logging.ERROR)
     try:
         settings = get_settings()
         if argv is None and handler in (_serve, _up):

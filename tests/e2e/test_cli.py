@@ -276,7 +276,10 @@ def test_exit_codes(
     monkeypatch.setenv("NEO4J_URI", f"bolt://127.0.0.1:{port}")
     get_settings.cache_clear()
     assert main(["coverage", "--json"]) == 3
-    assert "Neo4j is unavailable" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Neo4j is unavailable" in err and "503" not in err  # one line, not a server's
+    assert main(["search", "コピー品"]) == 3
+    assert capsys.readouterr().err.count("\n") == 1
 
 
 @pytest.mark.parametrize(
