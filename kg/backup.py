@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -147,7 +148,12 @@ def _tail(proc: subprocess.CompletedProcess[bytes], lines: int = 3) -> str:
     text = proc.stderr.decode("utf-8", errors="replace").splitlines()
     # The tool prints a progress line per file; the reason is in the last lines.
     useful = [ln for ln in text if ln.strip() and not ln.startswith(("Files:", "Done:"))]
-    return " / ".join(useful[-lines:]) or f"neo4j-admin exited with {proc.returncode}"
+    # neo4j-admin's advice to rerun it with --verbose is not for sopkg's users.
+    useful = [_VERBOSE_HINT.sub("", ln).rstrip() for ln in useful[-lines:]]
+    return " / ".join(ln for ln in useful if ln) or f"neo4j-admin exited with {proc.returncode}"
+
+
+_VERBOSE_HINT = re.compile(r"\s*\(?Run with '--verbose'[^)]*\)?\.?")
 
 
 def _dump(server: LocalNeo4j, target: Path) -> None:

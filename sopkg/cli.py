@@ -104,8 +104,10 @@ def _neo4j_shell_env(args: argparse.Namespace, settings: Settings) -> int:
 def _local_only(settings: Settings, what: str) -> None:
     if settings.neo4j_uri:
         raise ConfigError(
-            f"NEO4J_URI is set: {what} works on the local server only; back up "
-            f"{settings.neo4j_uri} with Neo4j's own tools (docs/operations.md)"
+            f"NEO4J_URI is set: {what} works on a local instance only (--instance), and "
+            f"reads no NEO4J_* variable; unset NEO4J_URI for it (`sopkg neo4j shell-env` "
+            f"sets it), or back up and restore {settings.neo4j_uri} with Neo4j's own tools "
+            "(docs/operations.md)"
         )
 
 
