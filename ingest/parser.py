@@ -225,7 +225,11 @@ def _compose_front_matter(text: str, rep: _Reporter) -> _Fields | None:
         rep.error(line, "yaml", yaml_problem(e))
         return None
     except yaml.YAMLError as e:
-        rep.error(2, "yaml", yaml_problem(e))
+        # A character YAML does not allow (NUL, other controls) is a ReaderError: it has a
+        # position in the text, not a mark.
+        at = getattr(e, "position", None)
+        line = text.count("\n", 0, at) + 2 if isinstance(at, int) else 2
+        rep.error(line, "yaml", yaml_problem(e))
         return None
     fields = _Fields({}, {})
     if root is None:

@@ -11,6 +11,10 @@ def yaml_problem(error: yaml.YAMLError) -> str:
     (`in "<unicode string>", line 3, column 1`): the finding names the line already."""
     if isinstance(error, yaml.MarkedYAMLError) and error.problem:
         return f"invalid YAML: {error.problem}"
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow
+        char = error.character
+        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+        return f"invalid YAML: the character {shown} is not allowed (a control character)"
     return "invalid YAML: " + " ".join(str(error).split())
 
 

@@ -50,6 +50,7 @@ ERROR_CASES = [
     pytest.param(edit("[商標法]\n---\n", "[商標法]\n"), "front-matter", 1, id="not-closed"),
     pytest.param("---\n- a\n- b\n---\n## X\n", "front-matter", 2, id="not-a-mapping"),
     pytest.param(edit("owner: IPR Policy JP", "owner: IPR: JP"), "yaml", 7, id="yaml"),
+    pytest.param(edit("owner: IPR Policy JP", "owner: IPR\x00JP"), "yaml", 7, id="yaml-nul"),
     pytest.param(
         edit("owner: IPR Policy JP\n", "owner: IPR Policy JP\nlang: en\n"),
         "duplicate-key",
