@@ -90,10 +90,11 @@ def _neo4j_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def _neo4j_shell_env(args: argparse.Namespace, settings: Settings) -> int:
     server = LocalNeo4j(settings, args.instance)
+    password = server.password()  # first: an instance never started gets no port file
     pairs = {
         "NEO4J_URI": server.uri(),
         "NEO4J_USER": "neo4j",
-        "NEO4J_PASSWORD": server.password(),
+        "NEO4J_PASSWORD": password,
         "NEO4J_DATABASE": "neo4j",
     }
     for k, v in pairs.items():

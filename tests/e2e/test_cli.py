@@ -296,6 +296,7 @@ def test_exit_codes(
         (["corpora"], {"NEO4J_URI": "garbage"}, 2, "NEO4J_URI 'garbage' is not a Neo4j"),
         (["corpora"], {"NEO4J_PASSWORD": "not-the-password"}, 3, "refused the connection"),
         (["corpora"], {"NEO4J_DATABASE": "nosuch"}, 3, "refused the connection"),
+        (["neo4j", "shell-env", "--instance", "never-started"], {}, 2, "has no password yet"),
     ],
 )
 def test_bad_paths_and_settings_are_one_line_errors(
@@ -313,6 +314,7 @@ def test_bad_paths_and_settings_are_one_line_errors(
     assert main(argv) == code
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (get_settings().state_dir / "neo4j" / "never-started").exists()
 
 
 @pytest.mark.parametrize(
