@@ -13,6 +13,20 @@ from enum import StrEnum
 _DIGITS = re.compile(r"\d+")
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_day(text: str) -> dt.date:
+    """A date as the API, the command line and the pages take one: YYYY-MM-DD (Python's
+    own parser would also take 20260101 and 2026-W01-1). ValueError says why not."""
+    if not _DAY.fullmatch(text):
+        raise ValueError(f"must be a date YYYY-MM-DD, got {text!r}")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as e:
+        raise ValueError(f"no such day: {text!r} ({e})") from None
+
+
 def version_key(version: str | None) -> tuple[int, ...]:
     """ "2.3" -> (2, 3); trailing zeros dropped so that "2" and "2.0" are one version, and
     numbers compare as numbers ("1.10" is newer than "1.9")."""

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import logging
 import os
-import re
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +28,7 @@ from kg.errors import ConfigError, GraphUnavailable, InvalidInput, SopkgError
 from kg.local_neo4j import LocalNeo4j
 from kg.locks import graph_write_lock
 from kg.settings import Settings, get_settings
+from ontology.rules import parse_day
 from sopkg.progress import ProgressBars, progress_bars
 
 if TYPE_CHECKING:
@@ -408,14 +408,10 @@ def _choose_allocator(settings: Settings) -> None:
 
 
 def _date(text: str) -> dt.date:
-    """A date as the API takes it: YYYY-MM-DD (Python alone would also take 20260101 and
-    2026-W01-1)."""
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return dt.date.fromisoformat(text)
+        return parse_day(text)
     except ValueError as e:
-        raise argparse.ArgumentTypeError(f"no such day: {text!r} ({e})") from None
-    raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {text!r}")
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _given(text: str) -> str:

@@ -98,8 +98,9 @@ def findings(
     runtime: Runtime, settings: Settings, user: Principal, owner: str | None, kind: str | None
 ) -> Findings:
     kinds = [k.value for k in FindingKind]
-    if kind not in kinds:
-        kind = None
+    if kind is not None and kind not in kinds:
+        # A stale link's filter: said, rather than every finding shown as if filtered.
+        raise InvalidInput("kind", f"unknown finding kind {kind!r}; known: {', '.join(kinds)}")
     report = services.coverage(runtime, [FindingKind(kind)] if kind else None, owner)
     return Findings(
         report.findings,

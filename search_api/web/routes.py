@@ -23,11 +23,11 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from kg.errors import InvalidInput, NotFound, SopkgError
 from kg.settings import Settings, get_settings
+from ontology.rules import parse_day
 from ontology.vocabulary import ALL_MARKETS, LANGUAGES, MARKETS
 from search_api import services
 from search_api.auth import (
@@ -40,7 +40,7 @@ from search_api.auth import (
 )
 from search_api.deps import Runtime, get_runtime
 from search_api.errors import status_of
-from search_api.models import SearchRequest, SearchResponse
+from search_api.models import SearchResponse
 from search_api.web import owner_data
 from search_api.web.charts import dashboard_charts
 from search_api.web.i18n import LANG_COOKIE, UI_LANGS, Labels, pick_lang
@@ -152,6 +152,17 @@ def _blank(v: str | None) -> str | None:
     return v if v else None
 
 
+def _day(field: str, value: str | None) -> dt.date | None:
+    """A date filter of a page's URL; InvalidInput (a 422 page saying why) when it is not
+    one, rather than the filter silently dropped."""
+    if not value:
+        return None
+    try:
+        return parse_day(value)
+    except ValueError as e:
+        raise InvalidInput(field, str(e)) from None
+
+
 def _run_search(
     page: Page,
     runtime: Runtime,
@@ -161,7 +172,10 @@ def _run_search(
     language: str | None,
 ) -> dict[str, Any]:
     """The search as the results template needs it: `response`, or `message`."""
-    out: dict[str, Any] = {"response": None, "message": None, "query": q or ""}
+    # Shown back in the search box: control characters (a NUL from a crafted link) are not
+    # text an HTML page may hold.
+    shown = "".join(ch for ch in q or "" if ch >= " " or ch == "\t")
+    out: dict[str, Any] = {"response": None, "message": None, "query": shown}
     if q is None:
         return out
     t = page.t
@@ -172,17 +186,9 @@ def _run_search(
     if len(q) > limit:
         out["message"] = t("search.too_long", n=len(q), max=limit)
         return out
-    try:
-        body = SearchRequest(query=q, market=market, topic=topic, language=language)  # type: ignore[arg-type]
-    except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-            for err in e.errors()
-        )
-        out["message"] = t("search.invalid", message=problems)
-        return out
     assert page.user is not None
     try:
+        body = services.search_request(query=q, market=market, topic=topic, language=language)
         out["response"] = services.search(runtime, body, page.user)
     except InvalidInput as e:
         out["message"] = t("search.invalid", message=str(e))
@@ -405,11 +411,7 @@ def changes_page(
         return _signin_redirect(request)
     page = Page(request, settings, user)
     try:
-        start = dt.date.fromisoformat(since) if since else None
-    except ValueError:
-        start = None
-    try:
-        feed = owner_data.changes(runtime, settings, user, start)
+        feed = owner_data.changes(runtime, settings, user, _day("since", since))
     except SopkgError as e:
         return _error_page(page, e)
     return page.render("changes.html", feed=feed)

@@ -215,6 +215,18 @@ def test_invalid_search_is_422_naming_the_field(
     assert_error(search(client, **body), 422, "invalid_input", field)
 
 
+@pytest.mark.parametrize("path", ["/", "/_results"])
+def test_the_search_page_says_why_it_refuses_a_query_and_echoes_no_control_character(
+    client: httpx.Client, path: str
+) -> None:
+    # The page answers as POST /v1/search does (the same service), in the page's words.
+    api = search(client, query="a\x00b")
+    assert api.status_code == 422
+    page = client.get(path, params={"q": "a\x00b"}, headers=READER)
+    assert page.status_code == 200 and "\x00" not in page.text
+    assert api.json()["error"]["fields"][0]["message"] in page.text.replace("&#39;", "'")
+
+
 def test_over_long_query_is_422(client: httpx.Client, api_settings: Settings) -> None:
     limit = api_settings.max_query_chars
     assert search(client, query="あ" * limit).status_code == 200

@@ -113,6 +113,25 @@ def test_coverage_filters_by_owner_as_the_dashboard_names_them(client: httpx.Cli
     assert client.get("/v1/changes", params=known, headers=OWNER).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "says"),
+    [
+        ("/findings", {"kind": "nosuch"}, "unknown finding kind &#39;nosuch&#39;"),
+        ("/changes", {"since": "garbage"}, "must be a date YYYY-MM-DD"),
+        ("/changes", {"since": "20260101"}, "must be a date YYYY-MM-DD"),
+        ("/changes", {"since": "2026-02-30"}, "no such day"),
+    ],
+)
+def test_a_page_refuses_a_filter_it_cannot_apply(
+    client: httpx.Client, path: str, params: dict[str, str], says: str
+) -> None:
+    # A stale or mistyped link: said on the page, not every row shown as if filtered.
+    page = client.get(path, params=params, headers=OWNER)
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    assert says in page.text
+    assert client.get(path, headers=OWNER).status_code == 200
+
+
 @pytest.mark.parametrize("path", ["/v1/coverage", "/v1/owners/IPR%20Team/dashboard"])
 def test_governance_needs_the_owner_role(client: httpx.Client, path: str) -> None:
     r = client.get(path, headers=READER)
