@@ -32,6 +32,7 @@ from search_api.openapi_extras import add_examples
 from search_api.params import known_query_params
 from search_api.routes import admin, probes, v1
 from search_api.web import install_web
+from search_api.web.routes import page_error
 
 DESCRIPTION = """\
 Bilingual (Japanese/English) search over content-moderation SOPs, with citations.
@@ -102,7 +103,7 @@ def create_app(
         return settings
 
     app.dependency_overrides[get_settings] = served_settings
-    install_error_handlers(app)
+    install_error_handlers(app, page_error)  # a browser's error at a page address: a page
     per_minute = settings.effective_rate_limit()
     app.state.limiter = RateLimiter(per_minute) if per_minute else None
     limited: dict[str, Any] = {

@@ -12,12 +12,12 @@ leaking internals (the e2e suite and the schema fuzzing show none happens).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kg.errors import (
@@ -118,8 +118,7 @@ def _clean_message(msg: str) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+def _validation_fields(exc: RequestValidationError) -> list[ErrorField]:
     fields = []
     for e in exc.errors():
         loc, msg = e.get("loc", ()), _clean_message(str(e.get("msg")))
@@ -128,8 +127,17 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             fields.append(ErrorField(field="body", message=f"{msg} at character {pos}"))
         else:
             fields.append(ErrorField(field=_field_name(loc), message=msg))
-    message = "; ".join(f"{f.field}: {f.message}" for f in fields) or "invalid request"
-    return error_response(422, "invalid_input", message, fields)
+    return fields
+
+
+def _fields_message(fields: Sequence[ErrorField]) -> str:
+    return "; ".join(f"{f.field}: {f.message}" for f in fields) or "invalid request"
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = _validation_fields(exc)
+    return error_response(422, "invalid_input", _fields_message(fields), fields)
 
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -139,6 +147,14 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, code, str(exc.detail), headers=exc.headers)
 
 
+def _status_and_message(exc: Exception) -> tuple[int, str]:
+    """What a refused request is told, for the page that says it (`PageError`)."""
+    if isinstance(exc, RequestValidationError):
+        return 422, _fields_message(_validation_fields(exc))
+    assert isinstance(exc, StarletteHTTPException)
+    return exc.status_code, str(exc.detail)
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
@@ -146,10 +162,22 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "internal error; see the server log")
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# An error of a page address rendered as a page, or None for the JSON envelope (the web
+# pages install theirs: search_api.web.routes.page_error).
+PageError = Callable[[Request, int, str], Response | None]
+
+
+def install_error_handlers(app: FastAPI, page_error: PageError | None = None) -> None:
+    def as_page(json_handler: Callable[[Request, Exception], JSONResponse]) -> Any:
+        def handler(request: Request, exc: Exception) -> Response:
+            page = page_error(request, *_status_and_message(exc)) if page_error else None
+            return page if page is not None else json_handler(request, exc)
+
+        return handler
+
     app.add_exception_handler(SopkgError, _project_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, as_page(_validation_error))
+    app.add_exception_handler(StarletteHTTPException, as_page(_http_error))
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -338,6 +338,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "The graph database is not reachable right now. Try again in a few seconds.",
         "グラフデータベースに接続できません。数秒後に再度お試しください。",
     ),
+    "error.no_page": ("There is no page at this address.", "このアドレスのページはありません。"),
     "error.refused": ("This cannot be shown: {message}", "表示できません: {message}"),
     "error.cross_site": (
         "This form must be sent from this site.",

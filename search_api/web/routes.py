@@ -129,6 +129,25 @@ class Page:
         return self.render("error.html", status=status, status_code=status, message=message)
 
 
+# Paths answered for programs: their errors stay the API's JSON envelope.
+_MACHINE_PATHS = ("/v1/", "/openapi.json", "/docs", "/redoc", "/metrics", "/healthz",
+                  "/readyz", "/static/", "/_results", "/_session")  # fmt: skip
+
+
+def page_error(request: Request, status: int, detail: str) -> HTMLResponse | None:
+    """An error of a page address as a page, for a browser (it asks for text/html): an
+    unknown address (404), a method the page does not take (405), a path part it refuses
+    (422). None for the API's paths and other clients, which get the JSON envelope."""
+    if request.url.path.startswith(_MACHINE_PATHS):
+        return None
+    if "text/html" not in request.headers.get("accept", ""):
+        return None
+    settings: Settings = request.app.state.runtime.settings
+    page = Page(request, settings, who(request, settings))
+    message = page.t("error.no_page") if status == 404 else page.t("error.refused", message=detail)
+    return page.error(status, message)
+
+
 def _signin_redirect(request: Request) -> RedirectResponse:
     target = urlencode({"next": _path_with_query(request)})
     response = RedirectResponse(f"/signin?{target}", status_code=303)

@@ -208,3 +208,26 @@ def test_json_bodies_within_the_limit_are_read(client: httpx.Client, content_typ
     r = client.post("/v1/search", content=_chunks(body, 5),
                     headers={**READER, "Content-Type": content_type})  # fmt: skip
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    ("path", "html", "status"),
+    [
+        ("/nosuch", True, 404),  # an address a browser followed: a page saying so
+        ("/documents/" + "x" * 300, True, 422),  # a path part the page refuses
+        ("/nosuch", False, 404),  # a program (no text/html): the JSON envelope
+        ("/v1/nosuch", True, 404),  # the API's paths answer JSON even to a browser
+    ],
+)
+def test_a_browser_gets_errors_at_page_addresses_as_pages(
+    client: httpx.Client, path: str, html: bool, status: int
+) -> None:
+    accept = "text/html,application/xhtml+xml,*/*;q=0.8" if html else "application/json"
+    r = client.get(path, headers={**READER, "Accept": accept})
+    assert r.status_code == status
+    as_page = html and not path.startswith("/v1/")
+    assert r.headers["content-type"].startswith("text/html" if as_page else "application/json")
+    if as_page:
+        assert "<main" in r.text and ("no page at this address" in r.text or status != 404)
+    else:
+        assert r.json()["error"]["status"] == status
