@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kg.errors import (
@@ -116,6 +117,14 @@ def _field_name(loc: Sequence[Any]) -> str:
 def _clean_message(msg: str) -> str:
     # pydantic prefixes messages of custom validators with "Value error, ".
     return msg.removeprefix("Value error, ")
+
+
+def first_problem(error: ValidationError, default_field: str) -> InvalidInput:
+    """A model's first validation error as the project error naming its field, in the
+    API's words (a search from the CLI, a page or an MCP tool, or a tool's arguments)."""
+    first = error.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or default_field
+    return InvalidInput(field, _clean_message(str(first["msg"])))
 
 
 def _validation_fields(exc: RequestValidationError) -> list[ErrorField]:

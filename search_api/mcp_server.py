@@ -33,7 +33,7 @@ from search_api import services
 from search_api.audit import AuditLog, AuditMiddleware, audit_event
 from search_api.auth import ROLE_RANK, Principal, key_principal, resolve_principal
 from search_api.deps import Runtime
-from search_api.errors import CODE_BY_STATUS, error_response, status_of
+from search_api.errors import CODE_BY_STATUS, error_response, first_problem, status_of
 from search_api.limits import RateLimiter, over_limit
 
 INSTRUCTIONS = """\
@@ -86,13 +86,6 @@ def _argument_problem(tool: ToolInfo, arguments: Mapping[str, Any]) -> str | Non
             f"{', '.join(sorted(known)) or 'none'}")  # fmt: skip
 
 
-def _validation_message(e: ValidationError) -> str:
-    """The first of pydantic's errors as the API words it: `field: message`."""
-    first = e.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "arguments"
-    return f"{field}: {str(first['msg']).removeprefix('Value error, ')}"
-
-
 class SopServer(MCPServer):
     """The SDK's server with the API's strictness about arguments: tool schemas refuse
     unknown properties, and a call with one, or with a value of the wrong type, is a tool
@@ -116,7 +109,7 @@ class SopServer(MCPServer):
             return await super().call_tool(name, arguments, context)
         except ToolError as e:
             if isinstance(e.__cause__, ValidationError):
-                raise ToolError(f"invalid_input: {_validation_message(e.__cause__)}") from e
+                raise ToolError(f"invalid_input: {first_problem(e.__cause__, 'arguments')}") from e
             # The SDK prefixes the tool's own errors; the text starts with the API's code.
             raise ToolError(str(e).removeprefix(f"Error executing tool {name}: ")) from e
 

@@ -29,6 +29,7 @@ from search_api.coverage.changes import VersionChanges, most_searched
 from search_api.coverage.report import find_owner
 from search_api.coverage.trends import findings_by_version
 from search_api.deps import Runtime
+from search_api.errors import first_problem
 from search_api.memory import release_free_memory
 from search_api.models import (
     AcknowledgedFindingOut,
@@ -90,9 +91,7 @@ def search_request(**fields: Any) -> SearchRequest:
     try:
         return SearchRequest(**{k: v for k, v in fields.items() if v is not None})
     except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "query"
-        raise InvalidInput(field, first["msg"].removeprefix("Value error, ")) from e
+        raise first_problem(e, "query") from e
 
 
 def search_params(req: SearchRequest) -> SearchParams:

@@ -432,18 +432,20 @@ def _corpus_name(text: str) -> str:
     return text
 
 
-def _port_number(text: str) -> int:
-    n = int(text) if text.strip().isdigit() else 0
-    if not 1 <= n <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {text!r}")
-    return n
+def _whole_number(what: str, low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, named `what` in the error."""
+
+    def parse(text: str) -> int:
+        n = int(text) if text.strip().isdigit() else low - 1
+        if not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"must be {what} from {low} to {high}, got {text!r}")
+        return n
+
+    return parse
 
 
-def _worker_count(text: str) -> int:
-    n = int(text) if text.strip().isdigit() else 0
-    if not 1 <= n <= 64:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, got {text!r}")
-    return n
+_port_number = _whole_number("a port number", 1, 65535)
+_worker_count = _whole_number("a whole number", 1, 64)
 
 
 def worker_app() -> Any:
