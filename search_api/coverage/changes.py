@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from math import inf
 from typing import Any
 
 from kg.coverage import CoverageReader, PassageFacts, VersionEvent
@@ -158,6 +159,7 @@ def diff_passages(old: Sequence[PassageFacts], new: Sequence[PassageFacts]) -> l
             new_text=p.text,
         )
         out.append(((p.section_order, p.order), change))
+    followers = _followers(old, after)
     for unit, q in before.items():
         if unit in after:
             continue
@@ -171,8 +173,27 @@ def diff_passages(old: Sequence[PassageFacts], new: Sequence[PassageFacts]) -> l
             old_text=q.text,
             new_text=None,
         )
-        out.append(((section_order[q.section], q.order + 0.5), change))
-    return [c for _, c in sorted(out, key=lambda x: x[0])]
+        # Where it stood: just before the unit that followed it and is still there (in
+        # the new version's numbering), else after the rest of its section.
+        nxt = followers.get(unit)
+        at = (nxt.section_order, nxt.order - 0.5) if nxt else (section_order[q.section], inf)
+        out.append((at, change))
+    return [c for _, c in sorted(out, key=lambda x: x[0])]  # stable: old order among ties
+
+
+def _followers(
+    old: Sequence[PassageFacts], after: Mapping[str, PassageFacts]
+) -> dict[str, PassageFacts]:
+    """For each unit of `old`, the first unit after it in its section that `after` still
+    has, as `after` holds it."""
+    out: dict[str, PassageFacts] = {}
+    ordered = sorted(old, key=lambda p: (p.section_order, p.order))
+    for i, q in enumerate(ordered):
+        later = (r for r in ordered[i + 1 :] if r.section == q.section and unit_of(r) in after)
+        nxt = next(later, None)
+        if nxt is not None:
+            out[unit_of(q)] = after[unit_of(nxt)]
+    return out
 
 
 def statement_changes(changes: Sequence[Change]) -> list[Change]:

@@ -85,12 +85,20 @@ def _matrix_md(report: CoverageReport) -> list[str]:
     return _table(["topic", *markets], rows)
 
 
+def _documents_phrase(report: CoverageReport) -> str:
+    """How many documents are in effect, and how many are superseded (still active in the
+    graph, but on their way out: left out of every check)."""
+    superseded = sum(d.state == "superseded" for d in report.documents)
+    phrase = f"{len(report.documents) - superseded} document(s) in effect"
+    return phrase + (f" and {superseded} superseded" if superseded else "")
+
+
 def report_markdown(report: CoverageReport) -> str:
     counts = {k: n for k, n in report.counts().items() if n}
     out = [
         f"# SOP coverage report ({report.today.isoformat()})",
         "",
-        f"{len(report.findings)} finding(s) over {len(report.documents)} active document(s); "
+        f"{len(report.findings)} finding(s) over {_documents_phrase(report)}; "
         f"due-soon means review_by within {report.due_within_days} days.",
         "",
     ]
@@ -226,7 +234,7 @@ def report_html(report: CoverageReport) -> str:
         f"<title>SOP coverage {report.today.isoformat()}</title><style>{_CSS}</style></head>",
         "<body>",
         f'<h1>SOP coverage report</h1><p class="muted">as of {report.today.isoformat()}; '
-        f"{len(report.documents)} active documents; {len(report.findings)} findings; "
+        f"{_e(_documents_phrase(report))}; {len(report.findings)} findings; "
         f"generated {report.generated_at.isoformat()}</p>",
         '<div class="kinds">',
         *(f"<span>{_e(k)}: <b>{n}</b></span>" for k, n in counts.items()),

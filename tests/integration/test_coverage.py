@@ -126,6 +126,10 @@ def test_due_soon_is_relative_to_today(sample_reader: CoverageReader) -> None:
 def test_renderings(report: CoverageReport) -> None:
     md = report_markdown(report)
     assert "## Topics by market" in md and "reg-vape-th" in md
+    # seller-onboarding-sea is superseded: counted apart from the documents in effect.
+    in_effect = len(report.documents) - 1
+    assert f"over {in_effect} document(s) in effect and 1 superseded;" in md
     page = report_html(report)
+    assert f"{in_effect} document(s) in effect and 1 superseded;" in page
     assert page.startswith("<!doctype html>") and 'class="matrix"' in page
     assert page.count("<tr") > len(report.matrix)

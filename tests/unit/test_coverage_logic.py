@@ -212,6 +212,28 @@ def _p(version: str, section: str, suffix: str, text: str, item: str | None = No
                         item, f"d#{item}" if item else None, "policy" if item else None, order, text)  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("new_texts", "expected"),
+    [
+        # p2 removed between p1 and a reworded p3: listed where it stood, not after p3.
+        ({"p1": "A.", "p3": "C!"}, [("removed", "p2"), ("reworded", "p3")]),
+        # the last units removed: after the rest of their section, in their old order.
+        ({"p1": "A!"}, [("reworded", "p1"), ("removed", "p2"), ("removed", "p3")]),
+        # the first removed, a unit added after the rest.
+        ({"p2": "B.", "p3": "C.", "p4": "D."}, [("removed", "p1"), ("added", "p4")]),
+    ],
+)
+def test_diff_passages_lists_changes_in_document_order(
+    new_texts: dict[str, str], expected: list[tuple[str, str]]
+) -> None:
+    old = [
+        _p("v1", "policy", f"p{i}", t, f"p{i}", i - 1) for i, t in ((1, "A."), (2, "B."), (3, "C."))
+    ]
+    new = [_p("v2", "policy", k, t, k, n) for n, (k, t) in enumerate(new_texts.items())]
+    got = [(c.change.value, c.item_id) for c in diff_passages(old, new)]
+    assert got == expected
+
+
 def test_diff_passages() -> None:
     old = [_p("v1", "overview", "b1", "Intro."), _p("v1", "policy", "p1", "A.", "p1", 0),
            _p("v1", "policy", "p2", "B.", "p2", 1), _p("v1", "policy", "p3", "C.", "p3", 2)]  # fmt: skip
