@@ -32,7 +32,7 @@ INTRO_KEY = "intro"
 # then re-derives the documents whose files did not change (ingest.pipeline.unchanged)
 # instead of leaving them as older code wrote them, which search would read beside queries
 # analysed by today's code. tests/unit/test_derivation.py fails until it is raised.
-DERIVATION = 4
+DERIVATION = 5
 
 
 def version_key(doc_id: str, lang: str, version: str) -> str:
@@ -104,6 +104,7 @@ def _passage(
     links: Sequence[str],
     item: tuple[str | None, str | None, str | None] = (None, None, None),
     context: Sequence[str] = (),
+    applies_to: list[str] | None = None,
 ) -> PassageRecord:
     title = f.meta.title
     search_text = f"{text}\n{heading}"
@@ -126,6 +127,7 @@ def _passage(
         item_id=item[0],
         statement_key=item[1],
         statement_kind=item[2],
+        applies_to=applies_to,
         link_targets=list(links),
         search_ja=ja,
         search_en=en,
@@ -195,7 +197,8 @@ def build_version(f: ParsedFile) -> VersionRecord:
                          it.text, (it.line_start, it.line_end),
                          _link_strings(it, f.title_links + s.links),
                          (it.item_id, statement_key(m.id, s, it), it.kind.value),
-                         [texts[t] for t in it.applies_to if t in texts])
+                         [texts[t] for t in it.applies_to if t in texts],
+                         [f"{m.id}#{t}" for t in it.applies_to])
             )  # fmt: skip
     return rec
 

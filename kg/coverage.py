@@ -60,6 +60,9 @@ class StatementText:
     section: str
     line: int | None
     embedding: tuple[float, ...] | None = None
+    # This language's own applies_to (statement keys); None from a graph written before
+    # passages kept it, where the statement's (its source's) stands for every language.
+    applies_to: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,12 @@ class StatementFacts:
 
     def text(self, lang: str) -> str | None:
         return next((t.text for t in self.texts if t.lang == lang), None)
+
+    def applies_to_in(self, lang: str) -> tuple[str, ...]:
+        """What the item names in `applies_to` in the `lang` version (a translation that
+        lags behind its source may name other policies)."""
+        own = next((t.applies_to for t in self.texts if t.lang == lang), None)
+        return self.applies_to if own is None else own
 
     @property
     def langs(self) -> tuple[str, ...]:
@@ -280,6 +289,7 @@ class CoverageReader(GraphReader):
                     section=p.get("align_key") or "",
                     line=p.get("line_start"),
                     embedding=tuple(p["embedding"]) if p.get("embedding") else None,
+                    applies_to=None if p.get("applies_to") is None else tuple(p["applies_to"]),
                 )
                 for p in r["passages"]
             )

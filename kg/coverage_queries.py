@@ -27,7 +27,7 @@ OPTIONAL MATCH (st)<-[:STATES]-(p:Passage {current: true})
 WITH d, st, p ORDER BY p.lang
 RETURN d.id AS doc_id, st.key AS key, st.item_id AS item_id, st.kind AS kind,
        st.severity AS severity, coalesce(st.applies_to, []) AS applies_to,
-       [x IN collect(p {.lang, .text, .align_key, .line_start,
+       [x IN collect(p {.lang, .text, .align_key, .line_start, .applies_to,
                         embedding: CASE WHEN $embeddings THEN p.embedding ELSE null END})
         WHERE x.lang IS NOT NULL] AS passages
 ORDER BY doc_id, key

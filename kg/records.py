@@ -27,6 +27,9 @@ class PassageRecord:
     item_id: str | None = None
     statement_key: str | None = None
     statement_kind: str | None = None
+    # The statement keys this language version's item names in `applies_to` (a lagging
+    # translation may name others than its source, whose attributes the Statement keeps).
+    applies_to: list[str] | None = None
     link_targets: list[str] = field(default_factory=list)  # "doc" or "doc#section"
     embed_text: str = ""  # what the embedder saw (kept so `sopkg reembed` needs no files)
     search_ja: str | None = None

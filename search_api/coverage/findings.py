@@ -441,6 +441,8 @@ class Analysis:
         return out
 
     def uncovered_policies(self) -> list[Finding]:
+        """Each policy that no enforcement (escalation) item names in `applies_to`, judged in
+        each language version on its own: a translation that lags behind may name others."""
         out = []
         checks = (
             (StatementKind.ENFORCEMENT, FindingKind.POLICY_WITHOUT_ENFORCEMENT, "enforcement"),
@@ -451,17 +453,22 @@ class Analysis:
             policies = [s for s in sts if s.kind == StatementKind.POLICY.value]
             for kind, finding, word in checks:
                 items = [s for s in sts if s.kind == kind.value]
-                covered = {k for s in items for k in s.applies_to}
                 for p in policies:
-                    if p.key in covered:
+                    missed = [
+                        lang for lang in p.langs
+                        if not any(p.key in s.applies_to_in(lang) for s in items)
+                    ]  # fmt: skip
+                    if not missed:
                         continue
                     coverage = "; ".join(
-                        f"{s.item_id} covers {_items(s.applies_to)}" for s in items if s.applies_to
+                        f"{s.item_id} covers {_items(s.applies_to_in(missed[0]))}"
+                        for s in items
+                        if s.applies_to_in(missed[0])
                     )
                     reason = f"no {word} item applies to {p.item_id} ({_short(_text_of(p), 60)})"
                     if coverage:
                         reason += f"; {coverage}"
-                    out.append(self._finding(finding, d, langs(p.langs), p.item_id, reason))
+                    out.append(self._finding(finding, d, langs(missed), p.item_id, reason))
         return out
 
     def missing_applies_to(self) -> list[Finding]:
@@ -470,13 +477,14 @@ class Analysis:
         for doc_id, sts in self.by_doc.items():
             d = self.docs[doc_id]
             for s in sts:
-                if s.kind in dependent and not s.applies_to:
+                missing = [lang for lang in s.langs if not s.applies_to_in(lang)]
+                if s.kind in dependent and missing:
                     reason = f"{s.kind} {s.item_id} ({_short(_text_of(s), 60)}) has no applies_to"
                     guess = self._closest_policy(s, sts)
                     if guess:
                         reason += f"; it most likely belongs to {guess}"
                     out.append(
-                        self._finding(FindingKind.MISSING_APPLIES_TO, d, langs(s.langs),
+                        self._finding(FindingKind.MISSING_APPLIES_TO, d, langs(missing),
                                       s.item_id, reason)
                     )  # fmt: skip
         return out

@@ -4,6 +4,7 @@ version diff and unanswered-demand grouping."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -144,6 +145,44 @@ def test_structural_checks() -> None:
         ("policy-without-enforcement", "d2", "en,ja", "p1"),
         ("missing-applies-to", "d1", "en", "e1"),
     }
+
+
+def _lang_st(
+    doc: str, item: str, kind: str, per_lang: dict[str, tuple[str, tuple[str, ...]]]
+) -> StatementFacts:
+    """A statement whose language versions name their own applies_to (graphs written
+    since passages keep it); the statement's own is the first language's."""
+    first = next(iter(per_lang.values()))[1]
+    return StatementFacts(
+        f"{doc}#{item}", doc, item, kind, None, tuple(f"{doc}#{a}" for a in first),
+        tuple(StatementText(lang, t, kind, 1, None, tuple(f"{doc}#{a}" for a in names))
+              for lang, (t, names) in per_lang.items()),
+    )  # fmt: skip
+
+
+POLICY_CHECKS = {"missing-applies-to", "policy-without-enforcement", "policy-without-escalation"}
+
+
+def test_applies_to_is_judged_in_each_language_version() -> None:
+    # The English moved on (p2 gone from a1 and x1); the Japanese, a version behind, still
+    # names p2 in both, and its e1 names no policy at all.
+    docs = [_doc("d", translation=("en", "1.0"), source_version="1.1")]
+    sts = [
+        _lang_st("d", "p1", "policy", {"en": ("One.", ()), "ja": ("一。", ())}),
+        _lang_st("d", "p2", "policy", {"ja": ("二。", ())}),
+        _lang_st("d", "a1", "enforcement", {"en": ("Removed.", ("p1",)),
+                                            "ja": ("削除。", ("p1", "p2"))}),
+        _lang_st("d", "x1", "escalation", {"en": ("Escalate.", ("p1",)),
+                                           "ja": ("回す。", ("p1", "p2"))}),
+        _lang_st("d", "e1", "exception", {"en": ("Unless.", ("p1",)), "ja": ("ただし。", ())}),
+    ]  # fmt: skip
+    found = {k for k in _keys(_facts(docs, sts)) if k[0] in POLICY_CHECKS}
+    assert found == {("missing-applies-to", "d", "ja", "e1")}
+    # A graph written before passages kept it: the statement's applies_to for every language.
+    old = [replace(s, texts=tuple(replace(t, applies_to=None) for t in s.texts)) for s in sts]
+    found = {k for k in _keys(_facts(docs, old)) if k[0] in POLICY_CHECKS}
+    assert ("policy-without-enforcement", "d", "ja", "p2") in found
+    assert not any(k[0] == "missing-applies-to" for k in found)
 
 
 def test_outdated_translation_without_the_old_source_names_the_changed_statement() -> None:

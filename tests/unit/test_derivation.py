@@ -38,6 +38,8 @@ FINGERPRINTS = {
     3: "cb361e140014cbeae23837faea5eb3ceb8a6412b7e0f40a7a565bbebf7f1e3ba",
     # 4: long passages' windows (their embed texts)
     4: "db0098432b160ba3c6ec62d625c72a51e88513a1605a35ac7d50b0f97a5e2b85",
+    # 5: each language version's own applies_to on its passages (coverage per language)
+    5: "067e201e4921477f84f29cd826761fcda3a110b63b032aeba94e58772359dd6e",
 }
 
 
