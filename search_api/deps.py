@@ -46,7 +46,8 @@ from search_api.gloss_vectors import TermVectors
 from search_api.memory import release_free_memory
 from search_api.models import Check, ReadyResponse
 from search_api.querylog import QueryLogger
-from search_api.retrieval import Retriever, SearchParams
+from search_api.result_cache import ResultCache
+from search_api.retrieval import Retriever, SearchOutcome, SearchParams
 from search_api.shared_build import SharedBuild
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ log = logging.getLogger("sopkg.api")
 
 PROBE_SECONDS = 0.5  # how often an unreachable graph is tried again
 WARM_UP_QUERIES = ("warm up the search", "検索の準備")  # one per language: both paths planned
+
+Held = tuple[Glossary, CorpusFacts, VectorSearch | None]
+"""What a search's outcome depends on besides its parameters and the day."""
 
 IngestRunner = Callable[[Path], Mapping[str, Any]]
 """Runs `ingest.pipeline.ingest_corpus` on a folder and returns its summary as JSON data.
@@ -106,6 +110,9 @@ class Runtime:
         )
         self.vocabulary_store = vocabulary_store(settings)
         self.query_log = QueryLogger(settings.query_log_max, self.driver)
+        self.results: ResultCache[SearchOutcome] | None = (
+            ResultCache(settings.result_cache_size) if settings.result_cache_size else None
+        )
         # One coverage report built at a time, shared by the owners who ask meanwhile
         # (search_api.shared_build). Ingests and acknowledgements show at once, whichever
         # process made them; another process's feedback within corpus_check_seconds.
@@ -315,8 +322,8 @@ class Runtime:
     def retriever(self) -> Retriever:
         return self._retriever(self.reader())
 
-    def _retriever(self, reader: GraphReader) -> Retriever:
-        glossary, facts, stamp = self._corpus_data()
+    def _retriever(self, reader: GraphReader, held: Held | None = None) -> Retriever:
+        glossary, facts, vectors = held or self._held()
         return Retriever(
             reader,
             self.embedder,
@@ -325,10 +332,25 @@ class Runtime:
             due_within_days=self.settings.due_within_days,
             facts=facts,
             second=self.second,
-            vectors=self._vectors(stamp),
+            vectors=vectors,
             fusion=self.fusion,
             terms=self.terms,
         )
+
+    def _held(self) -> Held:
+        """The corpus data searches use now (one stamp's), and the vectors held for it."""
+        glossary, facts, stamp = self._corpus_data()
+        return glossary, facts, self._vectors(stamp)
+
+    def search(self, params: SearchParams) -> tuple[SearchOutcome, bool]:
+        """A search's outcome, and whether it was shared with an identical search (kept
+        from before in the same corpus state, or in flight): search_api.result_cache."""
+        held = self._held()
+        retriever = self._retriever(self.reader(), held)
+        if self.results is None:
+            return retriever.search(params), False
+        key = (params, retriever.current_day())
+        return self.results.get_or_run(held, key, lambda: retriever.search(params))
 
     def hold_vectors(self, wait_seconds: float = 0.0) -> None:
         """Start loading the passage vectors now rather than on the first search (a server's

@@ -9,6 +9,8 @@ One registry per app (several apps in one process, as in the tests, never share 
 - `sopkg_neo4j_query_seconds` by read query (the name of its constant in kg.read_queries);
 - `sopkg_query_cache_{hits,misses}_total`, `_entries`, `_capacity`: the query-embedding
   cache (absent when it is off);
+- `sopkg_result_cache_{hits,shared,misses,cleared}_total`, `_entries`, `_capacity`: whole
+  search outcomes kept for the corpus state (search_api.result_cache; absent when off);
 - `sopkg_query_log_{written,failed,dropped,trimmed}_total`: the background query log;
 - `sopkg_resident_passages`, `sopkg_resident_vector_bytes`: the passage vectors dense search
   holds in memory (kg.resident; 0 while it asks Neo4j's indexes);
@@ -81,6 +83,22 @@ class _RuntimeCollector(Collector):
             )
             yield GaugeMetricFamily(
                 "sopkg_query_cache_capacity", "SOPKG_QUERY_CACHE_SIZE", value=stats.capacity
+            )
+        if runtime.results is not None:
+            found = runtime.results.stats()
+            for name, value, what in (
+                ("hits", found.hits, "searches answered by an outcome kept from before"),
+                ("shared", found.shared, "searches that waited for an identical one in flight"),
+                ("misses", found.misses, "searches that ran"),
+                ("cleared", found.cleared, "times the corpus state changed and the kept "
+                 "outcomes were dropped"),
+            ):  # fmt: skip
+                yield CounterMetricFamily(f"sopkg_result_cache_{name}", what, value=value)
+            yield GaugeMetricFamily(
+                "sopkg_result_cache_entries", "search outcomes held", value=found.size
+            )
+            yield GaugeMetricFamily(
+                "sopkg_result_cache_capacity", "SOPKG_RESULT_CACHE_SIZE", value=found.capacity
             )
         passages, nbytes = runtime.resident.held()
         yield GaugeMetricFamily(

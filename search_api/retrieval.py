@@ -183,6 +183,11 @@ class Retriever:
     def _today(self) -> dt.date:
         return self.today or dt.date.today()
 
+    def current_day(self) -> dt.date:
+        """The day searches are judged on besides their `as_of`: which versions are
+        current when none is named, what is due for review soon."""
+        return self._today()
+
     def _filter(self, p: SearchParams) -> HitFilter:
         as_of = p.as_of or self._today()
         return HitFilter(

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +119,11 @@ def search(
     check_query(request.query, runtime.settings.max_query_chars)
     check_topic(runtime.reader(), request.topic)
     params = search_params(request)
-    outcome = runtime.retriever().search(params)
+    started = time.perf_counter()
+    outcome, shared = runtime.search(params)
+    if shared:  # the timings of the search that ran belong to its own response
+        took = round((time.perf_counter() - started) * 1000, 3)
+        outcome = replace(outcome, timings_ms={"shared": took, "total": took})
     query_id = None
     if log:
         query_id = runtime.query_log.record(params, outcome, who.role if who else None).id

@@ -84,6 +84,31 @@ def test_the_server_holds_the_passage_vectors(client: httpx.Client) -> None:
     assert ok_results(client, query="コピー品 出品")[0]["unit"]["key"] == "mini-fakes#p1"
 
 
+def test_a_repeated_search_is_answered_from_the_first(client: httpx.Client) -> None:
+    """The trending question: asked again in the same corpus state, it is not searched
+    again; each asker still gets a query id of their own (their feedback, their log)."""
+    body = {"query": "偽物のブランドバッグを売っている", "limit": 5}
+
+    def metric(name: str) -> float:
+        lines = client.get("/metrics", headers=READER).text.splitlines()
+        return next(float(line.split()[1]) for line in lines if line.startswith(name + " "))
+
+    client.post("/v1/search", json={"query": "warm"}, headers=READER)  # vectors start loading
+    deadline = time.monotonic() + 60
+    while not client.get("/readyz").json()["checks"]["vectors"]["detail"].endswith("in memory"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    hits = metric("sopkg_result_cache_hits_total")
+    first = search(client, **body).json()
+    again = search(client, **body).json()
+    assert "embed" in first["timings_ms"] and "shared" not in first["timings_ms"]
+    assert set(again["timings_ms"]) == {"shared", "total"}
+    assert again["results"] == first["results"] and again["results"]
+    assert again["query_id"] != first["query_id"]
+    assert metric("sopkg_result_cache_hits_total") == hits + 1
+    assert "shared" not in search(client, **body, language="en").json()["timings_ms"]
+
+
 # --- search -----------------------------------------------------------------------------
 def test_japanese_search_cites_the_statement(client: httpx.Client) -> None:
     results = ok_results(client, query="コピー品 出品")
