@@ -8,7 +8,7 @@ allows them, their owners should still hear about them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
@@ -16,7 +16,7 @@ from typing import TypeVar
 import yaml
 
 from ingest.model import Corpus, Issue, Link, ParsedFile, Severity
-from ingest.parser import parse_file
+from ingest.parser import declared_identity, parse_file
 from ontology.glossary import GlossaryError, TermGroup, glossary_from_yaml
 from ontology.rules import compare_versions
 from ontology.taxonomy import Taxonomy, TaxonomyError, default_taxonomy
@@ -41,6 +41,7 @@ def load_corpus(root: Path) -> Corpus:
     broken_vocabulary = frozenset(i.path for i in issues if i.severity is Severity.ERROR)
     parsed: list[ParsedFile] = []
     broken: list[str] = []
+    broken_versions: set[tuple[str, str]] = set()  # (id, lang) declared by broken files
     visible, hidden = _markdown_paths(root)
     for path in visible:
         rel = path.relative_to(root).as_posix()
@@ -52,6 +53,8 @@ def load_corpus(root: Path) -> Corpus:
         issues.extend(found)
         if result is None:
             broken.append(rel)
+            if (identity := declared_identity(path)) is not None:
+                broken_versions.add(identity)
         else:
             parsed.append(result)
     files = _shared_implied_keys(_drop_duplicates(parsed, issues, broken))
@@ -60,7 +63,7 @@ def load_corpus(root: Path) -> Corpus:
         issues.append(Issue(".", 0, "empty-corpus", "no *.md file to read in the corpus: nothing is "
                             "written or retired (to take a corpus out of the graph: "
                             "sopkg corpora --remove NAME)"))  # fmt: skip
-    issues.extend(check_corpus(files))
+    issues.extend(check_corpus(files, broken_versions))
     issues.sort(key=lambda i: (i.path, i.line, i.rule, i.message))
     return Corpus(
         root=root,
@@ -291,12 +294,17 @@ def _warn(f: ParsedFile, line: int, rule: str, message: str) -> Issue:
     return Issue(f.rel_path, line, rule, message, Severity.WARNING)
 
 
-def check_corpus(files: list[ParsedFile]) -> list[Issue]:
-    """Findings between files (all warnings): links, supersedes, translations, alignment."""
+def check_corpus(
+    files: list[ParsedFile], broken_versions: Set[tuple[str, str]] = frozenset()
+) -> list[Issue]:
+    """Findings between files (all warnings): links, supersedes, translations, alignment.
+    `broken_versions`: (id, lang) of files with errors, which are not missing translations
+    (their errors say what to fix)."""
     by_id = _group(files)
     issues = _check_links(files, by_id) + _check_supersedes(files, by_id)
     for doc_id, versions in sorted(by_id.items()):
-        issues += _check_translations(doc_id, versions)
+        broken = {lang for i, lang in broken_versions if i == doc_id}
+        issues += _check_translations(doc_id, versions, broken)
         issues += _check_alignment(versions)
     return issues
 
@@ -343,11 +351,11 @@ def _check_supersedes(files: list[ParsedFile], by_id: dict[str, Versions]) -> li
     ]
 
 
-def _check_translations(doc_id: str, versions: Versions) -> list[Issue]:
+def _check_translations(doc_id: str, versions: Versions, broken: Set[str]) -> list[Issue]:
     issues: list[Issue] = []
     ref = reference_version(versions)
     for lang in LANGUAGES:
-        if lang not in versions:
+        if lang not in versions and lang not in broken:
             issues.append(
                 _warn(
                     ref,
@@ -362,6 +370,8 @@ def _check_translations(doc_id: str, versions: Versions) -> list[Issue]:
         src_lang, src_version = f.meta.translation_of
         line = f.meta_lines.get("translation_of", 1)
         source = versions.get(src_lang)
+        if source is None and src_lang in broken:
+            continue
         if source is None:
             issues.append(
                 _warn(

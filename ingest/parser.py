@@ -159,6 +159,27 @@ def parse_bytes(
     return parsed, rep.issues
 
 
+def declared_identity(path: Path) -> tuple[str, str] | None:
+    """The (id, lang) a file's front matter declares, as written, when it can be read even
+    though the file breaks the format; else None. For the corpus checks only: a broken
+    version is not a missing one."""
+    rep = _Reporter(str(path))
+    try:
+        text = _decode(path.read_bytes(), rep)
+    except OSError:
+        return None
+    if text is None:
+        return None
+    lines = [ln.removesuffix("\r") for ln in text.split("\n")]
+    close = _front_matter_end(lines, rep)
+    fields = _compose_front_matter("\n".join(lines[1:close]), rep) if close else None
+    if fields is None:
+        return None
+    found = [fields.nodes.get(key) for key in ("id", "lang")]
+    values = [n.value.strip() for n in found if isinstance(n, ScalarNode)]
+    return (values[0], values[1]) if len(values) == 2 and all(values) else None
+
+
 def _decode(data: bytes, rep: _Reporter) -> str | None:
     # A UTF-8 byte order mark is still UTF-8 (some Windows editors add one): drop it.
     raw = data.removeprefix(codecs.BOM_UTF8)

@@ -209,6 +209,29 @@ def test_broken_files_are_reported_and_left_out() -> None:
     assert [(i.rule, i.path) for i in corpus.warnings] == [("missing-translation", "good.en.md")]
 
 
+@pytest.mark.parametrize(
+    ("broken_ja", "warned"),
+    [
+        # The body breaks the format: the front matter still says which version it is.
+        ("## ポリシー\n- {#p1} 一。\n- {#p1} 二。\n", []),
+        # The front matter itself is broken: nothing says the file is d's Japanese version.
+        (None, ["missing-source", "missing-translation"]),
+    ],
+)
+def test_a_broken_version_is_not_also_reported_missing(
+    tmp_path: Path, broken_ja: str | None, warned: list[str]
+) -> None:
+    ja = doc("d", "ja", broken_ja) if broken_ja else "---\nid: d\nlang: [ja\n---\n# D\n"
+    en = doc("d", "en", "## Policy\n- {#p1} One.\n").replace(
+        "lang: en", "lang: en\ntranslation_of: ja@1.0"
+    )
+    corpus = load_corpus(write_corpus(tmp_path, {"d.en.md": en, "d.ja.md": ja}))
+    assert corpus.broken == ["d.ja.md"] and corpus.errors
+    # When it can tell, neither a missing translation nor a missing source: d.ja.md's
+    # error says what to fix.
+    assert sorted(i.rule for i in corpus.warnings) == warned
+
+
 def test_run_lint_prints_file_line_rule_message_and_exits_1() -> None:
     out = io.StringIO()
     assert run_lint(DATA / "broken", out=out) == 1
