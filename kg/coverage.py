@@ -122,6 +122,9 @@ class PassageFacts:
     statement_kind: str | None
     order: int
     text: str
+    # The statement keys this version's item names in `applies_to`; None when the passage
+    # was written before passages kept them (ingest.concepts.DERIVATION 5).
+    applies_to: tuple[str, ...] | None = None
 
     @property
     def suffix(self) -> str:
@@ -342,6 +345,9 @@ class CoverageReader(GraphReader):
                     statement_kind=r.get("statement_kind"),
                     order=int(r.get("ord") or 0),
                     text=r.get("text") or "",
+                    applies_to=(
+                        tuple(r["applies_to"]) if r.get("applies_to") is not None else None
+                    ),
                 )
             )
         return out

@@ -53,3 +53,6 @@ class ChangeKind(StrEnum):
     ADDED = "added"
     REMOVED = "removed"
     REWORDED = "reworded"
+    # Same text, but `applies_to` names other statements: an exception or an enforcement
+    # action that now covers other policies changes what moderators must do.
+    RELINKED = "relinked"

@@ -91,7 +91,8 @@ def dashboard(
     summary="Change feed: what each new version changed, by section and statement",
     description="Role reader. Versions that took effect from `since` (to `until`), newest "
     "first, each against the version it replaced: statements and paragraphs added, removed "
-    "or reworded (with both texts). A document's first version has nothing to compare.",
+    "or reworded (with both texts), and statements whose `applies_to` names other statements "
+    "(`relinked`, with both lists). A document's first version has nothing to compare.",
     responses=error_responses(401, 403, 422, 503),
 )
 def changes(

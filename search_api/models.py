@@ -702,6 +702,14 @@ class ChangeOut(BaseModel):
     recent_searches: RecentSearchesOut | None = Field(
         default=None, description="statements only: recent searches that showed it"
     )
+    old_applies_to: list[str] | None = Field(
+        default=None,
+        description="the item ids `applies_to` named before, when they changed (a relinked "
+        "or reworded statement); else null",
+    )
+    new_applies_to: list[str] | None = Field(
+        default=None, description="the item ids `applies_to` names now, when they changed"
+    )
 
 
 class VersionChangesOut(BaseModel):

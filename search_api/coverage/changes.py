@@ -6,7 +6,9 @@ linked by PREVIOUS_VERSION, so a version is diffed against the one it replaced:
 - statements align by their key (`<doc>#<item id>`), the same in every version;
 - section paragraphs align by section (anchor, or order) and paragraph position;
 - a unit in the new version only is `added`, in the old only `removed`, in both with other
-  text `reworded` (both texts given); unchanged units are not listed.
+  text `reworded` (both texts given), and a statement with the same text whose `applies_to`
+  names other statements `relinked`; unchanged units are not listed. A reworded or
+  relinked statement whose `applies_to` changed gives both lists (item ids).
 
 Each changed statement carries `recent_searches`: how many logged searches of the last days
 (`SOPKG_RECENT_SEARCHES_DAYS`) showed it among their results, in either language, and their
@@ -64,10 +66,15 @@ class Change:
     old_text: str | None
     new_text: str | None
     recent_searches: RecentSearches | None = None  # statements only
+    # The item ids `applies_to` named before and after, when they differ (else None).
+    old_applies_to: tuple[str, ...] | None = None
+    new_applies_to: tuple[str, ...] | None = None
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["change"] = self.change.value
+        for key in ("old_applies_to", "new_applies_to"):
+            out[key] = list(out[key]) if out[key] is not None else None
         out["recent_searches"] = self.recent_searches.as_json() if self.recent_searches else None
         return out
 
@@ -136,6 +143,18 @@ def _same(a: str, b: str) -> bool:
     return " ".join(a.split()) == " ".join(b.split())
 
 
+def _relinked(old: PassageFacts, new: PassageFacts) -> tuple[tuple[str, ...], ...]:
+    """(before, after) item ids of `applies_to` when both versions record it and it
+    differs as a set; else ()."""
+    if old.applies_to is None or new.applies_to is None:
+        return ()
+    if set(old.applies_to) == set(new.applies_to):
+        return ()
+    return tuple(
+        tuple(k.split("#", 1)[-1] for k in keys) for keys in (old.applies_to, new.applies_to)
+    )
+
+
 def diff_passages(old: Sequence[PassageFacts], new: Sequence[PassageFacts]) -> list[Change]:
     """Statements and paragraphs added, removed or reworded from `old` to `new`, in the new
     version's order (a removed unit where it stood)."""
@@ -146,10 +165,17 @@ def diff_passages(old: Sequence[PassageFacts], new: Sequence[PassageFacts]) -> l
     out: list[tuple[tuple[int, float], Change]] = []
     for unit, p in after.items():
         q = before.get(unit)
-        if q is not None and _same(q.text, p.text):
+        links = _relinked(q, p) if q is not None else ()
+        if q is None:
+            kind = ChangeKind.ADDED
+        elif not _same(q.text, p.text):
+            kind = ChangeKind.REWORDED
+        elif links:
+            kind = ChangeKind.RELINKED
+        else:
             continue
         change = Change(
-            change=ChangeKind.ADDED if q is None else ChangeKind.REWORDED,
+            change=kind,
             section=p.section,
             heading=p.heading,
             item_id=p.item_id,
@@ -157,6 +183,8 @@ def diff_passages(old: Sequence[PassageFacts], new: Sequence[PassageFacts]) -> l
             kind=p.statement_kind or p.section_kind,
             old_text=q.text if q is not None else None,
             new_text=p.text,
+            old_applies_to=links[0] if links else None,
+            new_applies_to=links[1] if links else None,
         )
         out.append(((p.section_order, p.order), change))
     followers = _followers(old, after)

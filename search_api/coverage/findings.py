@@ -693,10 +693,22 @@ def _items(keys: Iterable[str]) -> str:
     return ",".join(k.split("#", 1)[-1] for k in keys)
 
 
+def _applies(c: Change) -> str:
+    return (
+        f"applies_to {','.join(c.old_applies_to or ()) or '-'} -> "
+        f"{','.join(c.new_applies_to or ()) or '-'}"
+    )
+
+
 def _describe_change(lang: str, c: Change) -> str:
     item = c.item_id or c.section
     if c.change is ChangeKind.ADDED:
         return f"{lang} {item} added: {_short(c.new_text or '')}"
     if c.change is ChangeKind.REMOVED:
         return f"{lang} {item} removed: {_short(c.old_text or '')}"
-    return f"{lang} {item} reworded: {_short(c.old_text or '')} -> {_short(c.new_text or '')}"
+    if c.change is ChangeKind.RELINKED:
+        return f"{lang} {item} relinked: {_applies(c)}"
+    links = f" ({_applies(c)})" if c.old_applies_to is not None else ""
+    return (
+        f"{lang} {item} reworded: {_short(c.old_text or '')} -> {_short(c.new_text or '')}" + links
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from ontology.governance import FINDING_DESCRIPTIONS, FindingKind
+from ontology.governance import FINDING_DESCRIPTIONS, ChangeKind, FindingKind
 from search_api.coverage.changes import VersionChanges
 from search_api.coverage.demand import Demand
 from search_api.coverage.findings import Finding
@@ -144,14 +144,23 @@ def changes_markdown(feed: Sequence[VersionChanges], since: str) -> str:
             continue
         c = v.counts()
         out += [f"Effective {eff}, replaces {v.previous_version}; owner {v.owner or '-'}. "
-                f"{c['added']} added, {c['removed']} removed, {c['reworded']} reworded.", ""]  # fmt: skip
+                f"{c['added']} added, {c['removed']} removed, {c['reworded']} reworded, "
+                f"{c['relinked']} relinked.", ""]  # fmt: skip
         for ch in v.changes:
             where = f"{ch.kind or ''} {ch.item_id}" if ch.item_id else f"section {ch.section}"
             out.append(f"- **{ch.change.value}** {where.strip()} ({ch.heading or ch.section})")
-            if ch.old_text is not None:
-                out.append(f"  - before: {ch.old_text}")
-            if ch.new_text is not None:
-                out.append(f"  - after: {ch.new_text}")
+            if ch.change is ChangeKind.RELINKED:
+                out.append(f"  - text: {ch.new_text}")
+            else:
+                if ch.old_text is not None:
+                    out.append(f"  - before: {ch.old_text}")
+                if ch.new_text is not None:
+                    out.append(f"  - after: {ch.new_text}")
+            if ch.old_applies_to is not None or ch.new_applies_to is not None:
+                before, after = (
+                    ",".join(x or ()) or "-" for x in (ch.old_applies_to, ch.new_applies_to)
+                )
+                out.append(f"  - applies_to: {before} -> {after}")
             rs = ch.recent_searches
             if rs is not None:
                 asked = ", ".join(f"“{q}” ({n})" for q, n in rs.queries)

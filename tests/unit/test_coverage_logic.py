@@ -246,9 +246,10 @@ def test_same_requirements_are_no_contradiction() -> None:
 
 # --- change diff ----------------------------------------------------------------------------
 def _p(version: str, section: str, suffix: str, text: str, item: str | None = None,
-       order: int = 0) -> PassageFacts:  # fmt: skip
+       order: int = 0, applies_to: tuple[str, ...] | None = None) -> PassageFacts:  # fmt: skip
     return PassageFacts(version, section, section.title(), section, 1, f"{version}#{section}/{suffix}",
-                        item, f"d#{item}" if item else None, "policy" if item else None, order, text)  # fmt: skip
+                        item, f"d#{item}" if item else None, "policy" if item else None, order, text,
+                        applies_to)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -284,6 +285,32 @@ def test_diff_passages() -> None:
         (ChangeKind.REMOVED, "p2", "B.", None),
         (ChangeKind.ADDED, "p4", None, "D."),
     ]
+
+
+@pytest.mark.parametrize(
+    ("old_links", "new_links", "new_text", "expected"),
+    [
+        # Same text, other targets: what the enforcement covers changed.
+        (("d#p1",), ("d#p1", "d#p2"), "A.", (ChangeKind.RELINKED, ("p1",), ("p1", "p2"))),
+        # Reworded and relinked: one change, both lists.
+        (("d#p1",), ("d#p2",), "A!", (ChangeKind.REWORDED, ("p1",), ("p2",))),
+        # The same targets in another order: no change.
+        (("d#p1", "d#p2"), ("d#p2", "d#p1"), "A.", None),
+        # Written before passages kept applies_to: nothing to compare, no false change.
+        (None, ("d#p2",), "A.", None),
+        (None, ("d#p2",), "A!", (ChangeKind.REWORDED, None, None)),
+    ],
+)
+def test_diff_passages_lists_applies_to_changes(
+    old_links: tuple[str, ...] | None,
+    new_links: tuple[str, ...],
+    new_text: str,
+    expected: tuple[ChangeKind, tuple[str, ...] | None, tuple[str, ...] | None] | None,
+) -> None:
+    old = [_p("v1", "enforcement", "a1", "A.", "a1", 0, old_links)]
+    new = [_p("v2", "enforcement", "a1", new_text, "a1", 0, new_links)]
+    got = [(c.change, c.old_applies_to, c.new_applies_to) for c in diff_passages(old, new)]
+    assert got == ([expected] if expected else [])
 
 
 # --- demand ---------------------------------------------------------------------------------
