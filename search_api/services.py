@@ -25,7 +25,13 @@ from kg.errors import InvalidInput, NotFound
 from kg.reader import GraphReader
 from ontology.governance import FindingKind
 from search_api.auth import Principal
-from search_api.coverage import CoverageReport, build_report, change_feed, owner_dashboard
+from search_api.coverage import (
+    CoverageReport,
+    OwnerDashboard,
+    build_report,
+    change_feed,
+    owner_dashboard,
+)
 from search_api.coverage.acknowledgements import ack_json
 from search_api.coverage.changes import VersionChanges, most_searched
 from search_api.coverage.report import find_owner
@@ -323,12 +329,20 @@ TREND_DAYS = 365  # the dashboard's findings-by-version chart: versions of the l
 AFFECTED_LIMIT = 10
 
 
-def dashboard(runtime: Runtime, owner: str) -> OwnerDashboardResponse:
+def owner_board(runtime: Runtime, owner: str) -> OwnerDashboard:
+    """An owner's dashboard as the analysis produced it (the Markdown rendering); NotFound
+    naming the owners there are for an owner no active document has."""
     report = _report(runtime)
     found = owner_dashboard(report, owner)
     if found is None:
         known = ", ".join(report.owners())
         raise NotFound(f"no active document is owned by {owner!r}; owners: {known}")
+    return found
+
+
+def dashboard(runtime: Runtime, owner: str) -> OwnerDashboardResponse:
+    found = owner_board(runtime, owner)
+    report = _report(runtime)
     since = report.today - dt.timedelta(days=CHANGES_DAYS)
     feed = change_records(runtime, since, owner=found.owner)
     affected = [

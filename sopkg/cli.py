@@ -620,8 +620,9 @@ def _write_out(text: str, out: str | None) -> None:
 
 
 def _coverage(args: argparse.Namespace, settings: Settings) -> int:
+    """The report or an owner's dashboard: as JSON the API's own responses
+    (GET /v1/coverage, GET /v1/owners/{owner}/dashboard), else rendered."""
     from search_api import services
-    from search_api.coverage import owner_dashboard
     from search_api.coverage.render import dashboard_markdown, report_html, report_markdown
 
     if args.owner and args.format == "html":
@@ -631,22 +632,18 @@ def _coverage(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"today": args.today})
     runtime = _runtime(settings)
     try:
-        report = services.coverage_report(runtime)
+        if args.format == "json":
+            response = (services.dashboard(runtime, args.owner) if args.owner
+                        else services.coverage(runtime))  # fmt: skip
+            text = response.model_dump_json(indent=2) + "\n"
+        elif args.owner:
+            text = dashboard_markdown(services.owner_board(runtime, args.owner))
+        elif args.format == "html":
+            text = report_html(services.coverage_report(runtime))
+        else:
+            text = report_markdown(services.coverage_report(runtime))
     finally:
         runtime.close()
-    if args.owner:
-        dash = owner_dashboard(report, args.owner)
-        if dash is None:
-            known = ", ".join(report.owners())
-            raise InvalidInput("--owner", f"no active document is owned by it; owners: {known}")
-        text = (json.dumps(dash.as_json(), ensure_ascii=False, indent=2) + "\n"
-                if args.format == "json" else dashboard_markdown(dash))  # fmt: skip
-    elif args.format == "json":
-        text = json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n"
-    elif args.format == "html":
-        text = report_html(report)
-    else:
-        text = report_markdown(report)
     _write_out(text, args.out)
     return 0
 

@@ -252,6 +252,16 @@ def test_change_feed_over_http_and_cli(
         report = json.loads(capsys.readouterr().out)
         outdated = [f for f in report["findings"] if f["kind"] == "outdated-translation"]
         assert [(f["doc"], f["lang"], f["item"]) for f in outdated] == [("mini-fakes", "ja", "p2")]
+        # The API's own responses, to the byte but for when each was generated and the
+        # query log's counters, which are each process's own (this server keeps 3 entries).
+        api = client.get("/v1/coverage", headers=OWNER).json()
+        local = {"generated_at": None, "query_log": None}
+        assert {**report, **local} == {**api, **local}
+        assert set(report["query_log"]) == set(api["query_log"])
+        assert main(["coverage", "--owner", "ipr team", "--json"]) == 0
+        board = json.loads(capsys.readouterr().out)
+        api_board = client.get("/v1/owners/IPR%20Team/dashboard", headers=OWNER).json()
+        assert board["owner"] == "IPR Team" and board["findings"] == api_board["findings"]
         out = tmp_path / "coverage.html"
         assert main(["coverage", "--format", "html", "--out", str(out)]) == 0
         assert 'class="matrix"' in out.read_text(encoding="utf-8")
