@@ -32,7 +32,7 @@ INTRO_KEY = "intro"
 # then re-derives the documents whose files did not change (ingest.pipeline.unchanged)
 # instead of leaving them as older code wrote them, which search would read beside queries
 # analysed by today's code. tests/unit/test_derivation.py fails until it is raised.
-DERIVATION = 5
+DERIVATION = 6
 
 
 def version_key(doc_id: str, lang: str, version: str) -> str:
@@ -105,6 +105,7 @@ def _passage(
     item: tuple[str | None, str | None, str | None] = (None, None, None),
     context: Sequence[str] = (),
     applies_to: list[str] | None = None,
+    attributes: list[str] | None = None,
 ) -> PassageRecord:
     title = f.meta.title
     search_text = f"{text}\n{heading}"
@@ -128,6 +129,7 @@ def _passage(
         statement_key=item[1],
         statement_kind=item[2],
         applies_to=applies_to,
+        attributes=attributes,
         link_targets=list(links),
         search_ja=ja,
         search_en=en,
@@ -198,7 +200,8 @@ def build_version(f: ParsedFile) -> VersionRecord:
                          _link_strings(it, f.title_links + s.links),
                          (it.item_id, statement_key(m.id, s, it), it.kind.value),
                          [texts[t] for t in it.applies_to if t in texts],
-                         [f"{m.id}#{t}" for t in it.applies_to])
+                         [f"{m.id}#{t}" for t in it.applies_to],
+                         sorted(f"{k}={v}" for k, v in it.attrs.items()))
             )  # fmt: skip
     return rec
 

@@ -125,6 +125,9 @@ class PassageFacts:
     # The statement keys this version's item names in `applies_to`; None when the passage
     # was written before passages kept them (ingest.concepts.DERIVATION 5).
     applies_to: tuple[str, ...] | None = None
+    # The item's other attributes (`severity=high`), sorted; None when the passage was
+    # written before passages kept them (DERIVATION 6) or is no statement.
+    attributes: tuple[str, ...] | None = None
 
     @property
     def suffix(self) -> str:
@@ -347,6 +350,9 @@ class CoverageReader(GraphReader):
                     text=r.get("text") or "",
                     applies_to=(
                         tuple(r["applies_to"]) if r.get("applies_to") is not None else None
+                    ),
+                    attributes=(
+                        tuple(r["attributes"]) if r.get("attributes") is not None else None
                     ),
                 )
             )

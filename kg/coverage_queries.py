@@ -58,7 +58,7 @@ MATCH (v:DocumentVersion {key: key})-[:HAS_SECTION]->(s:Section)-[:HAS_PASSAGE]-
 RETURN key AS version_key, s.align_key AS section, s.heading AS heading, s.kind AS section_kind,
        s.order AS section_order, p.key AS key, p.item_id AS item_id,
        p.statement_key AS statement_key, p.statement_kind AS statement_kind, p.order AS ord,
-       p.text AS text, p.applies_to AS applies_to
+       p.text AS text, p.applies_to AS applies_to, p.attributes AS attributes
 ORDER BY version_key, section_order, ord
 """
 

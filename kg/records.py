@@ -30,6 +30,9 @@ class PassageRecord:
     # The statement keys this language version's item names in `applies_to` (a lagging
     # translation may name others than its source, whose attributes the Statement keeps).
     applies_to: list[str] | None = None
+    # The item's other attributes as written in this language version, `key=value` sorted
+    # (`severity=high`); [] for an item with none, None for a paragraph.
+    attributes: list[str] | None = None
     link_targets: list[str] = field(default_factory=list)  # "doc" or "doc#section"
     embed_text: str = ""  # what the embedder saw (kept so `sopkg reembed` needs no files)
     search_ja: str | None = None

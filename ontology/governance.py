@@ -55,4 +55,4 @@ class ChangeKind(StrEnum):
     REWORDED = "reworded"
     # Same text, but `applies_to` names other statements: an exception or an enforcement
     # action that now covers other policies changes what moderators must do.
-    RELINKED = "relinked"
+    RETAGGED = "retagged"

@@ -92,7 +92,7 @@ def dashboard(
     description="Role reader. Versions that took effect from `since` (to `until`), newest "
     "first, each against the version it replaced: statements and paragraphs added, removed "
     "or reworded (with both texts), and statements whose `applies_to` names other statements "
-    "(`relinked`, with both lists). A document's first version has nothing to compare.",
+    "(`retagged`, with both lists). A document's first version has nothing to compare.",
     responses=error_responses(401, 403, 422, 503),
 )
 def changes(

@@ -704,11 +704,19 @@ class ChangeOut(BaseModel):
     )
     old_applies_to: list[str] | None = Field(
         default=None,
-        description="the item ids `applies_to` named before, when they changed (a relinked "
+        description="the item ids `applies_to` named before, when they changed (a retagged "
         "or reworded statement); else null",
     )
     new_applies_to: list[str] | None = Field(
         default=None, description="the item ids `applies_to` names now, when they changed"
+    )
+    old_attributes: list[str] | None = Field(
+        default=None,
+        description="the item's other attributes before (`severity=high`), when they "
+        "changed; else null",
+    )
+    new_attributes: list[str] | None = Field(
+        default=None, description="the item's other attributes now, when they changed"
     )
 
 

@@ -6,9 +6,10 @@ linked by PREVIOUS_VERSION, so a version is diffed against the one it replaced:
 - statements align by their key (`<doc>#<item id>`), the same in every version;
 - section paragraphs align by section (anchor, or order) and paragraph position;
 - a unit in the new version only is `added`, in the old only `removed`, in both with other
-  text `reworded` (both texts given), and a statement with the same text whose `applies_to`
-  names other statements `relinked`; unchanged units are not listed. A reworded or
-  relinked statement whose `applies_to` changed gives both lists (item ids).
+  text `reworded` (both texts given), and a statement with the same text whose attribute
+  block changed (`applies_to` names other statements, another `severity`) `retagged`;
+  unchanged units are not listed. A reworded or retagged statement whose `applies_to` or
+  other attributes changed gives both lists (item ids; `key=value`).
 
 Each changed statement carries `recent_searches`: how many logged searches of the last days
 (`SOPKG_RECENT_SEARCHES_DAYS`) showed it among their results, in either language, and their
@@ -69,11 +70,14 @@ class Change:
     # The item ids `applies_to` named before and after, when they differ (else None).
     old_applies_to: tuple[str, ...] | None = None
     new_applies_to: tuple[str, ...] | None = None
+    # The item's other attributes (`severity=high`) before and after, when they differ.
+    old_attributes: tuple[str, ...] | None = None
+    new_attributes: tuple[str, ...] | None = None
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["change"] = self.change.value
-        for key in ("old_applies_to", "new_applies_to"):
+        for key in ("old_applies_to", "new_applies_to", "old_attributes", "new_attributes"):
             out[key] = list(out[key]) if out[key] is not None else None
         out["recent_searches"] = self.recent_searches.as_json() if self.recent_searches else None
         return out
@@ -143,21 +147,21 @@ def _same(a: str, b: str) -> bool:
     return " ".join(a.split()) == " ".join(b.split())
 
 
-def _relinked(old: PassageFacts, new: PassageFacts) -> tuple[tuple[str, ...], ...]:
-    """(before, after) item ids of `applies_to` when both versions record it and it
-    differs as a set; else ()."""
-    if old.applies_to is None or new.applies_to is None:
-        return ()
-    if set(old.applies_to) == set(new.applies_to):
-        return ()
-    return tuple(
-        tuple(k.split("#", 1)[-1] for k in keys) for keys in (old.applies_to, new.applies_to)
-    )
+def _differ(
+    old: tuple[str, ...] | None, new: tuple[str, ...] | None, strip: bool = False
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(before, after) when both versions record the list and it differs as a set; else
+    None. `strip`: statement keys shown as item ids."""
+    if old is None or new is None or set(old) == set(new):
+        return None
+    if strip:
+        return tuple(k.split("#", 1)[-1] for k in old), tuple(k.split("#", 1)[-1] for k in new)
+    return old, new
 
 
 def diff_passages(old: Sequence[PassageFacts], new: Sequence[PassageFacts]) -> list[Change]:
-    """Statements and paragraphs added, removed or reworded from `old` to `new`, in the new
-    version's order (a removed unit where it stood)."""
+    """Statements and paragraphs added, removed, reworded or retagged from `old` to `new`,
+    in the new version's order (a removed unit where it stood)."""
     before = {unit_of(p): p for p in old}
     after = {unit_of(p): p for p in new}
     section_order = {p.section: p.section_order for p in old}
@@ -165,13 +169,14 @@ def diff_passages(old: Sequence[PassageFacts], new: Sequence[PassageFacts]) -> l
     out: list[tuple[tuple[int, float], Change]] = []
     for unit, p in after.items():
         q = before.get(unit)
-        links = _relinked(q, p) if q is not None else ()
+        links = _differ(q.applies_to, p.applies_to, strip=True) if q is not None else None
+        attrs = _differ(q.attributes, p.attributes) if q is not None else None
         if q is None:
             kind = ChangeKind.ADDED
         elif not _same(q.text, p.text):
             kind = ChangeKind.REWORDED
-        elif links:
-            kind = ChangeKind.RELINKED
+        elif links or attrs:
+            kind = ChangeKind.RETAGGED
         else:
             continue
         change = Change(
@@ -185,6 +190,8 @@ def diff_passages(old: Sequence[PassageFacts], new: Sequence[PassageFacts]) -> l
             new_text=p.text,
             old_applies_to=links[0] if links else None,
             new_applies_to=links[1] if links else None,
+            old_attributes=attrs[0] if attrs else None,
+            new_attributes=attrs[1] if attrs else None,
         )
         out.append(((p.section_order, p.order), change))
     followers = _followers(old, after)

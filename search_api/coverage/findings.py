@@ -693,11 +693,17 @@ def _items(keys: Iterable[str]) -> str:
     return ",".join(k.split("#", 1)[-1] for k in keys)
 
 
-def _applies(c: Change) -> str:
-    return (
-        f"applies_to {','.join(c.old_applies_to or ()) or '-'} -> "
-        f"{','.join(c.new_applies_to or ()) or '-'}"
-    )
+def _retags(c: Change) -> str:
+    """What a statement's attribute block changed: `applies_to p2 -> p2,p3; severity=high
+    -> severity=medium`."""
+    parts = []
+    for name, old, new in (
+        ("applies_to ", c.old_applies_to, c.new_applies_to),
+        ("", c.old_attributes, c.new_attributes),
+    ):
+        if old is not None or new is not None:
+            parts.append(f"{name}{','.join(old or ()) or '-'} -> {','.join(new or ()) or '-'}")
+    return "; ".join(parts)
 
 
 def _describe_change(lang: str, c: Change) -> str:
@@ -706,9 +712,9 @@ def _describe_change(lang: str, c: Change) -> str:
         return f"{lang} {item} added: {_short(c.new_text or '')}"
     if c.change is ChangeKind.REMOVED:
         return f"{lang} {item} removed: {_short(c.old_text or '')}"
-    if c.change is ChangeKind.RELINKED:
-        return f"{lang} {item} relinked: {_applies(c)}"
-    links = f" ({_applies(c)})" if c.old_applies_to is not None else ""
+    if c.change is ChangeKind.RETAGGED:
+        return f"{lang} {item} retagged: {_retags(c)}"
+    links = f" ({retags})" if (retags := _retags(c)) else ""
     return (
         f"{lang} {item} reworded: {_short(c.old_text or '')} -> {_short(c.new_text or '')}" + links
     )

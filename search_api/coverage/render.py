@@ -145,22 +145,24 @@ def changes_markdown(feed: Sequence[VersionChanges], since: str) -> str:
         c = v.counts()
         out += [f"Effective {eff}, replaces {v.previous_version}; owner {v.owner or '-'}. "
                 f"{c['added']} added, {c['removed']} removed, {c['reworded']} reworded, "
-                f"{c['relinked']} relinked.", ""]  # fmt: skip
+                f"{c['retagged']} retagged.", ""]  # fmt: skip
         for ch in v.changes:
             where = f"{ch.kind or ''} {ch.item_id}" if ch.item_id else f"section {ch.section}"
             out.append(f"- **{ch.change.value}** {where.strip()} ({ch.heading or ch.section})")
-            if ch.change is ChangeKind.RELINKED:
+            if ch.change is ChangeKind.RETAGGED:
                 out.append(f"  - text: {ch.new_text}")
             else:
                 if ch.old_text is not None:
                     out.append(f"  - before: {ch.old_text}")
                 if ch.new_text is not None:
                     out.append(f"  - after: {ch.new_text}")
-            if ch.old_applies_to is not None or ch.new_applies_to is not None:
-                before, after = (
-                    ",".join(x or ()) or "-" for x in (ch.old_applies_to, ch.new_applies_to)
-                )
-                out.append(f"  - applies_to: {before} -> {after}")
+            for name, old, new in (
+                ("applies_to", ch.old_applies_to, ch.new_applies_to),
+                ("attributes", ch.old_attributes, ch.new_attributes),
+            ):
+                if old is not None or new is not None:
+                    before, after = (",".join(x or ()) or "-" for x in (old, new))
+                    out.append(f"  - {name}: {before} -> {after}")
             rs = ch.recent_searches
             if rs is not None:
                 asked = ", ".join(f"“{q}” ({n})" for q, n in rs.queries)

@@ -309,8 +309,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "change.added": ("added", "追加"),
     "change.removed": ("removed", "削除"),
     "change.reworded": ("reworded", "変更"),
-    "change.relinked": ("applies to others", "適用先の変更"),
+    "change.retagged": ("attributes changed", "属性の変更"),
     "change.applies_to": ("Applies to", "適用先"),
+    "change.attributes": ("Attributes", "属性"),
     "change.old": ("Before", "変更前"),
     "change.new": ("After", "変更後"),
     # --- sign-in and errors -----------------------------------------------------------

@@ -1,6 +1,6 @@
 """The owners' pages and the governance warnings in headless Chromium, on the mini corpus
 plus a second round of edits: mini-fakes' English source moves to v1.1 (p2 reworded, p3
-added, e1 made to apply to p3 too; the Japanese translation now follows an older source), and mini-offplatform moves
+added, e1 made to apply to p3 too and given a severity; the Japanese translation now follows an older source), and mini-offplatform moves
 to v2.1 with a review date already past.
 
 `SOPKG_SCREENSHOTS=1` writes docs/screenshot-coverage.png.
@@ -60,7 +60,7 @@ def changed_url(
             "hidden for an authenticity check.\n"
             "- {#p3} A listing that shows a brand logo on an unbranded item is removed.\n",
         ),
-        ("{#e1 applies_to=p2}", "{#e1 applies_to=p2,p3}"),
+        ("{#e1 applies_to=p2}", "{#e1 applies_to=p2,p3 severity=low}"),
     )
     _edit(
         root / "offplatform.en.md",
@@ -111,10 +111,12 @@ def test_document_page_shows_the_changes_of_its_latest_version(owner: Any) -> No
     assert "30%" in reworded.locator("del").inner_text()
     assert "25%" in reworded.locator("ins").inner_text()
     assert "logo" in changes.locator(".change-added").inner_text()
-    relinked = changes.locator(".change-relinked")
-    assert "four real photos" in relinked.locator(".diff").inner_text()
-    assert relinked.locator(".applies-to del").inner_text() == "p2"
-    assert relinked.locator(".applies-to ins").inner_text() == "p2, p3"
+    retagged = changes.locator(".change-retagged")
+    assert "four real photos" in retagged.locator(".diff").inner_text()
+    assert retagged.locator(".applies-to del").inner_text() == "p2"
+    assert retagged.locator(".applies-to ins").inner_text() == "p2, p3"
+    assert retagged.locator(".attributes del").inner_text() == "-"
+    assert retagged.locator(".attributes ins").inner_text() == "severity=low"
     assert "v1.0 → v1.1" in changes.inner_text()
 
 

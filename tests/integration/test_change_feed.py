@@ -2,7 +2,8 @@
 
 A sample document (reg-vape-th, en + ja) is ingested, then a new English version of it
 with one statement reworded, one added, one removed and one (same text) made to apply to
-another policy too: the change feed must show exactly those four edits, and the coverage report must name them on the now outdated Japanese
+another policy too and one (same text) given another severity: the change feed must show
+exactly those five edits, and the coverage report must name them on the now outdated Japanese
 translation (the old English version is in the graph, so the diff is exact)."""
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ NEW_P4 = "Listings may not link to chat groups or websites that sell vaping prod
 
 
 def _edit(path: Path) -> str:
-    """Bump the version, reword p2, add p4, remove x2, make a2 apply to p4 too; returns the
-    removed x2 text."""
+    """Bump the version, reword p2, add p4, remove x2, make a2 apply to p4 too and a1 less
+    severe; returns the removed x2 text."""
     text = path.read_text(encoding="utf-8")
     removed = re.search(r"- \{#x2 [^}]*\} (.*)\n", text)
     assert removed is not None
@@ -56,6 +57,10 @@ def _edit(path: Path) -> str:
     text = text.replace(removed.group(0), "")
     assert "{#a2 applies_to=p2 " in text
     text = text.replace("{#a2 applies_to=p2 ", "{#a2 applies_to=p2,p4 ")
+    assert "{#a1 applies_to=p1,p3 severity=high}" in text
+    text = text.replace(
+        "{#a1 applies_to=p1,p3 severity=high}", "{#a1 applies_to=p1,p3 severity=medium}"
+    )
     path.write_text(text, encoding="utf-8")
     return removed.group(1)
 
@@ -81,21 +86,27 @@ def test_change_feed_shows_exactly_the_edits_of_a_new_version(
         (DOC, "en", "1.1", "1.0")
     ]
     got = {(c.change, c.item_id, c.old_text, c.new_text) for c in feed[0].changes}
-    a2 = next(c for c in feed[0].changes if c.item_id == "a2")
+    a1, a2 = (next(c for c in feed[0].changes if c.item_id == i) for i in ("a1", "a2"))
     assert a2.old_text == a2.new_text and a2.new_text
     assert got == {
         (ChangeKind.REWORDED, "p2", OLD_P2, NEW_P2),
         (ChangeKind.ADDED, "p4", None, NEW_P4),
-        (ChangeKind.RELINKED, "a2", a2.old_text, a2.new_text),
+        (ChangeKind.RETAGGED, "a1", a1.old_text, a1.old_text),
+        (ChangeKind.RETAGGED, "a2", a2.old_text, a2.new_text),
         (ChangeKind.REMOVED, "x2", x2, None),
     }
     assert (a2.old_applies_to, a2.new_applies_to) == (("p2",), ("p2", "p4"))
-    assert [c.item_id for c in feed[0].changes] == ["p2", "p4", "a2", "x2"]  # document order
+    assert (a2.old_attributes, a2.new_attributes) == (None, None)  # severity=medium both
+    assert (a1.old_applies_to, a1.new_applies_to) == (None, None)
+    assert (a1.old_attributes, a1.new_attributes) == (("severity=high",), ("severity=medium",))
+    # document order
+    assert [c.item_id for c in feed[0].changes] == ["p2", "p4", "a1", "a2", "x2"]
     assert {c.section for c in feed[0].changes} == {"policy", "enforcement", "escalation"}
-    assert feed[0].counts() == {"added": 1, "removed": 1, "reworded": 1, "relinked": 1}
+    assert feed[0].counts() == {"added": 1, "removed": 1, "reworded": 1, "retagged": 2}
     md = changes_markdown(feed, "2026-12-01")
     assert "**reworded** policy p2" in md and NEW_P4 in md
-    assert "**relinked** enforcement a2" in md and "applies_to: p2 -> p2,p4" in md
+    assert "**retagged** enforcement a2" in md and "applies_to: p2 -> p2,p4" in md
+    assert "attributes: severity=high -> severity=medium" in md
 
     # The first versions are in the feed from their own effective date, with nothing to diff.
     older = change_feed(reader, dt.date(2026, 8, 15), dt.date(2026, 8, 31))
@@ -109,7 +120,10 @@ def test_change_feed_shows_exactly_the_edits_of_a_new_version(
     outdated = {
         (f.lang, f.item) for f in report.findings if f.kind is FindingKind.OUTDATED_TRANSLATION
     }
-    assert outdated == {("ja", "p2"), ("ja", "p4"), ("ja", "a2"), ("ja", "x2")}
+    assert outdated == {("ja", "p2"), ("ja", "p4"), ("ja", "a1"), ("ja", "a2"), ("ja", "x2")}
+    # An item with no other attribute keeps an empty list (not "unknown") in the graph.
+    policy = [p for ps in reader.version_passages([f"{DOC}@en@1.1"]).values() for p in ps]
+    assert any(p.item_id == "p1" and p.attributes == () for p in policy)
 
 
 def _entry(n: int) -> QueryLogEntry:

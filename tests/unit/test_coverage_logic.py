@@ -246,10 +246,11 @@ def test_same_requirements_are_no_contradiction() -> None:
 
 # --- change diff ----------------------------------------------------------------------------
 def _p(version: str, section: str, suffix: str, text: str, item: str | None = None,
-       order: int = 0, applies_to: tuple[str, ...] | None = None) -> PassageFacts:  # fmt: skip
+       order: int = 0, applies_to: tuple[str, ...] | None = None,
+       attributes: tuple[str, ...] | None = None) -> PassageFacts:  # fmt: skip
     return PassageFacts(version, section, section.title(), section, 1, f"{version}#{section}/{suffix}",
                         item, f"d#{item}" if item else None, "policy" if item else None, order, text,
-                        applies_to)  # fmt: skip
+                        applies_to, attributes)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -288,11 +289,31 @@ def test_diff_passages() -> None:
 
 
 @pytest.mark.parametrize(
+    ("old_attrs", "new_attrs", "expected"),
+    [
+        (("severity=high",), ("severity=medium",), ("severity=high",)),
+        ((), ("severity=high",), ()),  # a severity given where there was none
+        (("severity=high",), (), ("severity=high",)),
+        (None, ("severity=high",), None),  # written before passages kept them: no change
+    ],
+)
+def test_diff_passages_lists_attribute_changes(
+    old_attrs: tuple[str, ...] | None,
+    new_attrs: tuple[str, ...],
+    expected: tuple[str, ...] | None,
+) -> None:
+    old = [_p("v1", "enforcement", "a1", "A.", "a1", 0, ("d#p1",), old_attrs)]
+    new = [_p("v2", "enforcement", "a1", "A.", "a1", 0, ("d#p1",), new_attrs)]
+    got = [(c.change, c.old_attributes, c.new_attributes) for c in diff_passages(old, new)]
+    assert got == ([(ChangeKind.RETAGGED, expected, new_attrs)] if expected is not None else [])
+
+
+@pytest.mark.parametrize(
     ("old_links", "new_links", "new_text", "expected"),
     [
         # Same text, other targets: what the enforcement covers changed.
-        (("d#p1",), ("d#p1", "d#p2"), "A.", (ChangeKind.RELINKED, ("p1",), ("p1", "p2"))),
-        # Reworded and relinked: one change, both lists.
+        (("d#p1",), ("d#p1", "d#p2"), "A.", (ChangeKind.RETAGGED, ("p1",), ("p1", "p2"))),
+        # Reworded and retagged: one change, both lists.
         (("d#p1",), ("d#p2",), "A!", (ChangeKind.REWORDED, ("p1",), ("p2",))),
         # The same targets in another order: no change.
         (("d#p1", "d#p2"), ("d#p2", "d#p1"), "A.", None),

@@ -40,6 +40,8 @@ FINGERPRINTS = {
     4: "db0098432b160ba3c6ec62d625c72a51e88513a1605a35ac7d50b0f97a5e2b85",
     # 5: each language version's own applies_to on its passages (coverage per language)
     5: "067e201e4921477f84f29cd826761fcda3a110b63b032aeba94e58772359dd6e",
+    # 6: each language version's item attributes (severity=...) on its passages (change feed)
+    6: "024e0bd62372eaeb5056e1b75f52982bb64848b0258c3e4a5079093c2371f7bb",
 }
 
 
