@@ -16,6 +16,7 @@ is never shared by a request that might have succeeded.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
@@ -40,6 +41,14 @@ class ResultCacheStats:
         return (self.hits + self.shared) / lookups if lookups else None
 
 
+def _ref(obj: object) -> Callable[[], object]:
+    """A weak reference to `obj` where it takes one; None and the like are kept as they are."""
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
+
+
 class ResultCache(Generic[T]):
     """LRU of outcomes for one context at a time (capacity >= 1 entries)."""
 
@@ -50,22 +59,25 @@ class ResultCache(Generic[T]):
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, T] = OrderedDict()
         self._running: dict[Hashable, Future[T]] = {}
-        # Strong references: an identity compared with `is` cannot be a recycled address.
-        self._context: tuple[object, ...] | None = None
+        # Weak references: the cache must not keep a replaced corpus state alive (the
+        # passage vectors of a large graph are gigabytes), and a dead reference can never
+        # match a new object at a recycled address.
+        self._context: tuple[Callable[[], object], ...] | None = None
         self.hits = self.shared = self.misses = self.cleared = 0
 
     def _enter(self, context: tuple[object, ...]) -> None:
         """Drop every entry made in another context (called under the lock)."""
-        same = self._context is not None and len(self._context) == len(context)
-        if same and all(a is b for a, b in zip(self._context or (), context, strict=True)):
-            return
+        held = self._context
+        if held is not None and len(held) == len(context):
+            if all(ref() is obj for ref, obj in zip(held, context, strict=True)):
+                return
         if self._entries:
             self.cleared += 1
         self._entries.clear()
         # Searches still running in the old context finish for their own callers; none
         # started from now on waits for them.
         self._running = {}
-        self._context = context
+        self._context = tuple(_ref(obj) for obj in context)
 
     def get_or_run(
         self, context: tuple[object, ...], key: Hashable, run: Callable[[], T]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -53,6 +55,23 @@ def test_a_new_context_drops_every_entry() -> None:
     assert cache.get_or_run((glossary, object()), "q", run) == ("outcome 2", False)
     assert cache.stats().cleared == 1
     assert cache.get_or_run((glossary, facts), "q", run) == ("outcome 3", False)
+
+
+class State:
+    """A corpus state: compared by identity, referenced weakly."""
+
+
+def test_the_cache_does_not_keep_a_replaced_state_alive() -> None:
+    cache: ResultCache[str] = ResultCache(4)
+    old = State()
+    cache.get_or_run((old, None), "q", Counting())
+    gone = weakref.ref(old)
+    del old
+    gc.collect()
+    assert gone() is None  # only the runtime held it
+    run = Counting()
+    assert cache.get_or_run((State(), None), "q", run) == ("outcome 1", False)
+    assert cache.get_or_run((State(), None), "q", run)[1] is False  # a new object each time
 
 
 def test_context_objects_compare_by_identity_not_equality() -> None:
