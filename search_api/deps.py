@@ -350,7 +350,12 @@ class Runtime:
         if self.results is None:
             return retriever.search(params), False
         key = (params, retriever.current_day())
-        return self.results.get_or_run(held, key, lambda: retriever.search(params))
+        outcome, shared = self.results.get_or_run(held, key, lambda: retriever.search(params))
+        if shared:
+            # One round trip, so that a shared answer keeps the API's contract: 503 while
+            # Neo4j is away (and the outage found at once), as for any other search.
+            retriever.reader.ping()
+        return outcome, shared
 
     def hold_vectors(self, wait_seconds: float = 0.0) -> None:
         """Start loading the passage vectors now rather than on the first search (a server's
