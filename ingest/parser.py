@@ -125,16 +125,10 @@ def parse_bytes(
 ) -> tuple[ParsedFile | None, list[Issue]]:
     """Parse the bytes of one SOP file (what `parse_file` does after reading it)."""
     rep = _Reporter(rel_path)
-    text = _decode(data, rep)
-    if text is None:
+    head = _read_front_matter(data, rep)
+    if head is None:
         return None, rep.issues
-    # Split on "\n" only: str.splitlines() also breaks on form feeds and U+2028, which
-    # would make our line numbers disagree with the author's editor.
-    lines = [ln.removesuffix("\r") for ln in text.split("\n")]
-    close = _front_matter_end(lines, rep)
-    if close is None:
-        return None, rep.issues
-    fields = _compose_front_matter(_front_matter_text(lines[1:close], rep), rep)
+    lines, close, fields = head
     meta = _front_matter(fields, taxonomy, rep) if fields is not None else None
 
     body = _BodyParser(rep, meta.id if meta else "")
@@ -159,20 +153,31 @@ def parse_bytes(
     return parsed, rep.issues
 
 
+def _read_front_matter(data: bytes, rep: _Reporter) -> tuple[list[str], int, _Fields | None] | None:
+    """The file's lines, the index of the line closing its front matter and the front
+    matter's fields (None when its YAML is broken); None when the text cannot be read or
+    has no front matter. Each problem is reported on `rep`."""
+    text = _decode(data, rep)
+    if text is None:
+        return None
+    # Split on "\n" only: str.splitlines() also breaks on form feeds and U+2028, which
+    # would make our line numbers disagree with the author's editor.
+    lines = [ln.removesuffix("\r") for ln in text.split("\n")]
+    close = _front_matter_end(lines, rep)
+    if close is None:
+        return None
+    return lines, close, _compose_front_matter(_front_matter_text(lines[1:close], rep), rep)
+
+
 def declared_identity(path: Path) -> tuple[str, str] | None:
     """The (id, lang) a file's front matter declares, as written, when it can be read even
     though the file breaks the format; else None. For the corpus checks only: a broken
     version is not a missing one."""
-    rep = _Reporter(str(path))
     try:
-        text = _decode(path.read_bytes(), rep)
+        head = _read_front_matter(path.read_bytes(), _Reporter(str(path)))
     except OSError:
         return None
-    if text is None:
-        return None
-    lines = [ln.removesuffix("\r") for ln in text.split("\n")]
-    close = _front_matter_end(lines, rep)
-    fields = _compose_front_matter("\n".join(lines[1:close]), rep) if close else None
+    fields = head[2] if head is not None else None
     if fields is None:
         return None
     found = [fields.nodes.get(key) for key in ("id", "lang")]
