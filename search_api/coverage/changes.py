@@ -74,6 +74,19 @@ class Change:
     old_attributes: tuple[str, ...] | None = None
     new_attributes: tuple[str, ...] | None = None
 
+    def retags(self) -> list[tuple[str, str, str]]:
+        """(field, before, after) for each part of the attribute block that changed, the
+        lists comma-joined (`-` when empty): `("attributes", "severity=high",
+        "severity=medium")`."""
+        return [
+            (name, ",".join(old or ()) or "-", ",".join(new or ()) or "-")
+            for name, old, new in (
+                ("applies_to", self.old_applies_to, self.new_applies_to),
+                ("attributes", self.old_attributes, self.new_attributes),
+            )
+            if old is not None or new is not None
+        ]
+
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["change"] = self.change.value

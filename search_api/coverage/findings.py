@@ -694,16 +694,9 @@ def _items(keys: Iterable[str]) -> str:
 
 
 def _retags(c: Change) -> str:
-    """What a statement's attribute block changed: `applies_to p2 -> p2,p3; severity=high
-    -> severity=medium`."""
-    parts = []
-    for name, old, new in (
-        ("applies_to ", c.old_applies_to, c.new_applies_to),
-        ("", c.old_attributes, c.new_attributes),
-    ):
-        if old is not None or new is not None:
-            parts.append(f"{name}{','.join(old or ()) or '-'} -> {','.join(new or ()) or '-'}")
-    return "; ".join(parts)
+    """What a statement's attribute block changed: `applies_to p2 -> p2,p3; attributes
+    severity=high -> severity=medium`."""
+    return "; ".join(f"{name} {before} -> {after}" for name, before, after in c.retags())
 
 
 def _describe_change(lang: str, c: Change) -> str:

@@ -156,13 +156,7 @@ def changes_markdown(feed: Sequence[VersionChanges], since: str) -> str:
                     out.append(f"  - before: {ch.old_text}")
                 if ch.new_text is not None:
                     out.append(f"  - after: {ch.new_text}")
-            for name, old, new in (
-                ("applies_to", ch.old_applies_to, ch.new_applies_to),
-                ("attributes", ch.old_attributes, ch.new_attributes),
-            ):
-                if old is not None or new is not None:
-                    before, after = (",".join(x or ()) or "-" for x in (old, new))
-                    out.append(f"  - {name}: {before} -> {after}")
+            out += [f"  - {name}: {before} -> {after}" for name, before, after in ch.retags()]
             rs = ch.recent_searches
             if rs is not None:
                 asked = ", ".join(f"“{q}” ({n})" for q, n in rs.queries)

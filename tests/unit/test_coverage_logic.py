@@ -304,8 +304,12 @@ def test_diff_passages_lists_attribute_changes(
 ) -> None:
     old = [_p("v1", "enforcement", "a1", "A.", "a1", 0, ("d#p1",), old_attrs)]
     new = [_p("v2", "enforcement", "a1", "A.", "a1", 0, ("d#p1",), new_attrs)]
-    got = [(c.change, c.old_attributes, c.new_attributes) for c in diff_passages(old, new)]
+    changes = diff_passages(old, new)
+    got = [(c.change, c.old_attributes, c.new_attributes) for c in changes]
     assert got == ([(ChangeKind.RETAGGED, expected, new_attrs)] if expected is not None else [])
+    if expected is not None:  # as the feed's Markdown and the findings word it
+        shown = ",".join(expected) or "-", ",".join(new_attrs) or "-"
+        assert changes[0].retags() == [("attributes", *shown)]
 
 
 @pytest.mark.parametrize(
