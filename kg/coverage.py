@@ -251,6 +251,11 @@ def log_entries(entries: Iterable[dict[str, Any]]) -> list[QueryLogEntry]:
     return [QueryLogEntry.from_props(e) for e in entries if e.get("id") is not None]
 
 
+def _listed(value: Sequence[str] | None) -> tuple[str, ...] | None:
+    """A list property as a tuple; None (absent: written before passages kept it) stays."""
+    return None if value is None else tuple(value)
+
+
 class CoverageReader(GraphReader):
     """Reads for governance reports, and the query log's writes."""
 
@@ -295,7 +300,7 @@ class CoverageReader(GraphReader):
                     section=p.get("align_key") or "",
                     line=p.get("line_start"),
                     embedding=tuple(p["embedding"]) if p.get("embedding") else None,
-                    applies_to=None if p.get("applies_to") is None else tuple(p["applies_to"]),
+                    applies_to=_listed(p.get("applies_to")),
                 )
                 for p in r["passages"]
             )
@@ -348,12 +353,8 @@ class CoverageReader(GraphReader):
                     statement_kind=r.get("statement_kind"),
                     order=int(r.get("ord") or 0),
                     text=r.get("text") or "",
-                    applies_to=(
-                        tuple(r["applies_to"]) if r.get("applies_to") is not None else None
-                    ),
-                    attributes=(
-                        tuple(r["attributes"]) if r.get("attributes") is not None else None
-                    ),
+                    applies_to=_listed(r.get("applies_to")),
+                    attributes=_listed(r.get("attributes")),
                 )
             )
         return out
