@@ -345,8 +345,9 @@ class Runtime:
     def search(self, params: SearchParams) -> tuple[SearchOutcome, bool]:
         """A search's outcome, and whether it was shared with an identical search (kept
         from before in the same corpus state, or in flight): search_api.result_cache."""
+        reader = self.reader()  # first: fails fast while the graph is known to be away
         held = self._held()
-        retriever = self._retriever(self.reader(), held)
+        retriever = self._retriever(reader, held)
         if self.results is None:
             return retriever.search(params), False
         key = (params, retriever.current_day())
